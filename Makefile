@@ -1,0 +1,46 @@
+# The two commands of the README, and the few an author needs.
+#   make run    the app with reload on http://127.0.0.1:8000 (docs at /docs)
+#   make test   every lint, every tool test, every checkpoint and step
+# Both create .venv from requirements.txt when it is missing or stale.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint venv lock clean
+
+help: ## list the targets
+	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "  make %-6s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+run: $(STAMP) ## run the app with reload on port $(PORT)
+	$(BIN)/workshop serve --port $(PORT)
+
+test: $(STAMP) ## run every check: lint, tool tests, all checkpoints
+	$(BIN)/pre-commit run --all-files --show-diff-on-failure
+	$(BIN)/pytest -n auto -q
+	$(BIN)/workshop verify
+
+lint: $(STAMP) ## ruff and the pre-commit checks only
+	$(BIN)/pre-commit run --all-files --show-diff-on-failure
+
+venv: $(STAMP) ## create or refresh .venv
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	  || { echo "error: Python 3.11 or newer is needed (found $$($(PYTHON) --version))" >&2; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable .
+	@touch $@
+
+lock: ## re-resolve requirements.txt (versions and hashes, no URLs)
+	@test -x .cache/lock/bin/uv || { $(PYTHON) -m venv .cache/lock && .cache/lock/bin/python -m pip install --quiet uv==0.13.8; }
+	.cache/lock/bin/uv pip compile pyproject.toml --group dev --universal \
+	  --python-version 3.11 --generate-hashes --upgrade \
+	  --custom-compile-command "make lock" --output-file requirements.txt
+
+clean: ## remove the virtual environment and caches (never app/ or data you typed)
+	rm -rf $(VENV) .cache .pytest_cache .ruff_cache

@@ -1,0 +1,68 @@
+"""Entry point of the `workshop` command.
+
+Each subcommand lives in its own module, imported only when it is run, so that
+`workshop --help` and quick commands start fast. A module provides
+`add_arguments(parser)` and `run(args) -> int` (the exit status).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from workshop import __version__
+from workshop.ui import WorkshopError, style
+
+# name: (module, one-line help, who it is for)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "status": ("workshop.check", "every step with pass/fail for app/, and the step you are on", "learner"),
+    "check": ("workshop.check", "run the checks of the steps up to N against app/", "learner"),
+    "watch": ("workshop.watch", "re-run the check every time you save a file in app/", "learner"),
+    "hint": ("workshop.hints", "show the next hint of a step", "learner"),
+    "goto": ("workshop.goto", "make app/ equal to checkpoint N, saving your work first", "learner"),
+    "restore": ("workshop.goto", "list or bring back work saved by goto", "learner"),
+    "diff": ("workshop.diff", "show step N's change to app/", "instructor"),
+    "serve": ("workshop.serve", "run the app with reload (fastapi dev)", "all"),
+    "bench": ("workshop.bench", "measure that responses do not wait for background tasks", "all"),
+    "verify": ("workshop.verify", "prove every checkpoint, step and guide (authors, CI)", "author"),
+    "tags": ("workshop.tags", "build the step-N git tags from the checkpoints", "author"),
+}
+
+
+def build_parser(command: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="workshop",
+        description="Tools for the Background Tasks Workshop.",
+        epilog="Run 'workshop COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    for name, (module, help_text, _who) in COMMANDS.items():
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        if name == command:
+            importlib.import_module(module).add_arguments(sub_parser, name)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(command if command in COMMANDS else None)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    module = importlib.import_module(COMMANDS[args.command][0])
+    try:
+        return module.run(args)
+    except WorkshopError as error:
+        print(f"{style('workshop:', 'bold', stream=sys.stderr)} {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
