@@ -14,19 +14,31 @@ import sys
 from workshop import __version__
 from workshop.ui import WorkshopError, style
 
-# name: (module, one-line help, who it is for)
-COMMANDS: dict[str, tuple[str, str, str]] = {
-    "status": ("workshop.check", "every step with pass/fail for app/, and the step you are on", "learner"),
-    "check": ("workshop.check", "run the checks of the steps up to N against app/", "learner"),
-    "watch": ("workshop.watch", "re-run the check every time you save a file in app/", "learner"),
-    "hint": ("workshop.hints", "show the next hint of a step", "learner"),
-    "goto": ("workshop.goto", "make app/ equal to checkpoint N, saving your work first", "learner"),
-    "restore": ("workshop.goto", "list or bring back work saved by goto", "learner"),
-    "diff": ("workshop.diff", "show step N's change to app/", "instructor"),
-    "serve": ("workshop.serve", "run the app with reload (fastapi dev)", "all"),
-    "bench": ("workshop.bench", "measure that responses do not wait for background tasks", "all"),
-    "verify": ("workshop.verify", "prove every checkpoint, step and guide (authors, CI)", "author"),
-    "tags": ("workshop.tags", "build the step-N git tags from the checkpoints", "author"),
+# name: (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "status": (
+        "workshop.check",
+        "every step with pass/fail for app/, and the step you are on",
+    ),
+    "check": ("workshop.check", "run the checks of the steps up to N against app/"),
+    "watch": ("workshop.watch", "re-run the check every time you save a file in app/"),
+    "hint": ("workshop.hints", "show the next hint of a step"),
+    "goto": (
+        "workshop.goto",
+        "make app/ equal to checkpoint N, saving your work first",
+    ),
+    "restore": ("workshop.goto", "list or bring back work saved by goto"),
+    "diff": ("workshop.diff", "show step N's change to app/"),
+    "serve": ("workshop.serve", "run the app with reload (fastapi dev)"),
+    "bench": (
+        "workshop.bench",
+        "measure that responses do not wait for background tasks",
+    ),
+    "verify": (
+        "workshop.verify",
+        "prove every checkpoint, step and guide (authors, CI)",
+    ),
+    "tags": ("workshop.tags", "build the step-N git tags from the checkpoints"),
 }
 
 
@@ -36,9 +48,11 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         description="Tools for the Background Tasks Workshop.",
         epilog="Run 'workshop COMMAND --help' for a command's options.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
-    for name, (module, help_text, _who) in COMMANDS.items():
+    for name, (module, help_text) in COMMANDS.items():
         sub_parser = sub.add_parser(name, help=help_text, description=help_text)
         if name == command:
             importlib.import_module(module).add_arguments(sub_parser, name)
@@ -57,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return module.run(args)
     except WorkshopError as error:
-        print(f"{style('workshop:', 'bold', stream=sys.stderr)} {error}", file=sys.stderr)
+        print(
+            f"{style('workshop:', 'bold', stream=sys.stderr)} {error}", file=sys.stderr
+        )
         return error.exit_code
     except KeyboardInterrupt:
         print(file=sys.stderr)

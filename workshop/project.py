@@ -21,8 +21,13 @@ SUITES = Path("tests") / "steps"
 STATE = ".workshop"  # git-ignored: local state such as hint progress
 
 
-def git(root: Path | None, *args: str, check: bool = True, input: str | None = None,
-        env: dict[str, str] | None = None) -> str:
+def git(
+    root: Path | None,
+    *args: str,
+    check: bool = True,
+    input: str | None = None,
+    env: dict[str, str] | None = None,
+) -> str:
     """Run git and return its stdout; a failure becomes one clear WorkshopError."""
     if shutil.which("git") is None:
         raise WorkshopError("git is not installed or not on PATH")
@@ -30,7 +35,9 @@ def git(root: Path | None, *args: str, check: bool = True, input: str | None = N
     result = subprocess.run(cmd, capture_output=True, text=True, input=input, env=env)
     if check and result.returncode != 0:
         detail = (result.stderr.strip() or result.stdout.strip()).splitlines()
-        raise WorkshopError(f"git {args[0]} failed: {detail[-1] if detail else result.returncode}")
+        raise WorkshopError(
+            f"git {args[0]} failed: {detail[-1] if detail else result.returncode}"
+        )
     return result.stdout
 
 
@@ -41,13 +48,16 @@ def find_root(start: Path | None = None) -> Path:
         raise WorkshopError("git is not installed or not on PATH")
     result = subprocess.run(
         ["git", "-C", str(start), "rev-parse", "--show-toplevel"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         raise WorkshopError(f"not inside a git checkout: {start}")
     root = Path(result.stdout.strip())
     if not (root / CHECKPOINTS).is_dir():
-        raise WorkshopError(f"not a workshop checkout (no {CHECKPOINTS}/ folder): {root}")
+        raise WorkshopError(
+            f"not a workshop checkout (no {CHECKPOINTS}/ folder): {root}"
+        )
     return root
 
 
@@ -102,7 +112,7 @@ def steps(root: Path) -> list[Step]:
 
 
 def get_step(root: Path, value: str | int) -> Step:
-    """The step named by `value` ('3', 3 or 'step-3'), or an error naming the valid ones."""
+    """The step named by `value` ('3', 3 or 'step-3'); else an error naming all."""
     all_steps = steps(root)
     text = str(value).removeprefix("step-")
     for step in all_steps:
