@@ -1,0 +1,203 @@
+"""Fixtures for testing the `workshop` command against real temporary git repos.
+
+- `workshop_repo`: a small workshop checkout in tmp_path (its own git repo, one
+  commit on `main`): checkpoints/step-0..2 with a tiny `app` package and a guide
+  each, `app/` equal to step 0, and a step suite per step in tests/steps/.
+- `run_workshop(*args, cwd=...)`: runs `python -m workshop ...` in a subprocess
+  and returns `(code, stdout, stderr)`.
+- `git(cwd, *args)`: runs git and returns its stdout (fails the test on error).
+
+Every test gets its own git configuration (GIT_CONFIG_GLOBAL in tmp_path), so
+the user's settings (signing, hooks, default branch) never leak in, and tests
+can run in parallel.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+# The app of each step in the fake repo: path below app/ -> content.
+# Step 1 adds mailer.py, step 2 changes main.py and removes notes.txt, so the
+# checkpoints differ by files added, changed and removed.
+STEP_FILES: dict[int, dict[str, str]] = {
+    0: {
+        "__init__.py": "",
+        "main.py": 'STEP = 0\n\n\ndef hello() -> str:\n    return "hello"\n',
+        "notes.txt": "only in steps 0 and 1\n",
+    },
+    1: {
+        "__init__.py": "",
+        "main.py": 'STEP = 1\n\n\ndef hello() -> str:\n    return "hello"\n',
+        "mailer.py": "def send(to: str) -> str:\n    return f'mail to {to}'\n",
+        "notes.txt": "only in steps 0 and 1\n",
+    },
+    2: {
+        "__init__.py": "",
+        "main.py": 'STEP = 2\n\n\ndef hello() -> str:\n    return "hello, world"\n',
+        "mailer.py": "def send(to: str) -> str:\n    return f'mail to {to}'\n",
+    },
+}
+
+TITLES = {0: "The starting point", 1: "Respond first", 2: "Async tasks"}
+
+GUIDE = """\
+# Step {n} — {title}
+
+## Goal
+Reach step {n}.
+
+## Theory
+Some theory.
+
+## Exercise
+Set `STEP = {n}` in `app/main.py`.
+
+## Check
+Run `workshop check {n}`.
+
+## Hints
+### Hint 1
+Open `app/main.py`.
+### Hint 2
+Change the number.
+
+## Pitfalls
+None.
+
+## Solution
+```python title="app/main.py"
+STEP = {n}
+```
+"""
+
+SUITE = '''\
+from app.main import STEP
+
+
+def test_step_{n}() -> None:
+    """The app has reached step {n}."""
+    assert STEP >= {n}
+'''
+
+# Picks the app under test like the real tests/steps/conftest.py does.
+SUITES_CONFTEST = """\
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, os.environ.get("WORKSHOP_APP_DIR") or str(ROOT))
+"""
+
+GITIGNORE = "__pycache__/\n*.py[cod]\n.pytest_cache/\n.workshop/\n"
+
+
+class Result(NamedTuple):
+    code: int
+    stdout: str
+    stderr: str
+
+
+def write_app(folder: Path, step: int) -> None:
+    """Write the fake `app` package of `step` into `folder` (which becomes app/)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in STEP_FILES[step].items():
+        (folder / name).write_text(text, encoding="utf-8")
+
+
+def _git(cwd: Path, *args: str, input: str | None = None) -> str:
+    result = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, input=input
+    )
+    if result.returncode != 0:
+        pytest.fail(f"git {' '.join(args)} failed:\n{result.stderr}")
+    return result.stdout
+
+
+@pytest.fixture(autouse=True)
+def _isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> None:
+    """A private git configuration with a fixed identity; no colour by default."""
+    config = tmp_path_factory.mktemp("gitconfig") / "config"
+    config.write_text(
+        "[user]\n\tname = Test Author\n\temail = author@example.invalid\n"
+        "[init]\n\tdefaultBranch = main\n"
+        "[commit]\n\tgpgsign = false\n[tag]\n\tgpgsign = false\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.delenv("WORKSHOP_APP_DIR", raising=False)
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+
+
+@pytest.fixture
+def git() -> Callable[..., str]:
+    """`git(cwd, *args, input=None)` runs git in `cwd` and returns its stdout."""
+    return _git
+
+
+@pytest.fixture
+def workshop_repo(tmp_path: Path) -> Path:
+    """A committed workshop checkout with steps 0..2; returns its root."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    _git(root, "init", "--quiet", "--initial-branch=main")
+    (root / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
+    (root / "README.md").write_text("# Fake workshop\n", encoding="utf-8")
+    write_app(root / "app", 0)
+    suites = root / "tests" / "steps"
+    suites.mkdir(parents=True)
+    (suites / "conftest.py").write_text(SUITES_CONFTEST, encoding="utf-8")
+    for n, title in TITLES.items():
+        checkpoint = root / "checkpoints" / f"step-{n}"
+        write_app(checkpoint / "app", n)
+        guide = GUIDE.format(n=n, title=title)
+        (checkpoint / "README.md").write_text(guide, encoding="utf-8")
+        (suites / f"test_step_{n}.py").write_text(SUITE.format(n=n), encoding="utf-8")
+    _git(root, "add", "--all")
+    _git(root, "commit", "--quiet", "-m", "Fake workshop")
+    return root
+
+
+@pytest.fixture
+def run_workshop() -> Callable[..., Result]:
+    """`run_workshop(*args, cwd=..., env=None, input=None)` -> (code, stdout, stderr).
+
+    Runs the command in a subprocess with this interpreter, exactly as a user
+    would; `env` adds to (or, with value None, removes from) the environment.
+    """
+
+    def run(
+        *args: str,
+        cwd: Path,
+        env: dict[str, str | None] | None = None,
+        input: str | None = None,
+        timeout: float = 60,
+    ) -> Result:
+        full_env = dict(os.environ)
+        for key, value in (env or {}).items():
+            if value is None:
+                full_env.pop(key, None)
+            else:
+                full_env[key] = value
+        result = subprocess.run(
+            [sys.executable, "-m", "workshop", *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            env=full_env,
+            input=input,
+            timeout=timeout,
+        )
+        return Result(result.returncode, result.stdout, result.stderr)
+
+    return run
