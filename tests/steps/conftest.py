@@ -1,0 +1,163 @@
+"""Fixtures of the step suites; they test the app in WORKSHOP_APP_DIR.
+
+WORKSHOP_APP_DIR names a folder that contains `app/` (default: the repository
+root). It goes first on sys.path before anything imports `app`, so the same
+suites run against the learner's app/ or any checkpoint.
+
+Every test gets its own database file and a mail server without delay. Slow
+mail is simulated with `mail_gate`: deliveries wait until the test opens it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+APP_DIR = Path(os.environ.get("WORKSHOP_APP_DIR") or ROOT).resolve()
+
+if not (APP_DIR / "app" / "__init__.py").is_file():
+    raise pytest.UsageError(f"WORKSHOP_APP_DIR has no app/ package: {APP_DIR}")
+sys.path.insert(0, str(APP_DIR))
+if "app" in sys.modules:  # imported too early, from somewhere else
+    raise pytest.UsageError("the package 'app' was imported before conftest.py")
+
+TIMEOUT = 3.0  # seconds: a client request or a wait that takes longer fails
+GATE_LIMIT = 10.0  # seconds a held delivery waits at most, should a test forget
+
+
+def wait_for(condition: Callable[[], object], what: str, timeout: float = TIMEOUT):
+    """Poll `condition` until it returns something truthy; fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up after {timeout:g} s waiting until {what}")
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The app's settings: a fresh database in tmp_path, no mail delay."""
+    from app.config import settings
+
+    monkeypatch.setattr(settings, "newsletter_db", tmp_path / "data" / "test.db")
+    monkeypatch.setattr(settings, "mail_delay", 0.0)
+    return settings
+
+
+@pytest.fixture
+def client(settings) -> Iterator:
+    """A TestClient: it returns after the response AND its background tasks."""
+    from fastapi.testclient import TestClient
+
+    from app.main import app
+
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+class MailGate:
+    """Holds deliveries of the pretend mail server until the test opens it."""
+
+    def __init__(self) -> None:
+        self.opened = threading.Event()
+        self.recipients: set[str] | None = None  # None: hold every recipient
+
+    def hold(self, *recipients: str) -> None:
+        """Hold only emails to these recipients (all of them if none given)."""
+        self.recipients = set(recipients) or None
+
+    def holds(self, recipient: str) -> bool:
+        return self.recipients is None or recipient in self.recipients
+
+    def open(self) -> None:
+        self.opened.set()
+
+
+@pytest.fixture
+def mail_gate(settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[MailGate]:
+    """Make app.mailer's slow delivery wait for `gate.open()` (always opened)."""
+    from app import mailer
+
+    gate = MailGate()
+    deliver, deliver_async = mailer.deliver, mailer.deliver_async
+
+    def held_deliver(recipient: str, *args, **kwargs):
+        if gate.holds(recipient):
+            gate.opened.wait(GATE_LIMIT)
+        return deliver(recipient, *args, **kwargs)
+
+    async def held_deliver_async(recipient: str, *args, **kwargs):
+        deadline = time.monotonic() + GATE_LIMIT
+        while gate.holds(recipient) and not gate.opened.is_set():
+            if time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.005)
+        return await deliver_async(recipient, *args, **kwargs)
+
+    monkeypatch.setattr(mailer, "deliver", held_deliver)
+    monkeypatch.setattr(mailer, "deliver_async", held_deliver_async)
+    try:
+        yield gate
+    finally:
+        gate.open()
+
+
+class LiveServer:
+    """The app served by a real uvicorn server on a free port, in a thread."""
+
+    def __init__(self, app) -> None:
+        import httpx
+        import uvicorn
+
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.bind(("127.0.0.1", 0))
+        host, port = self.socket.getsockname()
+        self.url = f"http://{host}:{port}"
+        config = uvicorn.Config(app, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
+        )
+        self.client = httpx.Client(base_url=self.url, timeout=TIMEOUT)
+
+    def start(self) -> None:
+        self.thread.start()
+        wait_for(lambda: self.server.started, "the server started", timeout=10)
+
+    def stop(self, timeout: float = 10) -> None:
+        """Shut down gracefully, as on Ctrl+C, and wait until the server is gone."""
+        self.server.should_exit = True
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            self.server.force_exit = True
+            self.thread.join(timeout)
+
+    def close(self) -> None:
+        self.client.close()
+        self.stop()
+        self.socket.close()
+
+
+@pytest.fixture
+def live_server(settings) -> Iterator[LiveServer]:
+    """A real uvicorn server running the app; `.client` is an httpx client."""
+    from app.main import app
+
+    server = LiveServer(app)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
