@@ -1,0 +1,316 @@
+"""`workshop verify`: prove every checkpoint, every step and every guide.
+
+1. Each checkpoint K passes the suites of steps 0..K.
+2. Red to green: the suite of step K+1 fails on checkpoint K.
+3. app/ equals checkpoints/step-0/app (what learners start from).
+4. Each guide has the required sections and its code blocks match its checkpoint.
+
+(1) and (2) for one checkpoint are one pytest process (`python -m
+workshop.suites`), run in parallel, one per checkpoint. `--fast` does only
+(3) and (4), with the standard library alone: the pre-commit hook runs it
+with whatever Python is at hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workshop.project import APP, SUITES, Step, find_root, steps
+from workshop.ui import bad, ok, style
+
+IGNORED_DIRS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
+IGNORED_SUFFIXES = (".pyc", ".pyo")
+IGNORED_NAMES = frozenset({".DS_Store"})
+JOB_TIMEOUT = 600  # seconds for one checkpoint's suites; a hang must not stall CI
+
+
+def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="skip the test suites: only app/ = step 0, guide sections and code",
+    )
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="checkpoints tested in parallel (default: the number of CPUs)",
+    )
+
+
+@dataclass
+class Row:
+    """What verify found out about one step."""
+
+    step: Step
+    green: str | None = None  # None: not checked; "" ok; else the problem
+    red: str | None = None
+    guide: str | None = None
+    snippets: str | None = None
+    blocks: int = 0
+    tests: int = 0
+    details: list[str] = field(default_factory=list)
+
+
+def run(args: argparse.Namespace) -> int:
+    from workshop.ui import WorkshopError
+
+    started = time.monotonic()
+    root = find_root()
+    all_steps = steps(root)
+    if not all_steps:
+        raise WorkshopError(f"no steps found: {root / 'checkpoints'} has no step-N")
+    if args.jobs < 1:
+        raise WorkshopError(f"--jobs must be at least 1, not {args.jobs}")
+    rows = [Row(step) for step in all_steps]
+    problems = numbering_problems(root, all_steps)
+    app_diff = compare_trees(root / APP, all_steps[0].app)
+    for row in rows:
+        check_guide(row)
+    if not args.fast:
+        check_suites(root, rows, args.jobs)
+    print_table(rows, fast=args.fast)
+    if all_steps[0].number == 0:
+        where = f"{APP}/ equals checkpoints/step-0/app"
+    else:
+        where = f"{APP}/ equals checkpoints/{all_steps[0].name}/app"
+    print(f"\n{mark(not app_diff)} {where}")
+    for line in app_diff:
+        problems.append(f"{APP}/: {line}")
+    for row in rows:
+        problems += [f"{row.step.name}: {line}" for line in row.details]
+    elapsed = time.monotonic() - started
+    if problems:
+        print(f"\n{style('Problems:', 'bold')}")
+        for problem in problems:
+            print(f"  {bad('✗')} {problem}")
+        count = len(problems)
+        print(
+            f"\n{bad(f'verify failed: {count} problem' + 's' * (count != 1))}"
+            f" ({elapsed:.1f} s)"
+        )
+        return 1
+    what = "guides and app/" if args.fast else "checkpoints, steps, guides and app/"
+    print(f"\n{ok(f'All {what} verified')} ({elapsed:.1f} s)")
+    return 0
+
+
+def mark(good: bool | None) -> str:
+    if good is None:
+        return style("-", "dim")
+    return ok("✓") if good else bad("✗")
+
+
+def numbering_problems(root: Path, all_steps: list[Step]) -> list[str]:
+    problems = []
+    numbers = [s.number for s in all_steps]
+    if numbers != list(range(len(numbers))):
+        problems.append(f"checkpoints are not step-0, step-1, ... in a row: {numbers}")
+    suites = root / SUITES
+    if suites.is_dir():
+        for path in sorted(suites.glob("test_step_*.py")):
+            number = path.stem.removeprefix("test_step_")
+            if number.isdigit() and int(number) not in numbers:
+                rel = path.relative_to(root)
+                problems.append(f"{rel} has no checkpoint (checkpoints/step-{number})")
+    return problems
+
+
+def _files(folder: Path) -> dict[str, Path]:
+    found = {}
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_DIRS)
+        for name in filenames:
+            if name in IGNORED_NAMES or name.endswith(IGNORED_SUFFIXES):
+                continue
+            path = Path(dirpath) / name
+            found[path.relative_to(folder).as_posix()] = path
+    return found
+
+
+def compare_trees(actual: Path, expected: Path) -> list[str]:
+    """How folder `actual` differs from `expected`, byte for byte (empty: same)."""
+    if not actual.is_dir():
+        return [f"{actual.name}/ is missing"]
+    if not expected.is_dir():
+        return [f"{expected} is missing"]
+    mine, theirs = _files(actual), _files(expected)
+    differences = [f"{name} is missing" for name in sorted(theirs.keys() - mine.keys())]
+    differences += [f"{name} is extra" for name in sorted(mine.keys() - theirs.keys())]
+    for name in sorted(mine.keys() & theirs.keys()):
+        if mine[name].read_bytes() != theirs[name].read_bytes():
+            differences.append(f"{name} differs")
+    return differences
+
+
+def check_guide(row: Row) -> None:
+    from workshop.guide import Guide
+    from workshop.snippets import check_guide as check_snippets
+
+    guide_path = row.step.guide
+    name = f"checkpoints/{row.step.name}/README.md"
+    if not guide_path.is_file():
+        row.guide = "missing"
+        row.details.append(f"{name} (the step's guide) is missing")
+        return
+    guide = Guide.read(guide_path)
+    problems = guide.problems()
+    row.guide = "; ".join(problems)
+    row.details += [f"{name}: {problem}" for problem in problems]
+    row.blocks = sum(1 for block in guide.blocks if block.title)
+    mismatches = check_snippets(guide, row.step.checkpoint)
+    row.snippets = f"{len(mismatches)} of {row.blocks} differ" if mismatches else ""
+    row.details += [f"{name} {problem}" for problem in mismatches]
+
+
+def check_suites(root: Path, rows: list[Row], jobs: int) -> None:
+    """Each checkpoint's suites, and the next step's to see it red, in parallel."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    numbers = [row.step.number for row in rows]
+    work = []
+    for index, row in enumerate(rows):
+        upto = [n for n in numbers if n <= row.step.number]
+        following = rows[index + 1] if index + 1 < len(rows) else None
+        work.append((row, upto, following))
+    print(f"Testing {len(work)} checkpoints, {jobs} at a time ...", flush=True)
+    with (
+        tempfile.TemporaryDirectory(prefix="workshop-verify-") as tmp,
+        ThreadPoolExecutor(max_workers=jobs) as pool,
+    ):
+        futures = [
+            pool.submit(run_checkpoint, root, Path(tmp), row, upto, following)
+            for row, upto, following in work
+        ]
+        for future in futures:
+            future.result()
+
+
+def run_checkpoint(
+    root: Path, tmp: Path, row: Row, upto: list[int], following: Row | None
+) -> None:
+    """Suites 0..K on checkpoint K must pass; suite K+1 on it must fail."""
+    import json
+    import subprocess
+
+    from workshop.suites import StepResult
+
+    numbers = upto + ([following.step.number] if following else [])
+    out = tmp / f"{row.step.name}.json"
+    command = [
+        sys.executable,
+        "-m",
+        "workshop.suites",
+        str(row.step.checkpoint),
+        *map(str, numbers),
+        "--root",
+        str(root),
+        "--json",
+        str(out),
+    ]
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("WORKSHOP_APP_DIR", None)
+    started = time.monotonic()
+    try:
+        done = subprocess.run(
+            command,
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=JOB_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired:
+        row.green = f"timed out after {JOB_TIMEOUT} s"
+        row.details.append(f"its suites did not finish within {JOB_TIMEOUT} s")
+        return
+    if done.returncode != 0 or not out.is_file():
+        lines = (done.stderr.strip() or done.stdout.strip()).splitlines()
+        row.green = "could not run"
+        row.details.append(f"running its suites failed: {lines[-1] if lines else '?'}")
+        return
+    results = [StepResult.from_dict(data) for data in json.loads(out.read_text())]
+    checked, nxt = results[: len(upto)], (results[-1] if following else None)
+    row.tests = sum(r.passed + len(r.failures) for r in checked)
+    failing = [r for r in checked if not r.ok]
+    row.green = ", ".join(f"step {r.number}" for r in failing)
+    for result in failing:
+        for message in result.messages:
+            row.details.append(f"suite of step {result.number}: {message}")
+        for failure in result.failures:
+            first = failure.message.splitlines()[0] if failure.message else ""
+            row.details.append(f"step {result.number}: {failure.test} failed: {first}")
+    if following is not None and nxt is not None:
+        if nxt.red:
+            following.red = ""
+        elif nxt.problem:
+            following.red = nxt.problem
+            following.details.append(
+                f"cannot prove red on {row.step.name}: {nxt.problem}"
+            )
+        else:
+            following.red = f"passes on {row.step.name}"
+            following.details.append(
+                f"its suite passes on checkpoint {row.step.name}: it must fail there "
+                "(red before the step, green after)"
+            )
+    seconds = time.monotonic() - started
+    verdict = ok("green") if not failing else bad("red")
+    print(
+        f"  {row.step.name}: steps 0..{row.step.number} {verdict} ({seconds:.1f} s)",
+        flush=True,
+    )
+
+
+def print_table(rows: list[Row], *, fast: bool) -> None:
+    headers = ["step", "guide", "snippets"]
+    if not fast:
+        headers += ["checkpoint passes 0..N", "suite N fails on N-1"]
+    table = []
+    for row in rows:
+        cells = [
+            (row.step.name, None),
+            cell(row.guide, "ok"),
+            cell(row.snippets, plural(row.blocks, "block")),
+        ]
+        if not fast:
+            cells.append(cell(row.green, plural(row.tests, "test")))
+            first = row.step.number == rows[0].step.number
+            cells.append(("-", None) if first else cell(row.red, "yes"))
+        table.append(cells)
+    widths = [
+        max(len(headers[i]), *(len(r[i][0]) + 2 * (r[i][1] is not None) for r in table))
+        for i in range(len(headers))
+    ]
+    print()
+    print(
+        "  ".join(
+            style(h.ljust(w), "bold") for h, w in zip(headers, widths, strict=True)
+        )
+    )
+    for cells in table:
+        parts = []
+        for (text, good), width in zip(cells, widths, strict=True):
+            padded = text.ljust(width - (2 if good is not None else 0))
+            parts.append(padded if good is None else f"{mark(good)} {padded}")
+        print("  ".join(parts).rstrip())
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' * (count != 1)}"
+
+
+def cell(problem: str | None, fine: str) -> tuple[str, bool | None]:
+    """A table cell: (text, good) where good is None when nothing was checked."""
+    if problem is None:
+        return ("-", None)
+    if problem == "":
+        return (fine, True)
+    return (problem if len(problem) <= 28 else problem[:27] + "…", False)
