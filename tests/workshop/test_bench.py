@@ -1,0 +1,308 @@
+"""Tests of `workshop bench`: its options, statistics, claims and report.
+
+No timing is asserted here: the numbers belong in docs/BENCHMARKS.md. The
+smoke tests only prove that the pieces work together against real servers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import random
+import statistics
+from pathlib import Path
+
+import pytest
+
+from workshop.bench import Settings, add_arguments, settings
+from workshop.bench import report as bench_report
+from workshop.bench.scenarios import (
+    Fact,
+    Flood,
+    Options,
+    Result,
+    ceiling_claims,
+    response_claims,
+    trap_claims,
+)
+from workshop.bench.stats import Summary, at_least, at_most, median, percentile, ratio
+from workshop.ui import WorkshopError
+
+INFO = {
+    "cores": 2,
+    "cpu": "Test CPU",
+    "python": "3.11.7",
+    "system": "Linux",
+    "load_average": [1.0, 2.0, 3.0],
+}
+
+
+def parse(*argv: str) -> Settings:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser, "bench")
+    return settings(parser.parse_args(list(argv)))
+
+
+def summary(label: str, p50: float, p95: float | None = None) -> Summary:
+    return Summary(label, 100, 0, p50, p95 or p50, p95 or p50, 50.0)
+
+
+# --- options ----------------------------------------------------------------
+
+
+def test_defaults_are_small_and_run_every_scenario() -> None:
+    chosen = parse()
+    assert (chosen.requests, chosen.concurrency, chosen.delay) == (200, 10, 1.0)
+    assert chosen.scenarios == ("response", "trap", "ceiling")
+    assert not chosen.json and not chosen.loop
+
+
+def test_scenarios_by_name_letter_or_list_in_a_fixed_order() -> None:
+    assert parse("--scenario", "c", "--scenario", "response").scenarios == (
+        "response",
+        "ceiling",
+    )
+    assert parse("--scenario", "b,a,b").scenarios == ("response", "trap")
+
+
+def test_numbers_are_parsed() -> None:
+    chosen = parse("--requests", "7", "--concurrency", "3", "--delay", "0.25")
+    assert (chosen.requests, chosen.concurrency, chosen.delay) == (7, 3, 0.25)
+    assert parse("--time-limit", "2", "--runs", "3").runs == 3
+
+
+@pytest.mark.parametrize(
+    ("argv", "names"),
+    [
+        (["--requests", "0"], "--requests"),
+        (["--requests", "ten"], "--requests"),
+        (["--requests", "2.5"], "--requests"),
+        (["--concurrency", "-1"], "--concurrency"),
+        (["--delay", "0"], "--delay"),
+        (["--delay", "nan"], "--delay"),
+        (["--delay", "inf"], "--delay"),
+        (["--time-limit", "x"], "--time-limit"),
+        (["--runs", "0"], "--runs"),
+        (["--scenario", "speed"], "unknown scenario 'speed'"),
+    ],
+)
+def test_bad_values_are_one_clear_error(argv: list[str], names: str) -> None:
+    with pytest.raises(WorkshopError, match=names):
+        parse(*argv)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--requests", "abc"], ["--delay", "-1"], ["--scenario", "x"]],
+)
+def test_command_line_bad_value_is_one_line_and_exit_2(
+    run_workshop, tmp_path: Path, argv: list[str]
+) -> None:
+    code, stdout, stderr = run_workshop("bench", *argv, cwd=tmp_path)
+    assert code == 2
+    assert stdout == ""
+    assert len(stderr.strip().splitlines()) == 1
+    assert stderr.startswith("workshop: ")
+
+
+# --- statistics -------------------------------------------------------------
+
+
+def test_percentiles_of_known_values() -> None:
+    values = list(range(1, 101))  # 1..100
+    assert percentile(values, 50) == pytest.approx(50.5)
+    assert percentile(values, 95) == pytest.approx(95.05)
+    assert percentile(values, 99) == pytest.approx(99.01)
+    assert percentile(values, 0) == 1
+    assert percentile(values, 100) == 100
+    assert median([3.0, 1.0, 2.0]) == 2.0
+    assert median([4.0, 1.0, 2.0, 3.0]) == 2.5
+    assert percentile([7.0], 99) == 7.0
+
+
+def test_percentiles_match_the_standard_library() -> None:
+    rng = random.Random(7)
+    values = [rng.expovariate(10) for _ in range(257)]
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    for p in (1, 25, 50, 95, 99):
+        assert percentile(values, p) == pytest.approx(cuts[p - 1])
+
+
+def test_percentile_rejects_no_values_and_bad_ranks() -> None:
+    with pytest.raises(ValueError, match="no values"):
+        percentile([], 50)
+    with pytest.raises(ValueError, match=r"within 0\.\.100"):
+        percentile([1.0], 101)
+
+
+def test_summary_of_latencies() -> None:
+    result = Summary.of("run", [0.3, 0.1, 0.2, 0.4], elapsed=2.0, errors=1)
+    assert (result.count, result.errors) == (4, 1)
+    assert result.p50 == pytest.approx(0.25)
+    assert result.throughput == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="no request completed"):
+        Summary.of("empty", [], elapsed=1.0)
+
+
+def test_ratio_and_claims() -> None:
+    assert ratio(3.0, 2.0) == 1.5
+    assert ratio(1.0, 0.0) == math.inf
+    assert ratio(0.0, 0.0) == 1.0
+    assert at_most("x", 1.2, 1.2).holds
+    assert not at_most("x", 1.21, 1.2).holds
+    assert at_least("x", 1.0, 1.0).holds
+    assert not at_least("x", 0.99, 1.0).holds
+
+
+# --- the claims of each scenario ---------------------------------------------
+
+
+def test_response_claims() -> None:
+    inline, fast, base = summary("0", 1.004), summary("1", 0.011), summary("b", 0.010)
+    holds = [c.holds for c in response_claims(inline, fast, base, delay=1.0)]
+    assert holds == [True, True, True]
+    slow_step_1 = summary("1", 0.013)  # 1.3x the baseline
+    holds = [c.holds for c in response_claims(inline, slow_step_1, base, 1.0)]
+    assert holds == [True, False, True]
+    not_waiting = summary("0", 0.5)  # step 0 answered before the email was sent
+    holds = [c.holds for c in response_claims(not_waiting, fast, base, 1.0)]
+    assert holds == [False, True, True]
+    claims = response_claims(inline, fast, base, delay=0.05)  # 11 ms > 10 % of 50
+    assert [c.holds for c in claims] == [True, True, False]
+
+
+def test_trap_claims() -> None:
+    idle, in_thread, blocked = summary("i", 0.01), summary("d", 0.014), summary("b", 1)
+    assert [c.holds for c in trap_claims(idle, in_thread, blocked, 1.0)] == [True] * 2
+    stalled_thread = summary("d", 0.016)
+    claims = trap_claims(idle, stalled_thread, summary("b", 0.2), 1.0)
+    assert [c.holds for c in claims] == [False, False]
+
+
+def flood(kind: str, per_second: float, p95: float) -> Flood:
+    return Flood(
+        kind,
+        200,
+        200,
+        40,
+        200 / per_second,
+        summary(kind, 0.01, p95),
+    )
+
+
+def test_ceiling_claims() -> None:
+    threads, loop = flood("def", 39.0, 0.9), flood("async", 150.0, 0.02)
+    assert threads.per_second == pytest.approx(39.0)
+    assert [c.holds for c in ceiling_claims(threads, loop, 1.0)] == [True] * 3
+    too_fast, no_queue = flood("def", 60.0, 0.03), flood("async", 50.0, 0.02)
+    assert [c.holds for c in ceiling_claims(too_fast, no_queue, 1.0)] == [False] * 3
+
+
+# --- report -----------------------------------------------------------------
+
+
+def results() -> list[Result]:
+    result = Result("trap", "The trap", "What is measured. " * 8)
+    result.runs = [
+        Summary("idle", 200, 0, 0.0097, 0.0203, 0.0296, 823.7),
+        Summary("blocking", 40, 1, 1.5034, 2.0023, 2.0028, 6.7),
+    ]
+    result.facts = [Fact("def tasks: 200/200 emails in 5.08 s", 39.37, "emails/s")]
+    result.claims = [at_most("def / idle", 1.06, 1.5), at_least("blk / d", 0.3, 0.8)]
+    return [result]
+
+
+def test_text_report_has_the_table_facts_and_verdicts() -> None:
+    out = bench_report.text(Options(), results(), INFO)
+    lines = out.splitlines()
+    assert "200 requests per run, concurrency 10, mail delay 1 s" in lines[0]
+    assert lines[1] == (
+        "machine: 2 cores, Test CPU, Python 3.11.7, load average 1.0, 2.0, 3.0"
+    )
+    assert "b) The trap" in lines
+    assert all(len(line) <= 92 for line in lines if "What is" in line)
+    row = next(line for line in lines if line.lstrip().startswith("blocking"))
+    assert row.split() == ["blocking", "40", "1", "1503.4", "2002.3", "2002.8", "6.7"]
+    assert "  def tasks: 200/200 emails in 5.08 s: 39.4 emails/s" in lines
+    assert "  def / idle = 1.06x  (claim <= 1.50x): holds" in lines
+    assert "  blk / d = 0.30x  (claim >= 0.80x): DOES NOT HOLD" in lines
+    assert lines[-1] == "1 of 2 claims hold on this machine."
+
+
+def test_json_report_is_machine_readable_and_finite() -> None:
+    found = results()
+    found[0].claims.append(at_most("zero baseline", math.inf, 1.2))
+    data = json.loads(bench_report.as_json(Options(requests=5), found, INFO))
+    assert data["options"]["requests"] == 5
+    scenario = data["scenarios"][0]
+    assert scenario["name"] == "trap"
+    assert scenario["runs"][1]["p50"] == pytest.approx(1.5034)
+    assert [c["holds"] for c in scenario["claims"]] == [True, False, False]
+    assert scenario["claims"][2]["measured"] is None
+
+
+def test_report_formats_milliseconds_and_ratios() -> None:
+    assert bench_report.ms(0.0123) == "12.3"
+    assert bench_report.times(1.234) == "1.23x"
+    assert bench_report.times(150.0) == "150x"
+    assert bench_report.times(math.inf) == "inf"
+
+
+# --- smoke: real servers, tiny counts, no timing asserted -------------------
+
+TINY_APP = """\
+import os
+
+from fastapi import BackgroundTasks, FastAPI
+
+app = FastAPI()
+sent: list[str] = []
+
+
+@app.post("/subscribers", status_code=201)
+def subscribe(new: dict, background_tasks: BackgroundTasks) -> dict:
+    background_tasks.add_task(sent.append, new["email"])
+    return {"email": new["email"], "delay": float(os.environ["MAIL_DELAY"])}
+"""
+
+
+def test_smoke_drive_a_tiny_app_under_uvicorn(tmp_path: Path) -> None:
+    from workshop.bench.load import client, drive
+    from workshop.bench.scenarios import checkpoint_server, subscriber
+
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / "app" / "main.py").write_text(TINY_APP, encoding="utf-8")
+
+    async def go():
+        with checkpoint_server(tmp_path, delay=0.5) as server:
+            async with client(server.url, 2) as http:
+                return await drive(
+                    http, subscriber, requests=6, concurrency=2, time_limit=30
+                )
+
+    samples = asyncio.run(go())
+    assert (len(samples.latencies), samples.errors) == (6, 0)
+    assert samples.summary("tiny").count == 6
+
+
+def test_smoke_flood_counts_every_delivery() -> None:
+    from workshop.bench.scenarios import flood as run_flood
+
+    result = asyncio.run(
+        run_flood(Options(requests=5, concurrency=2, delay=0.01), "async")
+    )
+    assert (result.sent, result.delivered, result.threads) == (5, 5, 40)
+    assert result.posts.count == 5
+
+
+def test_server_that_cannot_start_is_one_clear_error(tmp_path: Path) -> None:
+    from workshop.bench.server import Server
+
+    with (
+        pytest.raises(WorkshopError, match="did not start"),
+        Server("nowhere.main:app", tmp_path),
+    ):
+        pass

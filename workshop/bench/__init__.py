@@ -1,0 +1,124 @@
+"""`workshop bench`: measure that the response does not wait for the email.
+
+Starts checkpoints (and a small demo app) under real uvicorn servers in
+subprocesses on free loopback ports, drives them with concurrent requests and
+prints p50/p95/p99 latency, throughput and the ratios the workshop claims.
+`--loop` measures the learner's loop instead: check, verify, watch.
+
+Modules: stats (percentiles, claims), server (uvicorn subprocess), load (the
+async httpx client), scenarios (what is measured), report (text and JSON),
+loop (the learner's loop), demo_app (the trap and the ceiling).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from workshop.ui import WorkshopError
+
+SCENARIO_NAMES = ("response", "trap", "ceiling")
+ALIASES = {"a": "response", "b": "trap", "c": "ceiling"}
+
+
+def add_arguments(parser: argparse.ArgumentParser, name: str = "bench") -> None:
+    # Values are read as text and checked in `settings`, so a bad one gives a
+    # single clear line (argparse would print its usage block as well).
+    parser.description = (
+        "Start checkpoints under real uvicorn servers on free loopback ports, "
+        "send concurrent requests, and print latency percentiles, throughput "
+        "and the ratios the workshop claims."
+    )
+    add = parser.add_argument
+    add("--requests", default="200", metavar="N", help="requests per run (200)")
+    add("--concurrency", default="10", metavar="N", help="requests in flight (10)")
+    add("--delay", default="1", metavar="S", help="MAIL_DELAY in seconds (1)")
+    add(
+        "--time-limit",
+        default="5",
+        metavar="S",
+        help="stop starting requests after S seconds of a run (5)",
+    )
+    add(
+        "--scenario",
+        action="append",
+        metavar="NAME",
+        help="response (a), trap (b) or ceiling (c); repeat for several (all)",
+    )
+    add("--json", action="store_true", help="machine-readable output")
+    add("--strict", action="store_true", help="exit 1 when a claim does not hold")
+    add(
+        "--loop",
+        action="store_true",
+        help="measure the learner's loop (check, verify, watch) instead",
+    )
+    add("--runs", default="5", metavar="N", help="--loop: runs per command (5)")
+    add("--step", default="1", metavar="N", help="--loop: the step to check (1)")
+
+
+@dataclass(frozen=True)
+class Settings:
+    requests: int
+    concurrency: int
+    delay: float
+    time_limit: float
+    scenarios: tuple[str, ...]
+    json: bool
+    strict: bool
+    loop: bool
+    runs: int
+    step: str
+
+
+def _number(
+    option: str, text: str, kind: Callable[[str], Any], low: float, high: float
+) -> Any:
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value) or not low <= value <= high:
+        what = "a whole number" if kind is int else "a number"
+        raise WorkshopError(
+            f"{option} must be {what} from {low:g} to {high:g}, not {text!r}"
+        )
+    return value
+
+
+def settings(args: argparse.Namespace) -> Settings:
+    """The checked options, or a WorkshopError naming the bad one."""
+    names = []
+    for raw in args.scenario or SCENARIO_NAMES:
+        for part in raw.split(","):
+            name = ALIASES.get(part.strip().lower(), part.strip().lower())
+            if name not in SCENARIO_NAMES:
+                valid = ", ".join(f"{n} ({k})" for k, n in ALIASES.items())
+                raise WorkshopError(f"unknown scenario {part!r}: valid are {valid}")
+            if name not in names:
+                names.append(name)
+    return Settings(
+        requests=_number("--requests", args.requests, int, 1, 100_000),
+        concurrency=_number("--concurrency", args.concurrency, int, 1, 1000),
+        delay=_number("--delay", args.delay, float, 0.01, 60),
+        time_limit=_number("--time-limit", args.time_limit, float, 0.1, 600),
+        scenarios=tuple(n for n in SCENARIO_NAMES if n in names),
+        json=args.json,
+        strict=args.strict,
+        loop=args.loop,
+        runs=_number("--runs", args.runs, int, 1, 50),
+        step=args.step,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    chosen = settings(args)
+    if chosen.loop:
+        from workshop.bench.loop import main as loop_main
+
+        return loop_main(chosen)
+    from workshop.bench.runner import main as bench_main
+
+    return bench_main(chosen)

@@ -1,0 +1,245 @@
+"""`workshop bench --loop`: how long the learner waits, save to result.
+
+Measures `workshop check N`, a full `workshop verify` and watch mode's time
+from saving a file to the result on screen, each the median of several runs,
+beside the floor no check can beat: Python's start, importing fastapi, and
+pytest's start. Everything runs in a temporary copy of the checkout (a fresh
+git repository), so the learner's app/ is never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from workshop.bench.stats import median, ratio
+from workshop.ui import WorkshopError, style
+
+if TYPE_CHECKING:
+    from workshop.bench import Settings
+
+WATCH_READY = "Waiting for changes"  # what `workshop watch` prints after a result
+WATCH_TIMEOUT = 180.0  # seconds to wait for one result of watch mode
+SETTLE = 0.5  # seconds between a result and the next save (not measured)
+FLOOR_TEST = "import fastapi\n\n\ndef test_floor() -> None:\n    assert fastapi\n"
+
+
+@dataclass
+class Timing:
+    label: str
+    seconds: list[float] = field(default_factory=list)
+    codes: list[int] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return median(self.seconds)
+
+
+def time_command(
+    label: str, command: Sequence[str], cwd: Path, runs: int, env: dict[str, str]
+) -> Timing:
+    timing = Timing(label)
+    for _ in range(runs):
+        start = time.perf_counter()
+        done = subprocess.run(
+            command,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
+        timing.seconds.append(time.perf_counter() - start)
+        timing.codes.append(done.returncode)
+    return timing
+
+
+def sandbox(root: Path, into: Path) -> Path:
+    """A copy of the checkout's files (tracked and untracked, not ignored) as a
+    new git repository with one commit."""
+    from workshop.project import git
+
+    listed = git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    copy = into / "checkout"
+    for name in filter(None, listed.split("\0")):
+        source = root / name
+        if source.is_file():
+            target = copy / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    identity = ["-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
+    git(copy, "init", "--quiet", "--initial-branch=main")
+    git(copy, "add", "--all")
+    git(copy, *identity, "-c", "commit.gpgsign=false", "commit", "--quiet", "-m", "b")
+    return copy
+
+
+def floor(tmp: Path, runs: int, env: dict[str, str]) -> list[Timing]:
+    folder = tmp / "floor"
+    folder.mkdir()
+    (folder / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    (folder / "test_floor.py").write_text(FLOOR_TEST, encoding="utf-8")
+    py = sys.executable
+    return [
+        time_command("floor: python start", [py, "-c", "pass"], folder, runs, env),
+        time_command(
+            "floor: python + import fastapi",
+            [py, "-c", "import fastapi"],
+            folder,
+            runs,
+            env,
+        ),
+        time_command(
+            "floor: python + fastapi + pytest (one test)",
+            [py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_floor.py"],
+            folder,
+            runs,
+            env,
+        ),
+    ]
+
+
+def _read_lines(stream, lines: queue.Queue[tuple[float, str]]) -> None:
+    for line in stream:
+        lines.put((time.perf_counter(), line))
+    lines.put((time.perf_counter(), ""))  # end of output
+
+
+def _wait_for(lines: queue.Queue[tuple[float, str]], marker: str) -> float:
+    """The time the line containing `marker` arrived."""
+    deadline = time.monotonic() + WATCH_TIMEOUT
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise WorkshopError(
+                f"workshop watch printed no result in {WATCH_TIMEOUT:g} s"
+            )
+        try:
+            arrived, line = lines.get(timeout=left)
+        except queue.Empty:
+            continue
+        if line == "":
+            raise WorkshopError("workshop watch stopped before showing a result")
+        if marker in line:
+            return arrived
+
+
+def watch_mode(checkout: Path, step: str, runs: int, env: dict[str, str]) -> Timing:
+    """Save app/main.py `runs` times; time each save until watch shows the result."""
+    timing = Timing(f"watch: save -> result (check {step})")
+    target = checkout / "app" / "main.py"
+    original = target.read_text(encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "workshop", "watch", step],
+        cwd=checkout,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[tuple[float, str]] = queue.Queue()
+    reader = threading.Thread(target=_read_lines, args=(process.stdout, lines))
+    reader.start()
+    try:
+        _wait_for(lines, WATCH_READY)  # the first check, run on start
+        for i in range(runs):
+            time.sleep(SETTLE)  # a learner never saves in the same instant
+            saved = time.perf_counter()
+            target.write_text(f"{original}\n# saved {i}\n", encoding="utf-8")
+            timing.seconds.append(_wait_for(lines, WATCH_READY) - saved)
+            timing.codes.append(0)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        reader.join(timeout=5)
+    return timing
+
+
+def measure(settings: Settings) -> tuple[list[Timing], list[Timing]]:
+    from workshop.project import find_root, get_step
+
+    root = find_root()
+    step = str(get_step(root, settings.step).number)
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
+    env.pop("FORCE_COLOR", None)
+    env.pop("WORKSHOP_APP_DIR", None)
+    runs = settings.runs
+    workshop = [sys.executable, "-m", "workshop"]
+    with tempfile.TemporaryDirectory(prefix="workshop-loop-") as name:
+        tmp = Path(name)
+        checkout = sandbox(root, tmp)
+        floors = floor(tmp, runs, env)
+        loop = [
+            time_command(
+                f"workshop check {step}",
+                [*workshop, "check", step],
+                checkout,
+                runs,
+                env,
+            ),
+            time_command("workshop verify", [*workshop, "verify"], checkout, runs, env),
+            watch_mode(checkout, step, runs, env),
+        ]
+    return floors, loop
+
+
+def text(settings: Settings, floors: list[Timing], loop: list[Timing], info) -> str:
+    lines = [
+        style("workshop bench --loop", "bold")
+        + f" — median of {settings.runs} runs, in a temporary copy of this checkout",
+        f"machine: {info['cores']} cores, {info['cpu']}, Python {info['python']}, "
+        f"load average {', '.join(str(x) for x in info['load_average'])}",
+        "",
+    ]
+    width = max(len(t.label) for t in [*floors, *loop])
+    head = f"  {'what':<{width}}  {'median':>8} {'min':>8} {'max':>8}  exit"
+    lines.append(style(head, "dim"))
+    floor_s = floors[-1].median
+    for t in [*floors, *loop]:
+        codes = ",".join(sorted({str(c) for c in t.codes}))
+        lines.append(
+            f"  {t.label:<{width}}  {t.median:>7.2f}s {min(t.seconds):>7.2f}s "
+            f"{max(t.seconds):>7.2f}s  {codes}"
+        )
+    lines.append("")
+    for t in loop:
+        lines.append(f"  {t.label} / floor = {ratio(t.median, floor_s):.1f}x")
+    lines.append(
+        "  exit 1 from check/verify means red (in a fresh checkout app/ is step 0)."
+    )
+    return "\n".join(lines)
+
+
+def main(settings: Settings) -> int:
+    from workshop.bench.report import machine
+
+    floors, loop = measure(settings)
+    info = machine()
+    if settings.json:
+        data = {
+            "runs": settings.runs,
+            "machine": info,
+            "floor": [{**asdict(t), "median": t.median} for t in floors],
+            "loop": [{**asdict(t), "median": t.median} for t in loop],
+        }
+        print(json.dumps(data, indent=2))
+    else:
+        print(text(settings, floors, loop, info))
+    return 0

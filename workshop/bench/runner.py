@@ -1,0 +1,52 @@
+"""Run the chosen scenarios one after another and print one report."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TYPE_CHECKING
+
+from workshop.bench import report
+from workshop.bench.scenarios import Options, Result, ceiling, response, trap
+from workshop.ui import WorkshopError
+
+if TYPE_CHECKING:
+    from workshop.bench import Settings
+
+
+async def run_scenarios(settings: Settings, options: Options) -> list[Result]:
+    results = []
+    for name in settings.scenarios:
+        if not settings.json:
+            print(f"measuring {name} ...", file=sys.stderr, flush=True)
+        if name == "response":
+            from workshop.project import find_root, get_step
+
+            root = find_root()
+            step0, step1 = get_step(root, 0), get_step(root, 1)
+            results.append(await response(options, step0.checkpoint, step1.checkpoint))
+        elif name == "trap":
+            results.append(await trap(options))
+        else:
+            results.append(await ceiling(options))
+    return results
+
+
+def main(settings: Settings) -> int:
+    options = Options(
+        requests=settings.requests,
+        concurrency=settings.concurrency,
+        delay=settings.delay,
+        time_limit=settings.time_limit,
+    )
+    try:
+        results = asyncio.run(run_scenarios(settings, options))
+    except RuntimeError as error:  # e.g. no request succeeded
+        raise WorkshopError(str(error)) from None
+    info = report.machine()
+    if settings.json:
+        print(report.as_json(options, results, info))
+    else:
+        print(report.text(options, results, info))
+    holds = all(c.holds for r in results for c in r.claims)
+    return 1 if settings.strict and not holds else 0
