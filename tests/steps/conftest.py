@@ -132,6 +132,30 @@ class LiveServer:
         )
         self.client = httpx.Client(base_url=self.url, timeout=TIMEOUT)
 
+    def request(self, method: str, path: str, **kwargs):
+        """Send a request; no answer within TIMEOUT seconds fails the test."""
+        import httpx
+
+        try:
+            return self.client.request(method, path, **kwargs)
+        except httpx.TimeoutException:
+            pytest.fail(f"{method} {path} got no answer within {TIMEOUT:g} s")
+
+    def get(self, path: str, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs):
+        return self.request("POST", path, **kwargs)
+
+    def emails_to(self, recipient: str, status: str | None = None) -> list[dict]:
+        """The emails to `recipient` in GET /outbox (with this status, if given)."""
+        return [
+            email
+            for email in self.get("/outbox").json()
+            if email["recipient"] == recipient
+            and (status is None or email["status"] == status)
+        ]
+
     def start(self) -> None:
         self.thread.start()
         wait_for(lambda: self.server.started, "the server started", timeout=10)

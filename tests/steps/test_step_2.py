@@ -1,0 +1,40 @@
+"""Step 2: an async task (the admin notice) runs beside the sync welcome email."""
+
+from conftest import wait_for
+
+ADA = {"email": "ada@example.com", "name": "Ada"}
+ADMIN = "admin@example.com"  # the default of ADMIN_EMAIL
+
+
+def test_admin_is_told_about_a_new_subscriber(client):
+    """Subscribing also emails the admin, naming the new subscriber."""
+    assert client.post("/subscribers", json=ADA).status_code == 201
+    notices = [e for e in client.get("/outbox").json() if e["recipient"] == ADMIN]
+    assert len(notices) == 1, f"expected one email to {ADMIN}, got {notices}"
+    assert notices[0]["status"] == "sent"
+    assert ADA["email"] in notices[0]["body"]
+    assert ADA["name"] in notices[0]["body"]
+
+
+def test_welcome_email_and_admin_notice_both_go_out(client):
+    """Each subscriber gets a welcome email and the admin gets one notice each."""
+    for name in ("ada", "grace"):
+        person = {"email": f"{name}@example.com", "name": name.title()}
+        assert client.post("/subscribers", json=person).status_code == 201
+    outbox = client.get("/outbox").json()
+    recipients = sorted(e["recipient"] for e in outbox)
+    assert recipients == sorted([ADMIN, ADMIN, "ada@example.com", "grace@example.com"])
+
+
+def test_async_task_does_not_freeze_the_server(live_server, mail_gate):
+    """While the async admin notice waits for the mail server, the app still answers."""
+    mail_gate.hold(ADMIN)
+    assert live_server.post("/subscribers", json=ADA).status_code == 201
+    wait_for(
+        lambda: live_server.emails_to(ADMIN, "sending"),
+        "the admin notice is on its way (status sending in GET /outbox)",
+    )
+    assert live_server.get("/subscribers").status_code == 200
+
+    mail_gate.open()
+    wait_for(lambda: live_server.emails_to(ADMIN, "sent"), "the admin notice is sent")
