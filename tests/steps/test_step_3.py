@@ -1,0 +1,43 @@
+"""Step 3: one request, three tasks (email, admin notice, audit entry), in order."""
+
+from conftest import wait_for
+
+ADA = {"email": "ada@example.com", "name": "Ada"}
+ADMIN = "admin@example.com"
+
+
+def entries_about(server_or_client, email: str) -> list[dict]:
+    audit = server_or_client.get("/audit")
+    assert audit.status_code == 200, "GET /audit shows the audit log"
+    return [entry for entry in audit.json() if email in entry["detail"]]
+
+
+def test_subscribing_is_written_to_the_audit_log(client):
+    """Subscribing adds an entry about the new subscriber to GET /audit."""
+    assert client.post("/subscribers", json=ADA).status_code == 201
+    entries = entries_about(client, ADA["email"])
+    assert len(entries) == 1, entries
+    assert {"id", "event", "detail", "created_at"} <= entries[0].keys()
+    assert client.get("/openapi.json").json()["paths"]["/audit"]["get"]["summary"]
+
+
+def test_tasks_run_one_after_another_in_the_order_added(live_server, mail_gate):
+    """The admin notice and the audit entry wait until the welcome email is sent."""
+    mail_gate.hold(ADA["email"])
+    assert live_server.post("/subscribers", json=ADA).status_code == 201
+    wait_for(
+        lambda: live_server.emails_to(ADA["email"], "sending"),
+        "the welcome email is on its way",
+    )
+    assert not live_server.emails_to(ADMIN), "the admin notice waits its turn"
+    assert not entries_about(live_server, ADA["email"]), "the audit entry waits too"
+
+    mail_gate.open()
+    wait_for(
+        lambda: entries_about(live_server, ADA["email"]),
+        "the audit entry is written after the emails",
+    )
+    welcome = live_server.emails_to(ADA["email"], "sent")
+    notice = live_server.emails_to(ADMIN, "sent")
+    assert welcome and notice, "both emails were sent before the audit entry"
+    assert welcome[0]["id"] < notice[0]["id"], "welcome email first, then the notice"
