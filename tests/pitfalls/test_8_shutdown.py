@@ -80,7 +80,7 @@ class Uvicorn:
         command = [sys.executable, "-m", "uvicorn", "jobs:app", "--port", "0"]
         command += ["--app-dir", str(folder), *options]
         with self.log_path.open("w") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=log)
+            self.process = subprocess.Popen(command, cwd=folder, stdout=log, stderr=log)
 
     def log(self) -> str:
         return self.log_path.read_text()
