@@ -201,3 +201,21 @@ def run_workshop() -> Callable[..., Result]:
         return Result(result.returncode, result.stdout, result.stderr)
 
     return run
+
+
+def read_files(
+    folder: Path, skip: tuple[str, ...] = ("__pycache__",)
+) -> dict[str, bytes]:
+    """relative path -> content of every file below `folder` (`skip`: folder names)."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if path.is_file() and not set(relative.parts) & set(skip):
+            found[relative.as_posix()] = path.read_bytes()
+    return found
+
+
+@pytest.fixture
+def files() -> Callable[..., dict[str, bytes]]:
+    """`files(folder, skip=("__pycache__",))`: {relative path: bytes} of a folder."""
+    return read_files
