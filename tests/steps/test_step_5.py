@@ -1,0 +1,41 @@
+"""Step 5: failing and flaky emails are retried, recorded, and stop nothing else.
+
+The pretend mail server always refuses @bounce.example.com and refuses the
+first attempt to an @greylist.example.com address.
+"""
+
+BOUNCE = {"email": "nobody@bounce.example.com", "name": "Nobody"}
+GREYLIST = {"email": "grey@greylist.example.com", "name": "Grey"}
+ADMIN = "admin@example.com"
+
+
+def emails_to(client, recipient: str) -> list[dict]:
+    return [e for e in client.get("/outbox").json() if e["recipient"] == recipient]
+
+
+def test_bounced_welcome_email_does_not_stop_the_other_tasks(client):
+    """A refused welcome email still lets the admin notice and audit entry happen."""
+    assert client.post("/subscribers", json=BOUNCE).status_code == 201
+    welcome = emails_to(client, BOUNCE["email"])
+    assert welcome, "the welcome email was tried"
+    assert {e["status"] for e in welcome} == {"failed"}, welcome
+    assert [e["status"] for e in emails_to(client, ADMIN)] == ["sent"]
+    audit = client.get("/audit").json()
+    assert any(BOUNCE["email"] in entry["detail"] for entry in audit)
+
+
+def test_refused_emails_are_retried_a_bounded_number_of_times(client):
+    """A welcome email that keeps failing is tried 3 times, each failure recorded."""
+    assert client.post("/subscribers", json=BOUNCE).status_code == 201
+    welcome = emails_to(client, BOUNCE["email"])
+    assert [e["status"] for e in welcome] == ["failed"] * 3
+    assert all("550" in e["error"] for e in welcome), "the server's reason is kept"
+
+
+def test_flaky_delivery_succeeds_on_a_retry(client):
+    """A welcome email refused once (greylisting) is sent on the second attempt."""
+    assert client.post("/subscribers", json=GREYLIST).status_code == 201
+    welcome = emails_to(client, GREYLIST["email"])
+    assert [e["status"] for e in welcome] == ["failed", "sent"]
+    assert "451" in welcome[0]["error"]
+    assert welcome[1]["error"] is None
