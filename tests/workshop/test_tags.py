@@ -1,0 +1,288 @@
+"""Tests of `workshop tags` on real temporary git repos (and a bare remote)."""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+from pathlib import Path
+
+STEPS = (0, 1, 2)
+
+
+def tag_ids(root: Path, git) -> dict[str, str]:
+    out = git(
+        root, "for-each-ref", "--format=%(refname:strip=2) %(objectname)", "refs/tags/"
+    )
+    return dict(line.split() for line in out.splitlines())
+
+
+def untouched(root: Path, git) -> tuple[str, ...]:
+    """Branch, HEAD, index and working tree status: what tags must never change."""
+    return (
+        git(root, "symbolic-ref", "HEAD"),
+        git(root, "rev-parse", "HEAD"),
+        git(root, "ls-files", "--stage"),
+        git(root, "status", "--porcelain", "--untracked-files=all"),
+        (root / "app" / "main.py").read_text(),
+    )
+
+
+def commit_all(root: Path, git, message: str) -> None:
+    git(root, "add", "--all")
+    git(root, "commit", "-q", "-m", message)
+
+
+def test_tags_are_head_with_app_replaced_and_chained(
+    workshop_repo, run_workshop, git
+) -> None:
+    (workshop_repo / "app" / "main.py").write_text("learner edit, not tagged\n")
+    (workshop_repo / "scratch.txt").write_text("untracked\n")
+    before = untouched(workshop_repo, git)
+
+    code, out, err = run_workshop("tags", cwd=workshop_repo)
+
+    assert (code, err) == (0, "")
+    assert out.count("created") == 4  # three tags and the summary
+    assert out.splitlines()[-1] == "3 created."
+    assert untouched(workshop_repo, git) == before
+    head = git(workshop_repo, "rev-parse", "HEAD").strip()
+    parent = head
+    for n in STEPS:
+        tag = f"step-{n}"
+        assert git(workshop_repo, "rev-parse", f"{tag}^").strip() == parent
+        parent = git(workshop_repo, "rev-parse", tag).strip()
+        checkpoint = git(workshop_repo, "rev-parse", f"HEAD:checkpoints/{tag}/app")
+        assert git(workshop_repo, "rev-parse", f"{tag}:app") == checkpoint
+        # everything but app/ is HEAD's tree
+        assert (
+            git(workshop_repo, "diff", "--name-only", "HEAD", tag, "--", ":!app") == ""
+        )
+        assert git(workshop_repo, "cat-file", "-t", tag) == "commit\n"  # lightweight
+    log = git(workshop_repo, "log", "-1", "--format=%an <%ae>|%ad|%cd|%s", "step-1")
+    head_date = git(workshop_repo, "log", "-1", "--format=%cd", "HEAD").strip()
+    assert log.strip() == (
+        f"Workshop Tags <tags@workshop.invalid>|{head_date}|{head_date}|"
+        "Step 1 — Respond first"
+    )
+    assert git(workshop_repo, "diff", "--name-only", "step-1", "step-2") == (
+        "app/main.py\napp/notes.txt\n"
+    )
+
+
+def test_building_twice_gives_identical_ids_and_changes_nothing(
+    workshop_repo, run_workshop, git
+) -> None:
+    assert run_workshop("tags", cwd=workshop_repo).code == 0
+    first = tag_ids(workshop_repo, git)
+
+    code, out, _ = run_workshop("tags", cwd=workshop_repo)
+
+    assert code == 0
+    assert tag_ids(workshop_repo, git) == first
+    assert out.count("unchanged") == 4
+    assert "created" not in out
+    assert "moved" not in out
+
+
+def test_a_clone_without_tags_builds_the_same_tags_and_checkout_works(
+    workshop_repo, run_workshop, git, files, tmp_path
+) -> None:
+    assert run_workshop("tags", cwd=workshop_repo).code == 0
+    original = tag_ids(workshop_repo, git)
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--no-tags", str(workshop_repo), str(clone))
+    assert tag_ids(clone, git) == {}
+    # a different user at a different time still gets the same ids
+    git(clone, "config", "user.name", "Someone Else")
+
+    code, out, _ = run_workshop("tags", cwd=clone)
+
+    assert code == 0
+    assert out.splitlines()[-1] == "3 created."
+    assert tag_ids(clone, git) == original
+    git(clone, "checkout", "-q", "step-2")
+    assert files(clone / "app") == files(clone / "checkpoints" / "step-2" / "app")
+    assert git(clone, "status", "--porcelain") == ""
+
+
+def test_a_checkpoint_edit_changes_only_that_step_app(
+    workshop_repo, run_workshop, git
+) -> None:
+    assert run_workshop("tags", cwd=workshop_repo).code == 0
+    old = tag_ids(workshop_repo, git)
+    main = workshop_repo / "checkpoints" / "step-1" / "app" / "main.py"
+    main.write_text(main.read_text() + "# clearer\n")
+    commit_all(workshop_repo, git, "Clearer step 1")
+
+    code, out, _ = run_workshop("tags", cwd=workshop_repo)
+
+    assert code == 0
+    # Every tag moves: the chain starts at the new HEAD (see the design) ...
+    assert out.splitlines()[-1] == "3 moved."
+    new = tag_ids(workshop_repo, git)
+    # ... but only step 1's app/ differs, and step 2 shows step 2's change only.
+    for n in STEPS:
+        changed = git(
+            workshop_repo,
+            "diff",
+            "--name-only",
+            old[f"step-{n}"],
+            new[f"step-{n}"],
+            "--",
+            "app",
+        )
+        assert changed == ("app/main.py\n" if n == 1 else "")
+    assert "+# clearer" in git(workshop_repo, "diff", "step-0", "step-1")
+    assert "# clearer" in git(workshop_repo, "diff", "step-1", "step-2")
+
+
+def test_stale_step_tags_are_deleted_and_others_kept(
+    workshop_repo, run_workshop, git
+) -> None:
+    git(workshop_repo, "tag", "v1.0")
+    git(workshop_repo, "tag", "step-one")  # not a step tag
+    git(workshop_repo, "tag", "step-7")
+    code, out, _ = run_workshop("tags", cwd=workshop_repo)
+    assert code == 0
+    assert "step-7" in out
+    assert "deleted" in out
+    assert out.splitlines()[-1] == "3 created, 1 deleted."
+    assert sorted(tag_ids(workshop_repo, git)) == [
+        "step-0",
+        "step-1",
+        "step-2",
+        "step-one",
+        "v1.0",
+    ]
+
+
+def test_dry_run_writes_no_tag(workshop_repo, run_workshop, git) -> None:
+    code, out, _ = run_workshop("tags", "--dry-run", cwd=workshop_repo)
+    assert code == 0
+    assert out.count("would be created") == 3
+    assert out.splitlines()[-1] == "dry run, no tag written: 3 created."
+    assert tag_ids(workshop_repo, git) == {}
+
+
+def test_uncommitted_checkpoint_changes_are_refused(
+    workshop_repo, run_workshop, git
+) -> None:
+    (workshop_repo / "app" / "main.py").write_text("app/ edits do not matter\n")
+    (workshop_repo / "checkpoints" / "step-1" / "app" / "new.py").write_text("x\n")
+
+    code, out, err = run_workshop("tags", cwd=workshop_repo)
+
+    assert (code, out) == (2, "")
+    assert err == (
+        "workshop: checkpoints/ has 1 uncommitted change: tags are built from "
+        "HEAD, so commit (or undo) them first\n"
+    )
+    assert tag_ids(workshop_repo, git) == {}
+
+    (workshop_repo / "checkpoints" / "step-1" / "app" / "new.py").unlink()
+    (workshop_repo / "checkpoints" / "step-2" / "README.md").write_text("# edited\n")
+    git(workshop_repo, "add", "checkpoints")  # staged is not committed
+    code, _, err = run_workshop("tags", cwd=workshop_repo)
+    assert code == 2
+    assert "uncommitted change" in err
+
+
+def test_on_a_step_tag_checkout_tags_refuses(workshop_repo, run_workshop, git) -> None:
+    assert run_workshop("tags", cwd=workshop_repo).code == 0
+    git(workshop_repo, "checkout", "-q", "step-1")
+    code, _, err = run_workshop("tags", cwd=workshop_repo)
+    assert code == 2
+    assert "HEAD is a generated step tag" in err
+
+
+def make_remote(tmp_path: Path, workshop_repo: Path, git) -> tuple[Path, Path]:
+    """A bare remote whose update hook logs every ref a push changes."""
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    log = tmp_path / "pushed.log"
+    hook = remote / "hooks" / "update"
+    hook.write_text(f'#!/bin/sh\necho "$1" >> "{log}"\n')
+    hook.chmod(hook.stat().st_mode | stat.S_IEXEC)
+    git(workshop_repo, "remote", "add", "origin", str(remote))
+    return remote, log
+
+
+def test_push_sends_only_tags_that_differ(
+    workshop_repo, run_workshop, git, tmp_path
+) -> None:
+    remote, log = make_remote(tmp_path, workshop_repo, git)
+
+    code, out, err = run_workshop("tags", "--push", "origin", cwd=workshop_repo)
+
+    assert (code, err) == (0, ""), err
+    assert tag_ids(remote, git) == tag_ids(workshop_repo, git)
+    assert log.read_text().split() == [f"refs/tags/step-{n}" for n in STEPS]
+
+    # step-2 is wrong on the remote, step-9 is stale there, the rest is right
+    git(
+        workshop_repo,
+        "push",
+        "-q",
+        "origin",
+        "+HEAD:refs/tags/step-2",
+        "HEAD:refs/tags/step-9",
+    )
+    log.unlink()
+    code, out, _ = run_workshop("tags", "--push", "origin", cwd=workshop_repo)
+
+    assert code == 0
+    assert log.read_text().split() == ["refs/tags/step-2", "refs/tags/step-9"]
+    assert "moved (forced)" in out
+    assert tag_ids(remote, git) == tag_ids(workshop_repo, git)
+
+    log.unlink()
+    code, out, _ = run_workshop("tags", "--push", "origin", cwd=workshop_repo)
+    assert code == 0
+    assert "origin: every step tag is up to date." in out
+    assert not log.exists()
+
+
+def test_push_dry_run_pushes_nothing(
+    workshop_repo, run_workshop, git, tmp_path
+) -> None:
+    remote, log = make_remote(tmp_path, workshop_repo, git)
+    code, out, _ = run_workshop(
+        "tags", "--push", "origin", "--dry-run", cwd=workshop_repo
+    )
+    assert code == 0
+    assert "would push to origin" in out
+    assert tag_ids(remote, git) == {}
+    assert not log.exists()
+
+
+def test_push_to_an_unknown_remote_is_one_clear_error(
+    workshop_repo, run_workshop
+) -> None:
+    code, _, err = run_workshop("tags", "--push", "nowhere", cwd=workshop_repo)
+    assert code == 2
+    assert err.startswith("workshop: git ls-remote failed:")
+    assert err.count("\n") == 1
+
+
+def test_tags_errors_outside_a_checkout_and_without_git(
+    tmp_path, run_workshop, workshop_repo
+) -> None:
+    code, _, err = run_workshop("tags", cwd=tmp_path)
+    assert code == 2
+    assert "not inside a git checkout" in err
+
+    empty_bin = tmp_path / "bin"
+    empty_bin.mkdir()
+    code, _, err = run_workshop("tags", cwd=workshop_repo, env={"PATH": str(empty_bin)})
+    assert (code, err) == (2, "workshop: git is not installed or not on PATH\n")
+
+
+def test_tags_without_checkpoints_in_head(tmp_path, run_workshop, git) -> None:
+    root = tmp_path / "r"
+    (root / "checkpoints").mkdir(parents=True)
+    (root / "README.md").write_text("x\n")
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    commit_all(root, git, "no checkpoints")
+    code, _, err = run_workshop("tags", cwd=root)
+    assert code == 2
+    assert "HEAD has no checkpoints/step-N/app/ folders to tag" in err
