@@ -135,8 +135,8 @@ def switch(
         if target:
             gitops.write_tree_to(root, target, stage / "new")
         saved = None
-        if current not in _known_states(root, head):
-            files = _describe(root, head, current or empty)
+        if current and current not in _known_states(root, head):
+            files = _describe(root, head, current)
             saved = backups.save(root, head, snap.tree, reason, files)
         try:
             apply(root / APP, stage / "new", stage / "old", plan)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -312,3 +313,15 @@ def test_goto_in_a_repo_without_commits_says_so(
     code, _, err = run_workshop("goto", "0", cwd=fresh)
     assert code == 2
     assert "no commit yet" in err
+
+
+def test_goto_after_deleting_app_recreates_it_and_saves_nothing(
+    workshop_repo, run_workshop, git, files
+) -> None:
+    shutil.rmtree(workshop_repo / "app")  # nothing of the learner's is lost
+    code, out, _ = run_workshop("goto", "1", cwd=workshop_repo)
+    assert code == 0
+    assert "Saved" not in out
+    assert backup_refs(workshop_repo, git) == []
+    step_1 = workshop_repo / "checkpoints" / "step-1" / "app"
+    assert files(workshop_repo / "app") == files(step_1)
