@@ -140,7 +140,9 @@ def test_killed_process_loses_the_running_task(uvicorn, wait_until):
     assert not server.marker("delivered").exists()
 
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize(
+    "stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"]
+)
 def test_graceful_shutdown_waits_for_the_running_task(uvicorn, wait_until, stop):
     """On SIGTERM or SIGINT uvicorn waits, with no time limit by default, until the
     running task has finished, then exits.
