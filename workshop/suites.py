@@ -228,6 +228,10 @@ def run_suites(
                 if not result.ran:
                     result.ran = True
                     result.problem = "its suite has no tests"
+    if stop_at_first_red:
+        red = next((i for i, n in enumerate(numbers) if not results[n].ok), None)
+        for n in numbers[red + 1 :] if red is not None else []:
+            results[n] = StepResult(n)  # not run: the learner is not there yet
     return [results[n] for n in numbers]
 
 

@@ -290,11 +290,8 @@ def print_table(rows: list[Row], *, fast: bool) -> None:
         for i in range(len(headers))
     ]
     print()
-    print(
-        "  ".join(
-            style(h.ljust(w), "bold") for h, w in zip(headers, widths, strict=True)
-        )
-    )
+    heads = [h.ljust(w) for h, w in zip(headers, widths, strict=True)]
+    print(style("  ".join(heads).rstrip(), "bold"))
     for cells in table:
         parts = []
         for (text, good), width in zip(cells, widths, strict=True):

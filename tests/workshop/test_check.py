@@ -1,0 +1,173 @@
+"""`workshop check` and `workshop status` on a real temporary workshop repo.
+
+The fake repo's app/ starts at step 0; suite N asserts `STEP >= N`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+
+def catch_up(root: Path, step: int) -> None:
+    """Make app/ equal to checkpoint `step`, as a learner who did the work."""
+    shutil.rmtree(root / "app")
+    shutil.copytree(root / "checkpoints" / f"step-{step}" / "app", root / "app")
+
+
+def test_check_stops_at_the_step_you_are_on(workshop_repo, run_workshop) -> None:
+    code, out, err = run_workshop("check", cwd=workshop_repo)
+    assert code == 1, err
+    assert "✓ Step 0 — The starting point (1/1)" in out
+    assert "✗ Step 1 — Respond first (0/1)" in out
+    # the failing test's docstring, in the learner's words, and its assertion
+    assert "✗ The app has reached step 1." in out
+    assert "assert 0 >= 1" in out
+    assert "Stuck? Run: workshop hint 1" in out
+    assert "Step 2" not in out  # later steps are not the learner's concern yet
+    assert "Traceback" not in out and "def test_step_1" not in out
+    assert err == ""
+
+
+def test_check_n_runs_the_suites_up_to_n(workshop_repo, run_workshop) -> None:
+    code, out, _ = run_workshop("check", "2", cwd=workshop_repo)
+    assert code == 1
+    assert "Checking app/ against steps 0 to 2" in out
+    assert "✗ Step 2 — Async tasks (0/1)" in out
+    assert "assert 0 >= 2" in out
+    assert "Stuck? Run: workshop hint 1" in out  # the first red step
+
+    code, out, _ = run_workshop("check", "0", cwd=workshop_repo)
+    assert code == 0
+    assert "✓ Step 0" in out and "Step 1" not in out
+
+
+def test_green_check_says_what_comes_next(workshop_repo, run_workshop) -> None:
+    catch_up(workshop_repo, 1)
+    code, out, _ = run_workshop("check", cwd=workshop_repo)
+    assert code == 1  # the step you are on is now step 2
+    assert "✓ Step 1" in out and "Stuck? Run: workshop hint 2" in out
+
+    code, out, _ = run_workshop("check", "1", cwd=workshop_repo)
+    assert code == 0
+    assert "All 2 checks of steps 0 to 1 pass." in out
+
+    catch_up(workshop_repo, 2)
+    code, out, _ = run_workshop("check", cwd=workshop_repo)
+    assert code == 0
+    assert "✓ Step 2 — Async tasks (1/1)" in out
+    assert "All 3 checks of steps 0 to 2 pass." in out
+
+
+def test_check_imports_the_app_fresh_from_disk(workshop_repo, run_workshop) -> None:
+    assert run_workshop("check", "1", cwd=workshop_repo).code == 1
+    main = workshop_repo / "app" / "main.py"
+    main.write_text(main.read_text().replace("STEP = 0", "STEP = 1"))
+    assert run_workshop("check", "1", cwd=workshop_repo).code == 0
+
+
+def test_check_a_checkpoint_instead_of_app(workshop_repo, run_workshop) -> None:
+    code, out, _ = run_workshop("check", "--checkpoint", "2", cwd=workshop_repo)
+    assert code == 0
+    assert "Checking checkpoints/step-2/app against steps 0 to 2" in out
+
+    code, out, _ = run_workshop("check", "2", "--checkpoint", "1", cwd=workshop_repo)
+    assert code == 1
+    assert "✓ Step 1" in out and "✗ Step 2" in out
+
+
+def test_the_environment_cannot_swap_the_app(workshop_repo, run_workshop) -> None:
+    """check always tests app/, whatever WORKSHOP_APP_DIR says."""
+    checkpoint = str(workshop_repo / "checkpoints" / "step-2")
+    env = {"WORKSHOP_APP_DIR": checkpoint}
+    assert run_workshop("check", "2", cwd=workshop_repo, env=env).code == 1
+
+
+def test_check_works_from_a_subfolder(workshop_repo, run_workshop) -> None:
+    code, out, _ = run_workshop("check", "0", cwd=workshop_repo / "app")
+    assert code == 0 and "✓ Step 0" in out
+
+
+def test_verbose_shows_pytest_output(workshop_repo, run_workshop) -> None:
+    code, out, _ = run_workshop("check", "1", "--verbose", cwd=workshop_repo)
+    assert code == 1
+    assert "test_step_1.py::test_step_1 FAILED" in out
+    assert "def test_step_1" in out  # pytest's traceback
+    assert "Stuck? Run: workshop hint 1" in out  # and the summary after it
+
+
+def test_a_test_without_docstring_is_named(workshop_repo, run_workshop) -> None:
+    suite = workshop_repo / "tests" / "steps" / "test_step_1.py"
+    suite.write_text(
+        "import pytest\n\n\n"
+        "def test_mail_is_sent_later():\n"
+        "    pytest.fail('x' * 500 + '\\n' + 'many lines\\n' * 100)\n"
+    )
+    code, out, _ = run_workshop("check", "1", cwd=workshop_repo)
+    assert code == 1
+    assert "✗ test_mail_is_sent_later" in out
+    # the message is cut short: a few lines, none very long
+    assert len(out.splitlines()) < 20
+    assert max(len(line) for line in out.splitlines()) < 250
+
+
+def test_a_broken_app_is_a_red_step_not_a_crash(workshop_repo, run_workshop) -> None:
+    (workshop_repo / "app" / "main.py").write_text("STEP = = 0\n")
+    code, out, err = run_workshop("check", cwd=workshop_repo)
+    assert code == 1, err
+    assert "✗ Step 0" in out
+    assert "SyntaxError" in out
+    assert "Stuck? Run: workshop hint 0" in out
+    assert "Step 1" not in out
+
+
+def test_a_missing_suite_is_red(workshop_repo, run_workshop) -> None:
+    (workshop_repo / "tests" / "steps" / "test_step_1.py").unlink()
+    code, out, _ = run_workshop("check", "1", cwd=workshop_repo)
+    assert code == 1
+    assert "missing suite tests/steps/test_step_1.py" in out
+
+
+def test_status_lists_every_step_and_where_you_are(workshop_repo, run_workshop) -> None:
+    code, out, err = run_workshop("status", cwd=workshop_repo)
+    assert code == 0, err
+    lines = [line.strip() for line in out.splitlines() if line.strip()]
+    assert lines[1:4] == [
+        "✓ Step 0 — The starting point (1/1)",
+        "✗ Step 1 — Respond first (0/1)  ← you are here",
+        "✗ Step 2 — Async tasks (0/1)",
+    ]
+    assert "You are on step 1: read checkpoints/step-1/README.md" in out
+
+    catch_up(workshop_repo, 2)
+    code, out, _ = run_workshop("status", cwd=workshop_repo)
+    assert code == 0
+    assert "you are here" not in out
+    assert "you have finished the workshop" in out
+
+
+def test_status_title_falls_back_without_a_guide(workshop_repo, run_workshop) -> None:
+    (workshop_repo / "checkpoints" / "step-2" / "README.md").unlink()
+    _, out, _ = run_workshop("status", cwd=workshop_repo)
+    assert "✗ Step 2 (0/1)" in out
+
+
+def test_errors_are_one_line(workshop_repo, run_workshop, tmp_path: Path) -> None:
+    code, out, err = run_workshop("check", "7", cwd=workshop_repo)
+    assert (code, out) == (2, "")
+    assert err == "workshop: unknown step '7': valid steps are 0, 1, 2\n"
+
+    code, _, err = run_workshop("check", "--checkpoint", "x", cwd=workshop_repo)
+    assert code == 2 and "valid steps are 0, 1, 2" in err
+
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    for command in ("check", "status"):
+        code, _, err = run_workshop(command, cwd=outside)
+        assert code == 2
+        assert err.startswith("workshop: not inside a git checkout")
+        assert err.count("\n") == 1
+
+    shutil.rmtree(workshop_repo / "app")
+    code, _, err = run_workshop("status", cwd=workshop_repo)
+    assert code == 2 and "no app/ folder" in err and err.count("\n") == 1

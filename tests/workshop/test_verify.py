@@ -1,0 +1,148 @@
+"""`workshop verify` on a real temporary workshop repo, and each way it can fail."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import workshop
+
+
+def table_row(out: str, name: str) -> list[str]:
+    """The cells of the table row of `name` (split on runs of two spaces)."""
+    line = next(line for line in out.splitlines() if line.startswith(name + " "))
+    return [cell.strip() for cell in line.split("  ") if cell.strip()]
+
+
+def test_a_sound_workshop_verifies(workshop_repo, run_workshop) -> None:
+    code, out, err = run_workshop("verify", cwd=workshop_repo)
+    assert code == 0, out + err
+    assert table_row(out, "step-0") == ["step-0", "✓ ok", "✓ 1 block", "✓ 1 test", "-"]
+    assert table_row(out, "step-2") == [
+        "step-2",
+        "✓ ok",
+        "✓ 1 block",
+        "✓ 3 tests",
+        "✓ yes",
+    ]
+    assert "✓ app/ equals checkpoints/step-0/app" in out
+    assert "All checkpoints, steps, guides and app/ verified" in out
+
+
+def break_checkpoint_2(root: Path) -> None:
+    """Checkpoint 2 fails suite 2, yet its guide's code still matches."""
+    main = root / "checkpoints" / "step-2" / "app" / "main.py"
+    main.write_text(main.read_text() + "STEP = 1\n")
+
+
+def test_a_checkpoint_that_fails_its_suites(workshop_repo, run_workshop) -> None:
+    break_checkpoint_2(workshop_repo)
+    code, out, _ = run_workshop("verify", cwd=workshop_repo)
+    assert code == 1
+    assert table_row(out, "step-2")[3] == "✗ step 2"
+    assert "step-2: step 2: tests/steps/test_step_2.py::test_step_2 failed" in out
+    assert "verify failed: 1 problem" in out
+
+
+def test_a_suite_that_is_green_before_its_step(workshop_repo, run_workshop) -> None:
+    suite = workshop_repo / "tests" / "steps" / "test_step_2.py"
+    suite.write_text(suite.read_text().replace("STEP >= 2", "STEP >= 1"))
+    code, out, _ = run_workshop("verify", cwd=workshop_repo)
+    assert code == 1
+    assert table_row(out, "step-2")[4] == "✗ passes on step-1"
+    assert "its suite passes on checkpoint step-1: it must fail there" in out
+
+
+def test_missing_suite_and_missing_guide(workshop_repo, run_workshop) -> None:
+    (workshop_repo / "tests" / "steps" / "test_step_1.py").unlink()
+    (workshop_repo / "checkpoints" / "step-2" / "README.md").unlink()
+    code, out, _ = run_workshop("verify", cwd=workshop_repo)
+    assert code == 1
+    assert "checkpoints/step-2/README.md (the step's guide) is missing" in out
+    assert "suite of step 1: missing suite tests/steps/test_step_1.py" in out
+    assert "cannot prove red on step-0: missing suite" in out
+    assert table_row(out, "step-2")[1:3] == ["✗ missing", "-"]
+
+
+def test_guide_shape_and_snippets(workshop_repo, run_workshop) -> None:
+    guide = workshop_repo / "checkpoints" / "step-1" / "README.md"
+    text = guide.read_text().replace("## Theory\n", "").replace("STEP = 1", "STEP = 9")
+    guide.write_text(text)
+    code, out, _ = run_workshop("verify", "--fast", cwd=workshop_repo)
+    assert code == 1
+    assert "checkpoints/step-1/README.md: no '## Theory' section" in out
+    assert (
+        "checkpoints/step-1/README.md line 25: `STEP = 9` is not in app/main.py" in out
+    )
+    assert table_row(out, "step-1") == [
+        "step-1",
+        "✗ no '## Theory' section",
+        "✗ 1 of 1 differ",
+    ]
+    assert "verify failed: 2 problems" in out
+
+
+def test_app_must_equal_step_0(workshop_repo, run_workshop) -> None:
+    app = workshop_repo / "app"
+    (app / "__pycache__").mkdir()
+    (app / "__pycache__" / "main.cpython-311.pyc").write_bytes(b"\0")
+    code, out, _ = run_workshop("verify", "--fast", cwd=workshop_repo)
+    assert code == 0, out  # caches do not count
+
+    (app / "main.py").write_text("STEP = 0\n")
+    (app / "extra.py").write_text("")
+    (app / "notes.txt").unlink()
+    code, out, _ = run_workshop("verify", "--fast", cwd=workshop_repo)
+    assert code == 1
+    assert "✗ app/ equals checkpoints/step-0/app" in out
+    for problem in ("notes.txt is missing", "extra.py is extra", "main.py differs"):
+        assert f"app/: {problem}" in out
+
+
+def test_fast_skips_the_suites(workshop_repo, run_workshop) -> None:
+    break_checkpoint_2(workshop_repo)
+    code, out, _ = run_workshop("verify", "--fast", cwd=workshop_repo)
+    assert code == 0
+    assert "passes 0..N" not in out
+    assert "All guides and app/ verified" in out
+
+
+def test_fast_needs_only_the_standard_library(workshop_repo) -> None:
+    """The pre-commit hook may run it with a bare Python: no site-packages."""
+    source = str(Path(workshop.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": source}
+    bare = [sys.executable, "-S"]
+    probe = subprocess.run([*bare, "-c", "import pytest"], env=env, capture_output=True)
+    assert probe.returncode != 0  # the probe proves pytest is really out of reach
+    done = subprocess.run(
+        [*bare, "-m", "workshop", "verify", "--fast"],
+        cwd=workshop_repo,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "All guides and app/ verified" in done.stdout
+
+
+def test_step_numbering(workshop_repo, run_workshop) -> None:
+    checkpoints = workshop_repo / "checkpoints"
+    (checkpoints / "step-2").rename(checkpoints / "step-3")
+    code, out, _ = run_workshop("verify", "--fast", cwd=workshop_repo)
+    assert code == 1
+    assert "checkpoints are not step-0, step-1, ... in a row: [0, 1, 3]" in out
+    assert "tests/steps/test_step_2.py has no checkpoint (checkpoints/step-2)" in out
+
+
+def test_bad_jobs_and_outside_a_checkout(
+    workshop_repo, run_workshop, tmp_path: Path
+) -> None:
+    code, out, err = run_workshop("verify", "--jobs", "0", cwd=workshop_repo)
+    assert (code, out) == (2, "")
+    assert err == "workshop: --jobs must be at least 1, not 0\n"
+    outside = tmp_path / "plain"
+    outside.mkdir()
+    code, _, err = run_workshop("verify", "--fast", cwd=outside)
+    assert code == 2 and err.startswith("workshop: not inside a git checkout")
