@@ -288,12 +288,16 @@ def test_smoke_drive_a_tiny_app_under_uvicorn(tmp_path: Path) -> None:
     assert samples.summary("tiny").count == 6
 
 
-def test_smoke_flood_counts_every_delivery() -> None:
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("kind", ["def", "async"])
+def test_smoke_flood_counts_every_delivery_on_checkpoint_2(kind: str) -> None:
     from workshop.bench.scenarios import flood as run_flood
 
-    result = asyncio.run(
-        run_flood(Options(requests=5, concurrency=2, delay=0.01), "async")
-    )
+    step2 = ROOT / "checkpoints" / "step-2"
+    options = Options(requests=5, concurrency=2, delay=0.01)
+    result = asyncio.run(run_flood(options, step2, kind))
     assert (result.sent, result.delivered, result.threads) == (5, 5, 40)
     assert result.posts.count == 5
 

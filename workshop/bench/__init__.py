@@ -43,6 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser, name: str = "bench") -> None:
         help="stop starting requests after S seconds of a run (5)",
     )
     add(
+        "--rate",
+        default="auto",
+        metavar="R",
+        help="response: requests/s (auto: 20 / delay, half the 40-thread ceiling; "
+        "0: unpaced)",
+    )
+    add(
         "--scenario",
         action="append",
         metavar="NAME",
@@ -65,6 +72,7 @@ class Settings:
     concurrency: int
     delay: float
     time_limit: float
+    rate: float | None  # None: auto
     scenarios: tuple[str, ...]
     json: bool
     strict: bool
@@ -104,6 +112,9 @@ def settings(args: argparse.Namespace) -> Settings:
         concurrency=_number("--concurrency", args.concurrency, int, 1, 1000),
         delay=_number("--delay", args.delay, float, 0.01, 60),
         time_limit=_number("--time-limit", args.time_limit, float, 0.1, 600),
+        rate=None
+        if args.rate == "auto"
+        else _number("--rate", args.rate, float, 0, 100_000),
         scenarios=tuple(n for n in SCENARIO_NAMES if n in names),
         json=args.json,
         strict=args.strict,

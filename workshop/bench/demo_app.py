@@ -1,92 +1,77 @@
-"""The small app `workshop bench` serves for the trap and the ceiling.
+"""The app `workshop bench` serves for the trap and the ceiling.
 
-The checkpoints never contain a task that blocks inside `async def` (it is the
-step 2 pitfall), so the bench measures it here. Each "email" takes
-MAIL_DELAY seconds, exactly as the workshop's mailer does; the three kinds of
-task differ only in how they wait:
+It is checkpoint step-2's own app (`app.main:app`, run with the checkpoint's
+folder first on the import path) plus a few routes under /bench that queue one
+of three background tasks, so each kind can be measured alone:
 
-- `def`: `time.sleep` in a plain function; Starlette runs it in the
-  threadpool, so the event loop stays free.
-- `async-blocking`: `time.sleep` inside `async def` (the trap): it runs on the
-  event loop and freezes it; no other request is served meanwhile.
-- `async`: `await asyncio.sleep` inside `async def`: waits without a thread.
+- `def`: step 2's `send_welcome_email`, a plain function; Starlette runs it in
+  the threadpool, so the event loop stays free.
+- `async`: step 2's `notify_admin`, an `async def` that awaits the mailer.
+- `async-blocking`: the same work as `send_welcome_email` declared `async def`
+  (the step 2 pitfall). It runs on the event loop, and the mailer's blocking
+  `time.sleep` freezes it: no other request is served meanwhile. The
+  checkpoints never contain it, so it lives here.
 
-POST /send/{kind} is a `def` endpoint (it shares the threadpool with `def`
-tasks); GET /ping is an `async def` endpoint (it needs only the event loop).
+Every email goes through the checkpoint's mailer (MAIL_DELAY seconds) and lands
+in its outbox, which is how the bench counts deliveries.
 
-Run with `uvicorn workshop.bench.demo_app:app`.
+Run: `uvicorn workshop.bench.demo_app:app --app-dir checkpoints/step-2`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-import threading
-import time
+from datetime import UTC, datetime
 from typing import Literal
 
-from fastapi import BackgroundTasks, FastAPI
+import anyio.to_thread
+from fastapi import APIRouter, BackgroundTasks
 
-app = FastAPI(title="workshop bench demo")
+from app.db import connect
+from app.main import app
+from app.models import Subscriber
+from app.tasks import notify_admin, send_welcome_email
 
-DELAY = float(os.environ.get("MAIL_DELAY", "1"))
+router = APIRouter(prefix="/bench", tags=["bench"])
 
-_lock = threading.Lock()
-_delivered = 0
-
-
-def _record_delivery() -> None:
-    global _delivered
-    with _lock:
-        _delivered += 1
+Kind = Literal["def", "async", "async-blocking"]
 
 
-def send_email(address: str) -> None:
-    time.sleep(DELAY)
-    _record_delivery()
+async def send_welcome_email_blocking(subscriber: Subscriber) -> None:
+    """The pitfall: blocking work inside `async def` runs on the event loop."""
+    send_welcome_email(subscriber)
 
 
-async def send_email_blocking(address: str) -> None:
-    time.sleep(DELAY)  # the trap: a blocking call inside async def
-    _record_delivery()
+@router.post("/send/{kind}", status_code=202)
+def send(kind: Kind, background_tasks: BackgroundTasks) -> dict[str, str]:
+    """Respond at once; send one email with a task of this kind afterwards.
 
-
-async def send_email_async(address: str) -> None:
-    await asyncio.sleep(DELAY)
-    _record_delivery()
-
-
-TASKS = {
-    "def": send_email,
-    "async-blocking": send_email_blocking,
-    "async": send_email_async,
-}
-
-
-@app.post("/send/{kind}", status_code=202)
-def send(
-    kind: Literal["def", "async-blocking", "async"],
-    background_tasks: BackgroundTasks,
-) -> dict[str, str]:
-    """Respond at once; send one email of this kind afterwards.
-
-    A `def` endpoint, like one that writes to SQLite: it needs a threadpool
-    thread too, so it queues behind `def` tasks when all threads are busy.
+    A `def` endpoint like the checkpoint's POST /subscribers: it needs a
+    threadpool thread, so it queues behind `def` tasks when every thread is busy.
     """
-    background_tasks.add_task(TASKS[kind], "reader@example.com")
+    reader = Subscriber(
+        id=1, email="reader@example.com", name="Reader", created_at=datetime.now(UTC)
+    )
+    if kind == "def":
+        background_tasks.add_task(send_welcome_email, reader)
+    elif kind == "async":
+        background_tasks.add_task(notify_admin, reader.email, name=reader.name)
+    else:
+        background_tasks.add_task(send_welcome_email_blocking, reader)
     return {"queued": kind}
 
 
-@app.get("/ping")
-async def ping() -> dict[str, bool]:
-    """Another request: needs only the event loop."""
-    return {"ok": True}
-
-
-@app.get("/delivered")
+@router.get("/delivered")
 async def delivered() -> dict[str, int]:
-    """How many emails have been sent, and the threadpool's size."""
-    import anyio.to_thread
-
+    """Emails the mailer has sent so far, and the threadpool's size."""
+    db = connect()
+    try:
+        (count,) = db.execute(
+            "SELECT count(*) FROM outbox WHERE status = 'sent'"
+        ).fetchone()
+    finally:
+        db.close()
     limiter = anyio.to_thread.current_default_thread_limiter()
-    return {"delivered": _delivered, "threads": int(limiter.total_tokens)}
+    return {"delivered": count, "threads": int(limiter.total_tokens)}
+
+
+app.include_router(router)

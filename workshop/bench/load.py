@@ -79,8 +79,13 @@ async def drive(
     requests: int,
     concurrency: int,
     time_limit: float,
+    rate: float | None = None,
 ) -> Samples:
-    """Send up to `requests` requests, at most `concurrency` at a time."""
+    """Send up to `requests` requests, at most `concurrency` at a time.
+
+    With `rate`, request i starts no earlier than i / rate seconds after the
+    first (paced); without, each starts as soon as one in flight finishes.
+    """
     samples = Samples()
     gate = asyncio.Semaphore(concurrency)
     samples.started = time.perf_counter()
@@ -95,6 +100,10 @@ async def drive(
 
     tasks = []
     for i in range(requests):
+        if rate:
+            await asyncio.sleep(
+                max(0.0, samples.started + i / rate - time.perf_counter())
+            )
         await gate.acquire()
         if time.perf_counter() >= deadline:
             gate.release()

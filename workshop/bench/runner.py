@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from workshop.bench import report
 from workshop.bench.scenarios import Options, Result, ceiling, response, trap
+from workshop.project import find_root, get_step
 from workshop.ui import WorkshopError
 
 if TYPE_CHECKING:
@@ -15,20 +16,19 @@ if TYPE_CHECKING:
 
 
 async def run_scenarios(settings: Settings, options: Options) -> list[Result]:
+    root = find_root()
+    # Check every checkpoint needed before measuring anything.
+    step0, step1, step2 = (get_step(root, n).checkpoint for n in (0, 1, 2))
     results = []
     for name in settings.scenarios:
         if not settings.json:
             print(f"measuring {name} ...", file=sys.stderr, flush=True)
         if name == "response":
-            from workshop.project import find_root, get_step
-
-            root = find_root()
-            step0, step1 = get_step(root, 0), get_step(root, 1)
-            results.append(await response(options, step0.checkpoint, step1.checkpoint))
+            results.append(await response(options, step0, step1))
         elif name == "trap":
-            results.append(await trap(options))
+            results.append(await trap(options, step2))
         else:
-            results.append(await ceiling(options))
+            results.append(await ceiling(options, step2))
     return results
 
 
@@ -38,6 +38,7 @@ def main(settings: Settings) -> int:
         concurrency=settings.concurrency,
         delay=settings.delay,
         time_limit=settings.time_limit,
+        rate=settings.rate,
     )
     try:
         results = asyncio.run(run_scenarios(settings, options))
