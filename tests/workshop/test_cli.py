@@ -1,0 +1,72 @@
+"""The `workshop` command as a whole: help, version, bad input, colour."""
+
+from __future__ import annotations
+
+import pytest
+
+from workshop import __version__
+from workshop.cli import COMMANDS
+
+ESC = "\033["
+
+
+def test_help_lists_every_command(workshop_repo, run_workshop) -> None:
+    code, out, err = run_workshop("--help", cwd=workshop_repo)
+    assert (code, err) == (0, "")
+    assert out.startswith("usage: workshop")
+    words = " ".join(out.split())  # argparse wraps long lines
+    for name, entry in COMMANDS.items():
+        assert f" {name} " in words and entry[1] in words
+
+
+def test_no_command_prints_help(workshop_repo, run_workshop) -> None:
+    code, out, _ = run_workshop(cwd=workshop_repo)
+    assert code == 2 and out.startswith("usage: workshop")
+
+
+@pytest.mark.parametrize(
+    "name", ["status", "check", "watch", "hint", "serve", "verify"]
+)
+def test_each_command_has_help(workshop_repo, run_workshop, name: str) -> None:
+    code, out, err = run_workshop(name, "--help", cwd=workshop_repo)
+    assert (code, err) == (0, "")
+    assert out.startswith(f"usage: workshop {name}")
+    assert COMMANDS[name][1] in " ".join(out.split())
+
+
+def test_version(workshop_repo, run_workshop) -> None:
+    code, out, _ = run_workshop("--version", cwd=workshop_repo)
+    assert (code, out) == (0, f"workshop {__version__}\n")
+
+
+def test_unknown_command_and_option(workshop_repo, run_workshop) -> None:
+    code, out, err = run_workshop("frobnicate", cwd=workshop_repo)
+    assert code == 2 and out == ""
+    assert "invalid choice: 'frobnicate'" in err
+    code, out, err = run_workshop("check", "--frobnicate", cwd=workshop_repo)
+    assert code == 2 and out == ""
+    assert "unrecognized arguments: --frobnicate" in err
+
+
+def test_colour_only_when_asked_and_never_with_no_color(
+    workshop_repo, run_workshop
+) -> None:
+    # a pipe is not a terminal: plain text
+    plain = run_workshop("check", cwd=workshop_repo, env={"NO_COLOR": None})
+    assert ESC not in plain.stdout and "✗ Step 1" in plain.stdout
+    # FORCE_COLOR stands in for a terminal
+    forced = {"NO_COLOR": None, "FORCE_COLOR": "1"}
+    coloured = run_workshop("check", cwd=workshop_repo, env=forced)
+    assert f"{ESC}31m✗{ESC}0m Step 1" in coloured.stdout
+    # NO_COLOR wins over everything
+    both = {"NO_COLOR": "1", "FORCE_COLOR": "1"}
+    for command in (["check"], ["status"], ["hint", "1"], ["verify", "--fast"]):
+        result = run_workshop(*command, cwd=workshop_repo, env=both)
+        assert result.stdout and ESC not in result.stdout + result.stderr, command
+
+
+def test_errors_are_one_plain_line(workshop_repo, run_workshop) -> None:
+    env = {"NO_COLOR": "1", "FORCE_COLOR": "1"}
+    code, _, err = run_workshop("check", "12", cwd=workshop_repo, env=env)
+    assert code == 2
+    assert err == "workshop: unknown step '12': valid steps are 0, 1, 2\n"
