@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -174,8 +175,6 @@ def switch(
 
 def _has_staged(root: Path) -> bool:
     """Whether the index holds changes under app/ compared with HEAD."""
-    import subprocess
-
     result = subprocess.run(
         ["git", "-C", str(root), "diff", "--cached", "--quiet", "HEAD", "--", APP],
         capture_output=True,
