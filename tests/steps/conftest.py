@@ -130,7 +130,9 @@ class LiveServer:
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
         )
-        self.client = httpx.Client(base_url=self.url, timeout=TIMEOUT)
+        # a new connection per request: a failed task closes its connection
+        fresh = httpx.Limits(max_keepalive_connections=0)
+        self.client = httpx.Client(base_url=self.url, timeout=TIMEOUT, limits=fresh)
 
     def request(self, method: str, path: str, **kwargs):
         """Send a request; no answer within TIMEOUT seconds fails the test."""
@@ -140,6 +142,8 @@ class LiveServer:
             return self.client.request(method, path, **kwargs)
         except httpx.TimeoutException:
             pytest.fail(f"{method} {path} got no answer within {TIMEOUT:g} s")
+        except httpx.TransportError as error:
+            pytest.fail(f"{method} {path} failed: {error!r}")
 
     def get(self, path: str, **kwargs):
         return self.request("GET", path, **kwargs)

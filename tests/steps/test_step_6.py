@@ -1,0 +1,79 @@
+"""Step 6: tasks open their own database connection and take ids, not objects.
+
+The test swaps app.db.get_db (FastAPI's dependency_overrides) for one that
+records what is done with the request's connection.
+"""
+
+import threading
+
+import pytest
+from conftest import wait_for
+
+ADA = {"email": "ada@example.com", "name": "Ada"}
+
+
+class RequestConnection:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+        self.closed = threading.Event()
+
+
+@pytest.fixture
+def request_connections(settings):
+    """Every connection get_db hands to a request, with its SQL and its closing."""
+    from app import db
+    from app.main import app
+
+    connections: list[RequestConnection] = []
+
+    def recorded_get_db():
+        record = RequestConnection()
+        connections.append(record)
+        connection = db.connect()
+        connection.set_trace_callback(record.statements.append)
+        try:
+            yield connection
+        finally:
+            connection.close()
+            record.closed.set()
+
+    app.dependency_overrides[db.get_db] = recorded_get_db
+    try:
+        yield connections
+    finally:
+        app.dependency_overrides.pop(db.get_db, None)
+
+
+def audit_about(server, email: str) -> list[dict]:
+    return [e for e in server.get("/audit").json() if email in e["detail"]]
+
+
+def test_request_connection_is_closed_before_the_response(
+    request_connections, live_server, mail_gate
+):
+    """The request's connection is closed before the response (scope="function")."""
+    mail_gate.hold(ADA["email"])
+    assert live_server.post("/subscribers", json=ADA).status_code == 201
+    assert len(request_connections) == 1, "POST /subscribers uses get_db once"
+    assert request_connections[0].closed.is_set(), (
+        "the connection is still open while the background tasks run"
+    )
+
+
+def test_tasks_do_not_use_the_request_connection(
+    request_connections, live_server, mail_gate
+):
+    """The background tasks open their own connection; the request's stays unused."""
+    mail_gate.hold(ADA["email"])
+    assert live_server.post("/subscribers", json=ADA).status_code == 201
+    connection = request_connections[0]
+    used_by_the_endpoint = len(connection.statements)
+
+    mail_gate.open()
+    wait_for(
+        lambda: live_server.emails_to(ADA["email"], "sent"),
+        "the welcome email is sent",
+    )
+    wait_for(lambda: audit_about(live_server, ADA["email"]), "the audit entry")
+    after_the_response = connection.statements[used_by_the_endpoint:]
+    assert after_the_response == [], "tasks ran SQL on the request's connection"
