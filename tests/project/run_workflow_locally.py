@@ -3,6 +3,7 @@
     python3 tests/project/run_workflow_locally.py ci.yml verify
     python3 tests/project/run_workflow_locally.py ci.yml checkpoint --matrix step=3
     python3 tests/project/run_workflow_locally.py tags.yml publish
+    python3 tests/project/run_workflow_locally.py ci.yml verify --skip 4
 
 The clone is shallow (depth 1) like actions/checkout's; `--detached` checks out
 HEAD's commit detached, as a pull request run does. `actions/checkout` is that
@@ -47,6 +48,8 @@ def main() -> int:
     parser.add_argument("job")
     parser.add_argument("--matrix", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--detached", action="store_true")
+    parser.add_argument("--skip", type=int, action="append", default=[], metavar="N",
+                        help="leave out step N (1 is the first step)")  # fmt: skip
     args = parser.parse_args()
     matrix = dict(item.split("=", 1) for item in args.matrix)
     matrix.setdefault("python", f"{sys.version_info.major}.{sys.version_info.minor}")
@@ -82,6 +85,9 @@ def main() -> int:
     for number, step in enumerate(job["steps"], 1):
         uses = step.get("uses", "")
         label = step.get("name") or uses or step.get("run", "").splitlines()[0]
+        if number in args.skip:
+            print(f"[{number}] {label}: skipped (--skip {number})")
+            continue
         if uses.startswith("actions/checkout@"):
             print(f"[{number}] {label}: the shallow clone above")
             continue
