@@ -5,7 +5,7 @@
     python3 tests/project/run_workflow_locally.py tags.yml publish
     python3 tests/project/run_workflow_locally.py ci.yml verify --skip 4
 
-The clone is shallow (depth 1) like actions/checkout's; `--detached` checks out
+The clone has the checkout step's fetch-depth (default 1); `--detached` checks out
 HEAD's commit detached, as a pull request run does. `actions/checkout` is that
 clone; `actions/setup-python` must ask for this Python's version (only the
 interpreter running this script is available here). Each `run:` script runs
@@ -59,7 +59,10 @@ def main() -> int:
     temp = Path(tempfile.mkdtemp(prefix=f"workflow-{args.job}-"))
     workspace, runner_temp = temp / "workspace", temp / "runner-temp"
     runner_temp.mkdir()
-    subprocess.run(["git", "clone", "--quiet", "--depth", "1", ROOT.as_uri(),
+    checkout = next(s for s in job["steps"] if "actions/checkout@" in s.get("uses", ""))
+    depth = int(checkout.get("with", {}).get("fetch-depth", 1))
+    history = ["--depth", str(depth)] if depth else []  # 0: the whole history
+    subprocess.run(["git", "clone", "--quiet", *history, ROOT.as_uri(),
                     str(workspace)], check=True)  # fmt: skip
     if args.detached:
         subprocess.run(["git", "-C", str(workspace), "checkout", "--quiet",
@@ -89,7 +92,7 @@ def main() -> int:
             print(f"[{number}] {label}: skipped (--skip {number})")
             continue
         if uses.startswith("actions/checkout@"):
-            print(f"[{number}] {label}: the shallow clone above")
+            print(f"[{number}] {label}: the clone above")
             continue
         if uses.startswith("actions/setup-python@"):
             wanted = fill(step["with"]["python-version"], matrix)
