@@ -67,6 +67,15 @@ def test_scenarios_by_name_letter_or_list_in_a_fixed_order() -> None:
     assert parse("--scenario", "b,a,b").scenarios == ("response", "trap")
 
 
+def test_response_rate_is_half_the_ceiling_unless_given() -> None:
+    assert parse().rate is None
+    assert Options(delay=0.5).response_rate == 40
+    assert Options(rate=0).response_rate == 0  # unpaced
+    assert parse("--rate", "12.5").rate == 12.5
+    with pytest.raises(WorkshopError, match="--rate"):
+        parse("--rate", "fast")
+
+
 def test_numbers_are_parsed() -> None:
     chosen = parse("--requests", "7", "--concurrency", "3", "--delay", "0.25")
     assert (chosen.requests, chosen.concurrency, chosen.delay) == (7, 3, 0.25)
@@ -181,23 +190,20 @@ def test_trap_claims() -> None:
     assert [c.holds for c in claims] == [False, False]
 
 
-def flood(kind: str, per_second: float, p95: float) -> Flood:
-    return Flood(
-        kind,
-        200,
-        200,
-        40,
-        200 / per_second,
-        summary(kind, 0.01, p95),
-    )
+def flood(kind: str, emails_per_second: float, posts_per_second: float) -> Flood:
+    posts = Summary(kind, 200, 0, 0.01, 0.5, 0.9, posts_per_second)
+    return Flood(kind, 200, 200, 40, 200 / emails_per_second, posts)
 
 
 def test_ceiling_claims() -> None:
-    threads, loop = flood("def", 39.0, 0.9), flood("async", 150.0, 0.02)
+    threads, loop = flood("def", 39.0, 49.0), flood("async", 150.0, 400.0)
     assert threads.per_second == pytest.approx(39.0)
     assert [c.holds for c in ceiling_claims(threads, loop, 1.0)] == [True] * 3
-    too_fast, no_queue = flood("def", 60.0, 0.03), flood("async", 50.0, 0.02)
-    assert [c.holds for c in ceiling_claims(too_fast, no_queue, 1.0)] == [False] * 3
+    # More than 40 threads' worth, async slower, and the endpoint not held back:
+    too_fast, slower = flood("def", 60.0, 61.0), flood("async", 50.0, 400.0)
+    assert [c.holds for c in ceiling_claims(too_fast, slower, 1.0)] == [False] * 3
+    # With a shorter delay the ceiling rises: 40 threads / 0.5 s = 80 emails/s.
+    assert [c.holds for c in ceiling_claims(too_fast, slower, 0.5)][:1] == [True]
 
 
 # --- report -----------------------------------------------------------------
@@ -211,6 +217,7 @@ def results() -> list[Result]:
     ]
     result.facts = [Fact("def tasks: 200/200 emails in 5.08 s", 39.37, "emails/s")]
     result.claims = [at_most("def / idle", 1.06, 1.5), at_least("blk / d", 0.3, 0.8)]
+    result.notes = ["a note"]
     return [result]
 
 
@@ -228,6 +235,7 @@ def test_text_report_has_the_table_facts_and_verdicts() -> None:
     assert "  def tasks: 200/200 emails in 5.08 s: 39.4 emails/s" in lines
     assert "  def / idle = 1.06x  (claim <= 1.50x): holds" in lines
     assert "  blk / d = 0.30x  (claim >= 0.80x): DOES NOT HOLD" in lines
+    assert "  note: a note" in lines
     assert lines[-1] == "1 of 2 claims hold on this machine."
 
 
@@ -236,6 +244,7 @@ def test_json_report_is_machine_readable_and_finite() -> None:
     found[0].claims.append(at_most("zero baseline", math.inf, 1.2))
     data = json.loads(bench_report.as_json(Options(requests=5), found, INFO))
     assert data["options"]["requests"] == 5
+    assert data["options"]["response_rate"] == 20  # auto: 40 threads / 2 / 1 s
     scenario = data["scenarios"][0]
     assert scenario["name"] == "trap"
     assert scenario["runs"][1]["p50"] == pytest.approx(1.5034)

@@ -104,6 +104,7 @@ def text(options: Options, results: Sequence[Result], info: dict[str, Any]) -> s
         for fact in result.facts:
             lines.append(f"  {fact.label}: {fact.value:.1f} {fact.unit}")
         lines += [claim_line(c) for c in result.claims]
+        lines += [f"  note: {note}" for note in result.notes]
     held = sum(c.holds for r in results for c in r.claims)
     total = sum(len(r.claims) for r in results)
     lines += ["", f"{held} of {total} claims hold on this machine."]
@@ -115,7 +116,7 @@ def as_json(options: Options, results: Sequence[Result], info: dict[str, Any]) -
         return {**asdict(c), "holds": c.holds}
 
     data = {
-        "options": asdict(options),
+        "options": {**asdict(options), "response_rate": options.response_rate},
         "machine": info,
         "scenarios": [
             {
@@ -125,6 +126,7 @@ def as_json(options: Options, results: Sequence[Result], info: dict[str, Any]) -
                 "runs": [asdict(s) for s in r.runs],
                 "facts": [asdict(f) for f in r.facts],
                 "claims": [claim(c) for c in r.claims],
+                "notes": r.notes,
             }
             for r in results
         ],
