@@ -57,26 +57,35 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 @pytest.fixture
-def client(settings) -> Iterator:
-    """A TestClient: it returns after the response AND its background tasks."""
+def client_factory(settings) -> Callable:
+    """Make a TestClient; use it in a `with` block so the app starts and stops."""
     from fastapi.testclient import TestClient
 
     from app.main import app
 
-    with TestClient(app) as test_client:
+    return lambda: TestClient(app)
+
+
+@pytest.fixture
+def client(client_factory) -> Iterator:
+    """A TestClient: it returns after the response AND its background tasks."""
+    with client_factory() as test_client:
         yield test_client
 
 
 class MailGate:
-    """Holds deliveries of the pretend mail server until the test opens it."""
+    """Holds deliveries of the pretend mail server until the test opens it.
+
+    At first it holds every email; `hold(...)` narrows it to some recipients.
+    """
 
     def __init__(self) -> None:
         self.opened = threading.Event()
         self.recipients: set[str] | None = None  # None: hold every recipient
 
     def hold(self, *recipients: str) -> None:
-        """Hold only emails to these recipients (all of them if none given)."""
-        self.recipients = set(recipients) or None
+        """Hold only emails to these recipients (`hold()`: hold none)."""
+        self.recipients = set(recipients)
 
     def holds(self, recipient: str) -> bool:
         return self.recipients is None or recipient in self.recipients
@@ -125,7 +134,8 @@ class LiveServer:
         self.socket.bind(("127.0.0.1", 0))
         host, port = self.socket.getsockname()
         self.url = f"http://{host}:{port}"
-        config = uvicorn.Config(app, log_level="warning", lifespan="on")
+        # log_config=None: uvicorn's messages reach pytest's log capture (caplog)
+        config = uvicorn.Config(app, log_config=None, log_level="info", lifespan="on")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True

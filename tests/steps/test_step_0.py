@@ -88,3 +88,24 @@ def test_endpoints_are_documented(client):
         ("/outbox", "get"),
     ]:
         assert paths[path][method]["summary"], f"{method.upper()} {path}"
+
+
+def test_odd_input_never_breaks_the_server(client):
+    """Wrong types, empty or oversized values get a 4xx answer, never a 500."""
+    bodies = [
+        [],
+        "ada@example.com",
+        {},
+        {**ADA, "name": ""},
+        {**ADA, "name": "x" * 101},
+        {**ADA, "name": 42},
+        {**ADA, "email": None},
+        {**ADA, "email": "a" * 250 + "@example.com"},
+        {**ADA, "email": "ada@example"},
+    ]
+    for body in bodies:
+        response = client.post("/subscribers", json=body)
+        assert response.status_code == 422, (body, response.text)
+    for subscriber_id in ("0", "-1", "1.5", "%20"):
+        response = client.get(f"/subscribers/{subscriber_id}")
+        assert 400 <= response.status_code < 500, (subscriber_id, response.text)

@@ -1,0 +1,20 @@
+"""Settings, read from environment variables when the app starts."""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings
+
+
+class Settings(BaseSettings):
+    newsletter_db: Path = Path("data/newsletter.db")
+    """NEWSLETTER_DB: the SQLite file; its folder is created on first start."""
+
+    mail_delay: float = Field(default=1.0, ge=0)
+    """MAIL_DELAY: seconds the pretend mail server takes to accept one email."""
+
+    admin_email: str = "admin@example.com"
+    """ADMIN_EMAIL: who hears about every new subscriber."""
+
+
+settings = Settings()

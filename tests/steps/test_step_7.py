@@ -1,0 +1,91 @@
+"""Step 7: a digest job the client can follow, and what happens on shutdown."""
+
+import threading
+import uuid
+
+from conftest import wait_for
+
+ADA = {"email": "ada@example.com", "name": "Ada"}
+BOUNCE = {"email": "nobody@bounce.example.com", "name": "Nobody"}
+
+
+def job_status(server, location: str) -> str:
+    response = server.get(location)
+    assert response.status_code == 200, response.text
+    return response.json()["status"]
+
+
+def test_digest_is_accepted_as_a_job(client):
+    """POST /digests answers 202 Accepted with a job id and a Location to follow."""
+    assert client.post("/subscribers", json=ADA).status_code == 201
+    response = client.post("/digests")
+    assert response.status_code == 202, response.text
+    job = response.json()
+    assert job["status"] == "pending", "the job has not started when we answer"
+    assert response.headers["location"].endswith(f"/jobs/{job['id']}")
+
+    followed = client.get(f"/jobs/{job['id']}")
+    assert followed.status_code == 200
+    assert followed.json()["status"] == "done"
+    digests = [e for e in client.get("/outbox").json() if "digest" in e["subject"]]
+    assert [e["recipient"] for e in digests] == [ADA["email"]]
+
+
+def test_job_status_goes_from_running_to_done(live_server, mail_gate):
+    """GET /jobs/{id} says running while the digest is sent, then done."""
+    mail_gate.hold()  # nobody yet: let the welcome email through
+    assert live_server.post("/subscribers", json=ADA).status_code == 201
+    wait_for(lambda: live_server.emails_to(ADA["email"], "sent"), "welcome sent")
+
+    mail_gate.hold(ADA["email"])
+    response = live_server.post("/digests")
+    assert response.status_code == 202
+    location = response.headers["location"]
+    wait_for(
+        lambda: job_status(live_server, location) == "running", "the job is running"
+    )
+    mail_gate.open()
+    wait_for(lambda: job_status(live_server, location) == "done", "the job is done")
+
+
+def test_failed_digest_is_reported(client):
+    """A digest that could not be delivered ends as failed, with a detail."""
+    assert client.post("/subscribers", json=BOUNCE).status_code == 201
+    job = client.post("/digests").json()
+    followed = client.get(f"/jobs/{job['id']}").json()
+    assert followed["status"] == "failed"
+    assert followed["detail"]
+
+
+def test_unknown_job_is_not_found(client):
+    """GET /jobs/{id} answers 404 for a job that does not exist, 422 for a non-id."""
+    job = client.post("/digests").json()
+    assert client.get(f"/jobs/{job['id']}").status_code == 200
+    assert client.get(f"/jobs/{uuid.uuid4()}").status_code == 404
+    assert client.get("/jobs/not-a-job-id").status_code in (404, 422)
+
+
+def test_graceful_shutdown_lets_the_running_job_finish(
+    live_server, mail_gate, caplog, client_factory
+):
+    """Stopping the server (Ctrl+C) waits for the running digest to finish."""
+    mail_gate.hold()
+    assert live_server.post("/subscribers", json=ADA).status_code == 201
+    wait_for(lambda: live_server.emails_to(ADA["email"], "sent"), "welcome sent")
+    mail_gate.hold(ADA["email"])
+    location = live_server.post("/digests").headers["location"]
+    wait_for(lambda: job_status(live_server, location) == "running", "job running")
+
+    stopping = threading.Thread(target=live_server.stop)
+    stopping.start()
+    wait_for(
+        lambda: "Waiting for" in caplog.text,
+        "uvicorn says it waits for the running work",
+    )
+    assert live_server.thread.is_alive(), "the server waits for the job"
+    mail_gate.open()
+    stopping.join(10)
+    assert not live_server.thread.is_alive(), "the server stopped after the job"
+
+    with client_factory() as client:  # the same database, a new app instance
+        assert client.get(location).json()["status"] == "done"
