@@ -18,6 +18,11 @@ PASS, FAIL, SKIP = "✓", "✗", "·"
 
 def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     if name == "status":
+        parser.add_argument(
+            "--all",
+            action="store_true",
+            help="also check the steps after the one you are on (slower)",
+        )
         return
     parser.add_argument(
         "step",
@@ -40,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     if not all_steps:
         raise WorkshopError(f"no steps found: {root / 'checkpoints'} has no step-N")
     if args.command == "status":
-        return status(root, all_steps)
+        return status(root, all_steps, every=args.all)
     return check(root, all_steps, args.step, args.checkpoint, args.verbose)
 
 
@@ -132,12 +137,15 @@ def indent(text: str, width: int, first: bool = False) -> str:
     return "\n".join([head, *(pad + line for line in lines[1:])])
 
 
-def status(root: Path, all_steps: list[Step]) -> int:
+def status(root: Path, all_steps: list[Step], every: bool = False) -> int:
+    """The progress list. Steps after the first red one are not run unless
+    `every`: each builds on the one before, and red suites can be slow."""
     from workshop.suites import run_suites
 
     if not (root / APP).is_dir():
         raise WorkshopError(f"no {APP}/ folder in {root}")
-    results = run_suites(root, root, [s.number for s in all_steps])
+    numbers = [s.number for s in all_steps]
+    results = run_suites(root, root, numbers, stop_at_first_red=not every)
     current = next((r.number for r in results if not r.ok), None)
     print("Your progress (app/):\n")
     for step, result in zip(all_steps, results, strict=True):
@@ -145,7 +153,13 @@ def status(root: Path, all_steps: list[Step]) -> int:
     print()
     if current is None:
         print(ok("Every step passes: you have finished the workshop."))
-    else:
-        guide = get_step(root, current).guide.relative_to(root)
-        print(f"You are on step {current}: read {guide}, then run: workshop check")
+        return 0
+    guide = get_step(root, current).guide.relative_to(root)
+    print(f"You are on step {current}: read {guide}, then run: workshop check")
+    if not all(r.ran for r in results):
+        print(
+            style(
+                f"({SKIP} not checked yet: 'workshop status --all' checks them)", "dim"
+            )
+        )
     return 0

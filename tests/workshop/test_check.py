@@ -135,9 +135,14 @@ def test_status_lists_every_step_and_where_you_are(workshop_repo, run_workshop) 
     assert lines[1:4] == [
         "✓ Step 0 — The starting point (1/1)",
         "✗ Step 1 — Respond first (0/1)  ← you are here",
-        "✗ Step 2 — Async tasks (0/1)",
+        "· Step 2 — Async tasks",  # not run: it builds on step 1
     ]
     assert "You are on step 1: read checkpoints/step-1/README.md" in out
+    assert "(· not checked yet: 'workshop status --all' checks them)" in out
+
+    code, out, _ = run_workshop("status", "--all", cwd=workshop_repo)
+    assert code == 0
+    assert "✗ Step 2 — Async tasks (0/1)" in out and "not checked" not in out
 
     catch_up(workshop_repo, 2)
     code, out, _ = run_workshop("status", cwd=workshop_repo)
@@ -148,7 +153,7 @@ def test_status_lists_every_step_and_where_you_are(workshop_repo, run_workshop) 
 
 def test_status_title_falls_back_without_a_guide(workshop_repo, run_workshop) -> None:
     (workshop_repo / "checkpoints" / "step-2" / "README.md").unlink()
-    _, out, _ = run_workshop("status", cwd=workshop_repo)
+    _, out, _ = run_workshop("status", "--all", cwd=workshop_repo)
     assert "✗ Step 2 (0/1)" in out
 
 
