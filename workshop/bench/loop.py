@@ -136,9 +136,11 @@ def _wait_for(lines: queue.Queue[tuple[float, str]], marker: str) -> float:
             return arrived
 
 
-def watch_mode(checkout: Path, step: str, runs: int, env: dict[str, str]) -> Timing:
+def watch_mode(
+    label: str, checkout: Path, step: str, runs: int, env: dict[str, str]
+) -> Timing:
     """Save app/main.py `runs` times; time each save until watch shows the result."""
-    timing = Timing(f"watch: save -> result (check {step})")
+    timing = Timing(label)
     target = checkout / "app" / "main.py"
     original = target.read_text(encoding="utf-8")
     process = subprocess.Popen(
@@ -169,14 +171,18 @@ def watch_mode(checkout: Path, step: str, runs: int, env: dict[str, str]) -> Tim
             process.kill()
             process.wait(timeout=5)
         reader.join(timeout=5)
+        target.write_text(original, encoding="utf-8")
     return timing
 
 
 def measure(settings: Settings) -> tuple[list[Timing], list[Timing]]:
+    """The floor, then check and watch with app/ red (step 0, as on main) and
+    green (step N's checkpoint), and a full verify."""
     from workshop.project import find_root, get_step
 
     root = find_root()
-    step = str(get_step(root, settings.step).number)
+    step = get_step(root, settings.step)
+    n = str(step.number)
     env = {**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
     env.pop("FORCE_COLOR", None)
     env.pop("WORKSHOP_APP_DIR", None)
@@ -188,14 +194,27 @@ def measure(settings: Settings) -> tuple[list[Timing], list[Timing]]:
         floors = floor(tmp, runs, env)
         loop = [
             time_command(
-                f"workshop check {step}",
-                [*workshop, "check", step],
+                f"workshop check {n}, app/ red (step 0)",
+                [*workshop, "check", n],
                 checkout,
                 runs,
                 env,
             ),
+            watch_mode("watch: save -> result, red", checkout, n, runs, env),
             time_command("workshop verify", [*workshop, "verify"], checkout, runs, env),
-            watch_mode(checkout, step, runs, env),
+        ]
+        app = checkout / "app"
+        shutil.rmtree(app)
+        shutil.copytree(checkout / step.checkpoint.relative_to(root) / "app", app)
+        loop[2:2] = [
+            time_command(
+                f"workshop check {n}, app/ green (step {n})",
+                [*workshop, "check", n],
+                checkout,
+                runs,
+                env,
+            ),
+            watch_mode("watch: save -> result, green", checkout, n, runs, env),
         ]
     return floors, loop
 
@@ -221,8 +240,9 @@ def text(settings: Settings, floors: list[Timing], loop: list[Timing], info) -> 
     lines.append("")
     for t in loop:
         lines.append(f"  {t.label} / floor = {ratio(t.median, floor_s):.1f}x")
+    lines.append("  exit 1: the command reported a failure (red), as it does for")
     lines.append(
-        "  exit 1 from check/verify means red (in a fresh checkout app/ is step 0)."
+        "  check while app/ is still at step 0, or verify on an unfinished tree."
     )
     return "\n".join(lines)
 

@@ -4,7 +4,10 @@
 - trap: a blocking call in an `async def` task stalls every other request.
 - ceiling: `def` tasks share the 40-thread pool; where respond-first stops.
 
-Every run gets a fresh server, so no run inherits another's pending tasks.
+Every run gets a fresh server (its own process and database), so no run
+inherits another's pending tasks. Runs that are compared with each other as
+"within N x" run at the same time on separate servers, so machine noise from
+elsewhere hits both alike.
 """
 
 from __future__ import annotations
