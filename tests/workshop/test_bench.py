@@ -319,3 +319,54 @@ def test_server_that_cannot_start_is_one_clear_error(tmp_path: Path) -> None:
         Server("nowhere.main:app", tmp_path),
     ):
         pass
+
+
+# --- the learner's loop -----------------------------------------------------
+
+
+def test_loop_report_shows_medians_beside_the_floor() -> None:
+    from workshop.bench.loop import Timing, text
+
+    floors = [Timing("floor: python start", [0.02, 0.01, 0.03], [0, 0, 0])]
+    floors.append(Timing("floor: pytest", [0.5, 0.7, 0.6], [0, 0, 0]))
+    loop = [Timing("workshop check 1", [1.0, 3.0, 1.5], [1, 1, 1])]
+    out = text(parse("--runs", "3"), floors, loop, INFO).splitlines()
+    assert "median of 3 runs" in out[0]
+    row = next(line for line in out if line.lstrip().startswith("workshop check 1"))
+    assert row.split()[-4:] == ["1.50s", "1.00s", "3.00s", "1"]
+    assert "  workshop check 1 / floor = 2.5x" in out  # 1.5 s / 0.6 s
+
+
+def test_loop_works_in_a_copy_with_untracked_files_and_no_ignored_ones(
+    workshop_repo: Path, tmp_path: Path, git
+) -> None:
+    from workshop.bench.loop import sandbox
+
+    (workshop_repo / "app" / "draft.py").write_text("x = 1\n", encoding="utf-8")
+    (workshop_repo / ".workshop").mkdir()
+    (workshop_repo / ".workshop" / "hints.json").write_text("{}", encoding="utf-8")
+    copy = sandbox(workshop_repo, tmp_path / "copy")
+    assert (copy / "app" / "draft.py").read_text(encoding="utf-8") == "x = 1\n"
+    assert (copy / "checkpoints" / "step-2" / "app" / "main.py").is_file()
+    assert not (copy / ".workshop").exists()
+    assert git(copy, "status", "--porcelain") == ""
+    assert git(workshop_repo, "status", "--porcelain") == "?? app/draft.py\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--loop", "--step", "9"], "unknown step '9'"),
+        (["--scenario", "response"], "not inside a git checkout"),
+    ],
+)
+def test_bad_step_or_place_is_one_line_and_exit_2(
+    run_workshop, workshop_repo: Path, tmp_path: Path, argv: list[str], message: str
+) -> None:
+    cwd = workshop_repo if "--loop" in argv else tmp_path / "nowhere"
+    cwd.mkdir(exist_ok=True)
+    code, stdout, stderr = run_workshop("bench", *argv, cwd=cwd)
+    assert code == 2
+    assert stdout == ""
+    assert len(stderr.strip().splitlines()) == 1
+    assert message in stderr
