@@ -10,8 +10,9 @@ HEAD's commit detached, as a pull request run does. `actions/checkout` is that
 clone; `actions/setup-python` must ask for this Python's version (only the
 interpreter running this script is available here). Each `run:` script runs
 with GitHub's `bash --noprofile --norc -eo pipefail`, the workflow's, job's and
-step's env (only `${{ matrix.* }}` and `${{ github.token }}` are filled in, the
-token with a dummy), GITHUB_OUTPUT, GITHUB_WORKSPACE and RUNNER_TEMP. `origin`
+step's env, GITHUB_OUTPUT, GITHUB_WORKSPACE and RUNNER_TEMP. Only these
+expressions are filled in: `${{ matrix.* }}`, `${{ github.repository }}`
+($GITHUB_REPOSITORY or OWNER/REPO) and `${{ github.token }}` (a dummy). `origin`
 points at a throw-away bare repository, so a push never leaves the machine.
 Job outputs are not passed between jobs: give a matrix value with --matrix.
 """
@@ -37,6 +38,8 @@ def fill(value: str, matrix: dict[str, str]) -> str:
             return matrix[expression.removeprefix("matrix.")]
         if expression == "github.token":
             return "dummy-token-for-a-local-run"
+        if expression == "github.repository":
+            return os.environ.get("GITHUB_REPOSITORY", "OWNER/REPO")
         raise SystemExit(f"cannot evaluate ${{{{ {expression} }}}} here")
 
     return re.sub(r"\$\{\{(.*?)\}\}", one, str(value))
