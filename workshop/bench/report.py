@@ -89,6 +89,10 @@ def header(options: Options, info: dict[str, Any]) -> list[str]:
         f"{options.time_limit:g} s per run, loopback only",
         f"machine: {info['cores']} cores, {info['cpu']}, Python {info['python']}, "
         f"load average {load}",
+        "latency: from sending a request to its whole response, on keep-alive "
+        "connections;",
+        "a request waiting for a free slot (--concurrency) is not sent, so not "
+        "timed, yet.",
     ]
 
 
