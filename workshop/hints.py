@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if args.all:
         for number, text in enumerate(hints, start=1):
             show_hint(step, number, len(hints), text)
+            print()
         show_solution(root, step)
         return 0
     progress = load(root)

@@ -156,9 +156,10 @@ class _Collector:
     def pytest_runtest_teardown(self, item, nextitem) -> None:
         if not self.stop_at_first_red:
             return
+        if nextitem is None:
+            return  # nothing left to skip
         step = self._step(item.nodeid)
-        next_step = self._step(nextitem.nodeid) if nextitem is not None else None
-        if step is not None and step is not next_step and not step.ok:
+        if step is not None and step is not self._step(nextitem.nodeid) and not step.ok:
             self.stopped = True
             item.session.shouldstop = f"step {step.number} is red"
 
