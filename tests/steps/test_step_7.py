@@ -1,5 +1,6 @@
 """Step 7: a digest job the client can follow, and what happens on shutdown."""
 
+import re
 import threading
 import uuid
 
@@ -7,6 +8,8 @@ from conftest import wait_for
 
 ADA = {"email": "ada@example.com", "name": "Ada"}
 BOUNCE = {"email": "nobody@bounce.example.com", "name": "Nobody"}
+# what uvicorn logs when a shutdown waits for requests and their tasks to end
+WAITING = re.compile(r"Waiting for (connections to close|background tasks)")
 
 
 def job_status(server, location: str) -> str:
@@ -79,7 +82,7 @@ def test_graceful_shutdown_lets_the_running_job_finish(
     stopping = threading.Thread(target=live_server.stop)
     stopping.start()
     wait_for(
-        lambda: "Waiting for" in caplog.text,
+        lambda: WAITING.search(caplog.text),
         "uvicorn says it waits for the running work",
     )
     assert live_server.thread.is_alive(), "the server waits for the job"
