@@ -17,12 +17,7 @@ from fastapi import (
 
 from app.db import DbDep, init_db
 from app.models import AuditEntry, Email, Job, Subscriber, SubscriberIn
-from app.tasks import (
-    notify_admin,
-    send_digest,
-    send_welcome_email,
-    write_audit_entry,
-)
+from app.tasks import notify_admin, send_digest, send_welcome_email, write_audit_entry
 
 SubscriberId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # an SQLite integer
 

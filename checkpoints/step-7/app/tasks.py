@@ -64,8 +64,8 @@ def send_digest(job_id: str) -> None:
             except MailError as error:
                 logger.warning("digest: %s", error)
                 failed.append(email)
-        sent = f"sent to {len(emails) - len(failed)} of {len(emails)} subscribers"
-        _set_job(job_id, "failed" if failed else "done", sent)
+        summary = f"sent to {len(emails) - len(failed)} of {len(emails)} subscribers"
+        _set_job(job_id, "failed" if failed else "done", summary)
     except Exception:  # a job must never stay "running" forever
         logger.exception("digest job %s", job_id)
         _set_job(job_id, "failed", "unexpected error, see the server log")
