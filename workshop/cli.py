@@ -2,13 +2,14 @@
 
 Each subcommand lives in its own module, imported only when it is run, so that
 `workshop --help` and quick commands start fast. A module provides
-`add_arguments(parser)` and `run(args) -> int` (the exit status).
+`add_arguments(parser, name)` and `run(args) -> int` (the exit status).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from workshop import __version__
@@ -78,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `workshop hint --all | head`: the reader left; say nothing more.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
