@@ -190,20 +190,21 @@ def test_trap_claims() -> None:
     assert [c.holds for c in claims] == [False, False]
 
 
-def flood(kind: str, emails_per_second: float, posts_per_second: float) -> Flood:
+def flood(kind: str, emails_per_second: float, posts_per_second: float, peak: int):
     posts = Summary(kind, 200, 0, 0.01, 0.5, 0.9, posts_per_second)
-    return Flood(kind, 200, 200, 40, 200 / emails_per_second, posts)
+    return Flood(kind, 200, 200, peak, 40, 200 / emails_per_second, posts)
 
 
 def test_ceiling_claims() -> None:
-    threads, loop = flood("def", 39.0, 49.0), flood("async", 150.0, 400.0)
+    threads, loop = flood("def", 39.0, 49.0, 40), flood("async", 150.0, 400.0, 190)
     assert threads.per_second == pytest.approx(39.0)
-    assert [c.holds for c in ceiling_claims(threads, loop, 1.0)] == [True] * 3
-    # More than 40 threads' worth, async slower, and the endpoint not held back:
-    too_fast, slower = flood("def", 60.0, 61.0), flood("async", 50.0, 400.0)
-    assert [c.holds for c in ceiling_claims(too_fast, slower, 1.0)] == [False] * 3
+    assert [c.holds for c in ceiling_claims(threads, loop, 1.0)] == [True] * 4
+    # More than 40 threads' worth, async held back, the endpoint not held back:
+    too_fast = flood("def", 60.0, 61.0, 41)
+    held = flood("async", 50.0, 400.0, 59)
+    assert [c.holds for c in ceiling_claims(too_fast, held, 1.0)] == [False] * 4
     # With a shorter delay the ceiling rises: 40 threads / 0.5 s = 80 emails/s.
-    assert [c.holds for c in ceiling_claims(too_fast, slower, 0.5)][:1] == [True]
+    assert ceiling_claims(too_fast, held, 0.5)[0].holds
 
 
 # --- report -----------------------------------------------------------------
@@ -308,6 +309,7 @@ def test_smoke_flood_counts_every_delivery_on_checkpoint_2(kind: str) -> None:
     options = Options(requests=5, concurrency=2, delay=0.01)
     result = asyncio.run(run_flood(options, step2, kind))
     assert (result.sent, result.delivered, result.threads) == (5, 5, 40)
+    assert 0 <= result.peak_in_flight <= 5
     assert result.posts.count == 5
 
 

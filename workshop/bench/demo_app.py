@@ -13,7 +13,8 @@ of three background tasks, so each kind can be measured alone:
   checkpoints never contain it, so it lives here.
 
 Every email goes through the checkpoint's mailer (MAIL_DELAY seconds) and lands
-in its outbox, which is how the bench counts deliveries.
+in its outbox (status "sending", then "sent"), which is how the bench counts
+emails in flight and delivered.
 
 Run: `uvicorn workshop.bench.demo_app:app --app-dir checkpoints/step-2`.
 """
@@ -60,18 +61,22 @@ def send(kind: Kind, background_tasks: BackgroundTasks) -> dict[str, str]:
     return {"queued": kind}
 
 
-@router.get("/delivered")
-async def delivered() -> dict[str, int]:
-    """Emails the mailer has sent so far, and the threadpool's size."""
+@router.get("/outbox")
+async def outbox() -> dict[str, int]:
+    """Emails sent and still being sent (in flight), and the threadpool's size."""
     db = connect()
     try:
-        (count,) = db.execute(
-            "SELECT count(*) FROM outbox WHERE status = 'sent'"
-        ).fetchone()
+        counts = dict(
+            db.execute("SELECT status, count(*) FROM outbox GROUP BY status").fetchall()
+        )
     finally:
         db.close()
     limiter = anyio.to_thread.current_default_thread_limiter()
-    return {"delivered": count, "threads": int(limiter.total_tokens)}
+    return {
+        "sent": counts.get("sent", 0),
+        "sending": counts.get("sending", 0),
+        "threads": int(limiter.total_tokens),
+    }
 
 
 app.include_router(router)

@@ -106,7 +106,8 @@ def text(options: Options, results: Sequence[Result], info: dict[str, Any]) -> s
         )
         lines += runs_table(result.runs)
         for fact in result.facts:
-            lines.append(f"  {fact.label}: {fact.value:.1f} {fact.unit}")
+            value = f"{fact.value:.1f}" if fact.unit else f"{fact.value:g}"
+            lines.append(f"  {fact.label}: {value} {fact.unit}".rstrip())
         lines += [claim_line(c) for c in result.claims]
         lines += [f"  note: {note}" for note in result.notes]
     held = sum(c.holds for r in results for c in r.claims)
