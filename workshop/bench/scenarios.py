@@ -216,7 +216,9 @@ async def _keep_one_task_running(
             await asyncio.wait_for(stop.wait(), max(left, 0))
 
 
-async def _pings_while(options: Options, step2: Path, kinds: dict[str, str | None]):
+async def _pings_while(
+    options: Options, step2: Path, kinds: dict[str, str | None]
+) -> list[Summary]:
     """GET PING on one server per kind of task kept running (None: no task), all
     at the same time, so they share whatever else the machine does meanwhile."""
     servers = [demo_server(step2, options.delay) for _ in kinds]
