@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,23 +25,11 @@ APP_DIR = Path(os.environ.get("WORKSHOP_APP_DIR") or ROOT).resolve()
 if not (APP_DIR / "app" / "__init__.py").is_file():
     raise pytest.UsageError(f"WORKSHOP_APP_DIR has no app/ package: {APP_DIR}")
 sys.path.insert(0, str(APP_DIR))
+sys.path.insert(1, str(Path(__file__).parent))  # for step_support, in any import mode
 if "app" in sys.modules:  # imported too early, from somewhere else
     raise pytest.UsageError("the package 'app' was imported before conftest.py")
 
-TIMEOUT = 3.0  # seconds: a client request or a wait that takes longer fails
-GATE_LIMIT = 10.0  # seconds a held delivery waits at most, should a test forget
-
-
-def wait_for(condition: Callable[[], object], what: str, timeout: float = TIMEOUT):
-    """Poll `condition` until it returns something truthy; fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up after {timeout:g} s waiting until {what}")
-        time.sleep(0.01)
+from step_support import GATE_LIMIT, LiveServer, MailGate  # noqa: E402
 
 
 @pytest.fixture
@@ -73,30 +59,9 @@ def client(client_factory) -> Iterator:
         yield test_client
 
 
-class MailGate:
-    """Holds deliveries of the pretend mail server until the test opens it.
-
-    At first it holds every email; `hold(...)` narrows it to some recipients.
-    """
-
-    def __init__(self) -> None:
-        self.opened = threading.Event()
-        self.recipients: set[str] | None = None  # None: hold every recipient
-
-    def hold(self, *recipients: str) -> None:
-        """Hold only emails to these recipients (`hold()`: hold none)."""
-        self.recipients = set(recipients)
-
-    def holds(self, recipient: str) -> bool:
-        return self.recipients is None or recipient in self.recipients
-
-    def open(self) -> None:
-        self.opened.set()
-
-
 @pytest.fixture
 def mail_gate(settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[MailGate]:
-    """Make app.mailer's slow delivery wait for `gate.open()` (always opened)."""
+    """Make app.mailer's slow delivery wait for `gate.open()`; opened at teardown."""
     from app import mailer
 
     gate = MailGate()
@@ -121,71 +86,6 @@ def mail_gate(settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[MailGate]:
         yield gate
     finally:
         gate.open()
-
-
-class LiveServer:
-    """The app served by a real uvicorn server on a free port, in a thread."""
-
-    def __init__(self, app) -> None:
-        import httpx
-        import uvicorn
-
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.socket.bind(("127.0.0.1", 0))
-        host, port = self.socket.getsockname()
-        self.url = f"http://{host}:{port}"
-        # log_config=None: uvicorn's messages reach pytest's log capture (caplog)
-        config = uvicorn.Config(app, log_config=None, log_level="info", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
-        )
-        # a new connection per request: a failed task closes its connection
-        fresh = httpx.Limits(max_keepalive_connections=0)
-        self.client = httpx.Client(base_url=self.url, timeout=TIMEOUT, limits=fresh)
-
-    def request(self, method: str, path: str, **kwargs):
-        """Send a request; no answer within TIMEOUT seconds fails the test."""
-        import httpx
-
-        try:
-            return self.client.request(method, path, **kwargs)
-        except httpx.TimeoutException:
-            pytest.fail(f"{method} {path} got no answer within {TIMEOUT:g} s")
-        except httpx.TransportError as error:
-            pytest.fail(f"{method} {path} failed: {error!r}")
-
-    def get(self, path: str, **kwargs):
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path: str, **kwargs):
-        return self.request("POST", path, **kwargs)
-
-    def emails_to(self, recipient: str, status: str | None = None) -> list[dict]:
-        """The emails to `recipient` in GET /outbox (with this status, if given)."""
-        return [
-            email
-            for email in self.get("/outbox").json()
-            if email["recipient"] == recipient
-            and (status is None or email["status"] == status)
-        ]
-
-    def start(self) -> None:
-        self.thread.start()
-        wait_for(lambda: self.server.started, "the server started", timeout=10)
-
-    def stop(self, timeout: float = 10) -> None:
-        """Shut down gracefully, as on Ctrl+C, and wait until the server is gone."""
-        self.server.should_exit = True
-        self.thread.join(timeout)
-        if self.thread.is_alive():
-            self.server.force_exit = True
-            self.thread.join(timeout)
-
-    def close(self) -> None:
-        self.client.close()
-        self.stop()
-        self.socket.close()
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Step 1: the welcome email moves to a background task; the response is quick."""
 
-from conftest import wait_for
+from step_support import wait_for
 
 ADA = {"email": "ada@example.com", "name": "Ada"}
 

@@ -1,6 +1,6 @@
 """Step 2: an async task (the admin notice) runs beside the sync welcome email."""
 
-from conftest import wait_for
+from step_support import wait_for
 
 ADA = {"email": "ada@example.com", "name": "Ada"}
 ADMIN = "admin@example.com"  # the default of ADMIN_EMAIL

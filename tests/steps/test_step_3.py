@@ -1,6 +1,6 @@
 """Step 3: one request, three tasks (email, admin notice, audit entry), in order."""
 
-from conftest import wait_for
+from step_support import wait_for
 
 ADA = {"email": "ada@example.com", "name": "Ada"}
 ADMIN = "admin@example.com"

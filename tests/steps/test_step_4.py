@@ -1,6 +1,6 @@
 """Step 4: a dependency adds its own task to the request's BackgroundTasks."""
 
-from conftest import wait_for
+from step_support import wait_for
 
 ADA = {"email": "ada@example.com", "name": "Ada"}
 

@@ -7,7 +7,7 @@ records what is done with the request's connection.
 import threading
 
 import pytest
-from conftest import wait_for
+from step_support import wait_for
 
 ADA = {"email": "ada@example.com", "name": "Ada"}
 

@@ -4,7 +4,7 @@ import re
 import threading
 import uuid
 
-from conftest import wait_for
+from step_support import wait_for
 
 ADA = {"email": "ada@example.com", "name": "Ada"}
 BOUNCE = {"email": "nobody@bounce.example.com", "name": "Nobody"}
