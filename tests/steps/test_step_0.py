@@ -28,6 +28,14 @@ def test_subscribers_can_be_listed_and_fetched(client):
     assert response.json() == grace
 
 
+def test_root_leads_to_the_interactive_docs(client):
+    """Opening / in a browser leads to the interactive docs at /docs."""
+    response = client.get("/", follow_redirects=False)
+    assert response.is_redirect, response.status_code
+    assert response.headers["location"] == "/docs"
+    assert client.get("/docs").status_code == 200
+
+
 def test_welcome_email_lands_in_the_outbox(client):
     """Subscribing sends a welcome email, shown as sent in GET /outbox."""
     subscribe(client)

@@ -1,5 +1,7 @@
 """Step 2: an async task (the admin notice) runs beside the sync welcome email."""
 
+import inspect
+
 from step_support import wait_for
 
 ADA = {"email": "ada@example.com", "name": "Ada"}
@@ -24,6 +26,15 @@ def test_welcome_email_and_admin_notice_both_go_out(client):
     outbox = client.get("/outbox").json()
     recipients = sorted(e["recipient"] for e in outbox)
     assert recipients == sorted([ADMIN, ADMIN, "ada@example.com", "grace@example.com"])
+
+
+def test_admin_notice_is_an_async_task():
+    """notify_admin in app/tasks.py is an `async def` task, run on the event loop."""
+    from app import tasks
+
+    assert inspect.iscoroutinefunction(getattr(tasks, "notify_admin", None)), (
+        "write `async def notify_admin(...)` in app/tasks.py"
+    )
 
 
 def test_async_task_does_not_freeze_the_server(live_server, mail_gate):

@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import BackgroundTasks, Depends, FastAPI, HTTPException, Path, Request
+from fastapi.responses import RedirectResponse
 
 from app.db import DbDep, init_db
 from app.models import AuditEntry, Email, Subscriber, SubscriberIn
@@ -20,6 +21,12 @@ async def lifespan(app: FastAPI):
 
 
 app = FastAPI(title="Newsletter", lifespan=lifespan)
+
+
+@app.get("/", include_in_schema=False)
+def home() -> RedirectResponse:
+    """Opening the app in a browser lands on the interactive docs."""
+    return RedirectResponse("/docs")
 
 
 def audit_request(

@@ -14,6 +14,7 @@ from fastapi import (
     Request,
     Response,
 )
+from fastapi.responses import RedirectResponse
 
 from app.db import DbDep, init_db
 from app.models import AuditEntry, Email, Job, Subscriber, SubscriberIn
@@ -29,6 +30,12 @@ async def lifespan(app: FastAPI):
 
 
 app = FastAPI(title="Newsletter", lifespan=lifespan)
+
+
+@app.get("/", include_in_schema=False)
+def home() -> RedirectResponse:
+    """Opening the app in a browser lands on the interactive docs."""
+    return RedirectResponse("/docs")
 
 
 def audit_request(request: Request, background_tasks: BackgroundTasks) -> None:
