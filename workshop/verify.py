@@ -87,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
     for row in rows:
         problems += [f"{row.step.name}: {line}" for line in row.details]
     elapsed = time.monotonic() - started
+    extra_failed = len(problems) - sum(len(row.details) for row in rows)
     if problems:
         print(f"\n{style('Problems:', 'bold')}")
         for problem in problems:
@@ -96,10 +97,25 @@ def run(args: argparse.Namespace) -> int:
             f"\n{bad(f'verify failed: {count} problem' + 's' * (count != 1))}"
             f" ({elapsed:.1f} s)"
         )
+        print_counts(rows, extra_failed)
         return 1
     what = "guides and app/" if args.fast else "checkpoints, steps, guides and app/"
     print(f"\n{ok(f'All {what} verified')} ({elapsed:.1f} s)")
+    print_counts(rows, extra_failed)
     return 0
+
+
+def print_counts(rows: list[Row], extra_failed: int) -> None:
+    """One closing line in the form CI tools read: `verify: N passed, M failed`."""
+    results = [
+        value
+        for row in rows
+        for value in (row.guide, row.snippets, row.green, row.red)
+        if value is not None
+    ]
+    passed = results.count("")
+    failed = len(results) - passed + extra_failed
+    print(f"verify: {passed} passed, {failed} failed")
 
 
 def mark(good: bool | None) -> str:
