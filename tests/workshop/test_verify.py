@@ -29,6 +29,23 @@ def test_a_sound_workshop_verifies(workshop_repo, run_workshop) -> None:
     ]
     assert "✓ app/ equals checkpoints/step-0/app" in out
     assert "All checkpoints, steps, guides and app/ verified" in out
+    assert out.splitlines()[-1] == "verify: 11 passed, 0 failed"
+
+
+def test_a_step_tag_checkout_verifies_against_its_checkpoint(
+    workshop_repo, run_workshop, git
+) -> None:
+    """On `git checkout step-2`, app/ is checkpoint 2, and that is what it must be."""
+    assert run_workshop("tags", cwd=workshop_repo)[0] == 0
+    git(workshop_repo, "checkout", "--quiet", "step-2")
+    code, out, err = run_workshop("verify", "--fast", cwd=workshop_repo)
+    assert code == 0, out + err
+    assert "✓ app/ equals checkpoints/step-2/app" in out
+    git(workshop_repo, "checkout", "--quiet", "step-1")
+    (workshop_repo / "app" / "main.py").write_text("STEP = 2\n")
+    code, out, _ = run_workshop("verify", "--fast", cwd=workshop_repo)
+    assert code == 1
+    assert "✗ app/ equals checkpoints/step-1/app" in out
 
 
 def break_checkpoint_2(root: Path) -> None:
