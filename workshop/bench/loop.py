@@ -240,10 +240,10 @@ def text(settings: Settings, floors: list[Timing], loop: list[Timing], info) -> 
     lines.append("")
     for t in loop:
         lines.append(f"  {t.label} / floor = {ratio(t.median, floor_s):.1f}x")
-    lines.append("  exit 1: the command reported a failure (red), as it does for")
-    lines.append(
-        "  check while app/ is still at step 0, or verify on an unfinished tree."
-    )
+    lines += [
+        "  exit 1: the command reported red, as check does while app/ is at step 0",
+        "  (and verify does while the tree has a problem: run `workshop verify`).",
+    ]
     return "\n".join(lines)
 
 
