@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import socket
 import threading
 import time
@@ -25,15 +26,60 @@ def wait_for(condition: Callable[[], object], what: str, timeout: float = TIMEOU
         time.sleep(0.01)
 
 
+class Exchange:
+    """One request to the live server: has its whole response been sent yet?"""
+
+    def __init__(self, method: str, path: str) -> None:
+        self.what = f"{method} {path}"
+        self.responded = False
+
+
+# The request being answered, as seen from code running on its behalf: the
+# endpoint, its dependencies and its background tasks (threadpool included).
+CURRENT_EXCHANGE: contextvars.ContextVar[Exchange] = contextvars.ContextVar("exchange")
+
+
+def track_responses(app):
+    """Wrap an ASGI app so CURRENT_EXCHANGE tells whether the response is out."""
+
+    async def tracked(scope, receive, send):
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+        exchange = Exchange(scope["method"], scope["path"])
+        CURRENT_EXCHANGE.set(exchange)
+
+        async def send_and_note(message) -> None:
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get(
+                "more_body", False
+            ):
+                exchange.responded = True
+
+        await app(scope, receive, send_and_note)
+
+    return tracked
+
+
 class MailGate:
     """Holds deliveries of the pretend mail server until the test opens it.
 
     At first it holds every email; `hold(...)` narrows it to some recipients.
+    An email sent while its request is still unanswered is never held (the
+    client would wait for the gate): it is noted in `sent_before_response`.
     """
 
     def __init__(self) -> None:
         self.opened = threading.Event()
         self.recipients: set[str] | None = None  # None: hold every recipient
+        self.sent_before_response: list[str] = []  # "recipient, during POST /x"
+
+    def sent_during_request(self, recipient: str) -> bool:
+        """True (and noted) when called by code the client is still waiting for."""
+        exchange = CURRENT_EXCHANGE.get(None)
+        if exchange is None or exchange.responded:
+            return False
+        self.sent_before_response.append(f"{recipient}, during {exchange.what}")
+        return True
 
     def hold(self, *recipients: str) -> None:
         """Hold only emails to these recipients (`hold()`: hold none)."""
@@ -58,7 +104,9 @@ class LiveServer:
         host, port = self.socket.getsockname()
         self.url = f"http://{host}:{port}"
         # log_config=None: uvicorn's messages reach pytest's log capture (caplog)
-        config = uvicorn.Config(app, log_config=None, log_level="info", lifespan="on")
+        config = uvicorn.Config(
+            track_responses(app), log_config=None, log_level="info", lifespan="on"
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
