@@ -93,6 +93,7 @@ class Change:
     status: str  # A added, M modified, D deleted, T type changed
     path: str  # relative to the compared trees
     new_mode: str
+    old_mode: str = ""
 
 
 def changes(root: Path, old: str, new: str) -> list[Change]:
@@ -102,8 +103,8 @@ def changes(root: Path, old: str, new: str) -> list[Change]:
     found = []
     for meta, path in zip(fields[0::2], fields[1::2], strict=False):
         if meta.startswith(":"):
-            _old_mode, new_mode, _old, _new, status = meta[1:].split()
-            found.append(Change(status[0], path, new_mode))
+            old_mode, new_mode, _old, _new, status = meta[1:].split()
+            found.append(Change(status[0], path, new_mode, old_mode))
     return found
 
 

@@ -118,6 +118,12 @@ def switch(
     Returns the backup made of the current app/, or None when nothing needed
     saving. Raises WorkshopError with app/ unchanged when anything fails.
     """
+    app = root / APP
+    if app.is_symlink() or (app.exists() and not app.is_dir()):
+        kind = "a symbolic link" if app.is_symlink() else "a file"
+        raise WorkshopError(
+            f"{APP} is {kind}, not a folder: rename or move it, then try again"
+        )
     current = snap.folders.get(APP)
     empty = gitops.empty_tree(root)
     plan = gitops.changes(root, current or empty, target or empty)
@@ -125,6 +131,12 @@ def switch(
         if change.new_mode == gitops.GITLINK_MODE:
             raise WorkshopError(
                 f"cannot copy app/{change.path}: it is a nested git repository"
+            )
+        if change.old_mode == gitops.GITLINK_MODE:
+            # A backup would hold only its commit id, not its files.
+            raise WorkshopError(
+                f"app/{change.path} is a nested git repository: move it out of "
+                "app/ first (goto and restore cannot save it)"
             )
     state = root / STATE
     state.mkdir(exist_ok=True)
@@ -246,7 +258,7 @@ def apply(app: Path, new: Path, old: Path, plan: list[gitops.Change]) -> None:
             if change.status != "D":
                 make_folder(path.parent)
                 move(new / change.path, path)
-    except OSError as error:
+    except BaseException as error:  # also Ctrl-C: never leave app/ half-done
         failed = []
         for step in reversed(undo):
             try:
@@ -254,7 +266,10 @@ def apply(app: Path, new: Path, old: Path, plan: list[gitops.Change]) -> None:
             except OSError as undo_error:
                 failed.append(undo_error)
         if failed:
-            raise _RollbackFailed(_describe_error(error)) from error
+            cause = (
+                _describe_error(error) if isinstance(error, OSError) else "interrupted"
+            )
+            raise _RollbackFailed(cause) from error
         raise
     # Done: tidy up folders left empty by deleted files (never app/ itself).
     for change in plan:

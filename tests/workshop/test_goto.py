@@ -325,3 +325,74 @@ def test_goto_after_deleting_app_recreates_it_and_saves_nothing(
     assert backup_refs(workshop_repo, git) == []
     step_1 = workshop_repo / "checkpoints" / "step-1" / "app"
     assert files(workshop_repo / "app") == files(step_1)
+
+
+def test_a_nested_repository_in_app_is_never_deleted(
+    workshop_repo, run_workshop, git, files
+) -> None:
+    # A backup records a nested repository as a bare commit id, not its files:
+    # moving it out of app/ would lose them, so goto and restore refuse.
+    nested = workshop_repo / "app" / "vendor"
+    nested.mkdir()
+    git(nested, "init", "-q")
+    (nested / "kept.py").write_text("committed = 1\n")
+    git(nested, "add", "kept.py")
+    git(nested, "commit", "-q", "-m", "vendor")
+    (nested / "draft.py").write_text("uncommitted = 1\n")
+    mine = files(workshop_repo / "app")
+
+    code, out, err = run_workshop("goto", "2", cwd=workshop_repo)
+
+    assert (code, out) == (2, "")
+    assert err == (
+        "workshop: app/vendor is a nested git repository: move it out of app/ "
+        "first (goto and restore cannot save it)\n"
+    )
+    assert files(workshop_repo / "app") == mine
+    assert backup_refs(workshop_repo, git) == []
+
+
+def test_a_file_where_app_should_be_is_never_deleted(
+    workshop_repo, run_workshop, git
+) -> None:
+    app = workshop_repo / "app"
+    shutil.rmtree(app)
+    app.write_text("my notes, in a file called app\n")
+
+    code, out, err = run_workshop("goto", "1", cwd=workshop_repo)
+
+    assert (code, out) == (2, "")
+    assert err == (
+        "workshop: app is a file, not a folder: rename or move it, then try again\n"
+    )
+    assert app.read_text() == "my notes, in a file called app\n"
+    assert backup_refs(workshop_repo, git) == []
+
+
+def test_an_interrupt_while_moving_files_undoes_every_move(
+    tmp_path, files, monkeypatch
+) -> None:
+    app, new, old = tmp_path / "app", tmp_path / "new", tmp_path / "old"
+    for folder in (app, new, old):
+        folder.mkdir()
+    for name in ("a.py", "b.py"):
+        (app / name).write_text(f"old {name}\n")
+        (new / name).write_text(f"new {name}\n")
+    plan = [gitops.Change("M", "a.py", "100644"), gitops.Change("M", "b.py", "100644")]
+    before = files(app)
+    real_rename = os.rename
+    calls = []
+
+    def rename(source, dest) -> None:
+        calls.append(source)
+        if len(calls) == 3:  # a.py moved aside and replaced; then Ctrl-C
+            raise KeyboardInterrupt
+        real_rename(source, dest)
+
+    monkeypatch.setattr(os, "rename", rename)
+
+    with pytest.raises(KeyboardInterrupt):
+        apply(app, new, old, plan)
+
+    assert files(app) == before
+    assert list(old.iterdir()) == []
