@@ -42,13 +42,15 @@ def load(root: Path) -> dict[str, int]:
     """step number (as text) -> how many hints were shown."""
     try:
         data = json.loads(state_path(root).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
     except (OSError, ValueError):
         return {}  # unreadable progress only costs a hint shown again
     if not isinstance(data, dict):
         return {}
-    return {k: v for k, v in data.items() if isinstance(v, int)}
+    return {
+        k: v
+        for k, v in data.items()
+        if isinstance(v, int) and not isinstance(v, bool) and v >= 0
+    }
 
 
 def save(root: Path, data: dict[str, int]) -> None:

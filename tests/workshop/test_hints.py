@@ -102,6 +102,16 @@ def test_broken_progress_file_starts_over(workshop_repo, run_workshop) -> None:
     assert code == 0 and "hint 1 of 2" in out
 
 
+def test_a_count_that_makes_no_sense_starts_over(workshop_repo, run_workshop) -> None:
+    (workshop_repo / ".workshop").mkdir()
+    state = workshop_repo / ".workshop" / "hints.json"
+    for bad in ('{"1": -5}', '{"1": true}', '{"1": 2.5}'):
+        state.write_text(bad)
+        code, out, err = run_workshop("hint", "1", cwd=workshop_repo)
+        assert (code, err) == (0, ""), bad
+        assert "Step 1, hint 1 of 2" in out, bad
+
+
 def test_unknown_step_is_one_line(workshop_repo, run_workshop) -> None:
     code, out, err = run_workshop("hint", "5", cwd=workshop_repo)
     assert (code, out) == (2, "")
