@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from workshop.ui import WorkshopError
+
 # The sections every guide has, in this order (docs/AUTHORING.md).
 SECTIONS = ("Goal", "Theory", "Exercise", "Check", "Hints", "Pitfalls", "Solution")
 MIN_HINTS = 2
@@ -20,6 +22,24 @@ _HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*(.*)$")
 _TITLE = re.compile(r"""\btitle=(?:"([^"]*)"|'([^']*)')""")
 _HINT = re.compile(r"^Hint (\d+)$")
+
+
+class NotUtf8(WorkshopError):
+    """A guide or checkpoint file whose bytes are not UTF-8 (e.g. saved as Latin-1)."""
+
+    def __init__(self, path: Path, data: bytes, error: UnicodeDecodeError) -> None:
+        byte = data[error.start]
+        self.detail = f"is not UTF-8 text (byte 0x{byte:02x} at offset {error.start})"
+        super().__init__(f"{path} {self.detail}: save it as UTF-8")
+
+
+def read_text(path: Path) -> str:
+    """The text of a UTF-8 file; NotUtf8 names the first byte that is not."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise NotUtf8(path, data, error) from None
 
 
 @dataclass(frozen=True)
@@ -53,7 +73,7 @@ class Guide:
 
     @classmethod
     def read(cls, path: Path) -> Guide:
-        return cls.parse(path.read_text(encoding="utf-8"), path)
+        return cls.parse(read_text(path), path)
 
     @classmethod
     def parse(cls, text: str, path: Path = Path("README.md")) -> Guide:

@@ -95,7 +95,8 @@ class Step:
     def title(self) -> str:
         """The guide's first heading, e.g. 'Step 1 — Respond first, work after'."""
         try:
-            match = _TITLE.search(self.guide.read_text(encoding="utf-8"))
+            text = self.guide.read_text(encoding="utf-8", errors="replace")
+            match = _TITLE.search(text)
         except OSError:
             match = None
         return match.group(1) if match else self.name

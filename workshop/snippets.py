@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workshop.guide import Block, Guide
+from workshop.guide import Block, Guide, NotUtf8, read_text
 
 OMITTED = frozenset({"# ...", "..."})
 
@@ -103,7 +103,12 @@ def check_guide(guide: Guide, checkpoint: Path) -> list[str]:
                 f"line {block.line}: {name} is not a file of {checkpoint.name}"
             )
             continue
-        problem = compare(block, path.read_text(encoding="utf-8"), name)
+        try:
+            text = read_text(path)
+        except NotUtf8 as error:
+            problems.append(f"line {block.line}: {name} {error.detail}")
+            continue
+        problem = compare(block, text, name)
         if problem:
             problems.append(problem)
     return problems

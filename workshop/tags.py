@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,22 +159,35 @@ def _step_trees(root: Path, head: str, apps: list[str]) -> list[str]:
 
 
 def _titles(root: Path, head: str, numbers: list[int]) -> dict[int, str]:
-    """The H1 of each step's guide in HEAD, read in one `cat-file --batch`."""
-    names = [f"{head}:{CHECKPOINTS}/step-{n}/README.md" for n in numbers]
-    out = git(root, "cat-file", "--batch", input="\n".join(names) + "\n")
+    """The H1 of each step's guide in HEAD, read in one `cat-file --batch`.
+
+    Read as bytes: sizes are in bytes, and a guide that is not UTF-8 must not
+    stop the tags (its title keeps a replacement character).
+    """
+    names = "".join(f"{head}:{CHECKPOINTS}/step-{n}/README.md\n" for n in numbers)
+    result = subprocess.run(
+        ["git", "-C", str(root), "cat-file", "--batch"],
+        input=names.encode(),
+        capture_output=True,
+    )
+    if result.returncode != 0:
+        detail = result.stderr.decode(errors="replace").strip().splitlines()
+        raise WorkshopError(f"git cat-file failed: {detail[-1] if detail else '?'}")
+    out = result.stdout
     titles: dict[int, str] = {}
     position = 0
     for number in numbers:
-        header_end = out.index("\n", position)
+        header_end = out.index(b"\n", position)
         header = out[position:header_end].split()
         position = header_end + 1
-        if header[-1] == "missing" or header[1] != "blob":
+        if header[-1] == b"missing":
             continue
         size = int(header[2])
-        # Sizes are in bytes: slice the encoded text, then move past it.
-        body = out[position:].encode()[:size].decode(errors="replace")
-        position += len(body) + 1
-        match = _TITLE.search(body)
+        body, kind = out[position : position + size], header[1]
+        position += size + 1  # the content and its closing newline
+        match = (
+            _TITLE.search(body.decode(errors="replace")) if kind == b"blob" else None
+        )
         if match:
             titles[number] = match.group(1)
     return titles

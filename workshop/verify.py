@@ -188,7 +188,7 @@ def compare_trees(actual: Path, expected: Path) -> list[str]:
 
 
 def check_guide(row: Row) -> None:
-    from workshop.guide import Guide
+    from workshop.guide import Guide, NotUtf8
     from workshop.snippets import check_guide as check_snippets
 
     guide_path = row.step.guide
@@ -197,7 +197,12 @@ def check_guide(row: Row) -> None:
         row.guide = "missing"
         row.details.append(f"{name} (the step's guide) is missing")
         return
-    guide = Guide.read(guide_path)
+    try:
+        guide = Guide.read(guide_path)
+    except NotUtf8 as error:
+        row.guide = "not UTF-8"
+        row.details.append(f"{name} {error.detail}: save it as UTF-8")
+        return
     problems = guide.problems()
     row.guide = "; ".join(problems)
     row.details += [f"{name}: {problem}" for problem in problems]

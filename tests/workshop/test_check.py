@@ -157,6 +157,16 @@ def test_status_title_falls_back_without_a_guide(workshop_repo, run_workshop) ->
     assert "✗ Step 2 (0/1)" in out
 
 
+def test_status_reads_a_title_next_to_bytes_that_are_not_utf8(
+    workshop_repo, run_workshop
+) -> None:
+    guide = workshop_repo / "checkpoints" / "step-2" / "README.md"
+    guide.write_bytes(guide.read_bytes() + b"\nCaf\xe9\n")
+    code, out, err = run_workshop("status", "--all", cwd=workshop_repo)
+    assert (code, err) == (0, "")
+    assert "✗ Step 2 — Async tasks (0/1)" in out
+
+
 def test_errors_are_one_line(workshop_repo, run_workshop, tmp_path: Path) -> None:
     code, out, err = run_workshop("check", "7", cwd=workshop_repo)
     assert (code, out) == (2, "")

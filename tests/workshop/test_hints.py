@@ -112,6 +112,15 @@ def test_a_count_that_makes_no_sense_starts_over(workshop_repo, run_workshop) ->
         assert "Step 1, hint 1 of 2" in out, bad
 
 
+def test_a_guide_that_is_not_utf8_is_one_line(workshop_repo, run_workshop) -> None:
+    guide = workshop_repo / "checkpoints" / "step-1" / "README.md"
+    guide.write_bytes(guide.read_bytes() + b"\nCaf\xe9\n")
+    code, out, err = run_workshop("hint", "1", cwd=workshop_repo)
+    assert (code, out) == (2, "")
+    assert err.startswith("workshop: ") and err.count("\n") == 1
+    assert "checkpoints/step-1/README.md is not UTF-8 text" in err
+
+
 def test_unknown_step_is_one_line(workshop_repo, run_workshop) -> None:
     code, out, err = run_workshop("hint", "5", cwd=workshop_repo)
     assert (code, out) == (2, "")

@@ -286,3 +286,24 @@ def test_tags_without_checkpoints_in_head(tmp_path, run_workshop, git) -> None:
     code, _, err = run_workshop("tags", cwd=root)
     assert code == 2
     assert "HEAD has no checkpoints/step-N/app/ folders to tag" in err
+
+
+def test_a_guide_that_is_not_utf8_still_gets_its_tag(
+    workshop_repo, run_workshop, git
+) -> None:
+    guide = workshop_repo / "checkpoints" / "step-1" / "README.md"
+    guide.write_bytes(guide.read_bytes().replace(b"Respond first", b"Caf\xe9", 1))
+    commit_all(workshop_repo, git, "a Latin-1 guide")
+
+    code, out, err = run_workshop("tags", cwd=workshop_repo)
+
+    assert (code, err) == (0, ""), err
+    assert "3 created." in out
+    subjects = [
+        git(workshop_repo, "log", "-1", "--format=%s", f"step-{n}") for n in STEPS
+    ]
+    assert subjects == [
+        "Step 0 — The starting point\n",
+        "Step 1 — Caf\ufffd\n",
+        "Step 2 — Async tasks\n",
+    ]

@@ -101,6 +101,27 @@ def test_guide_shape_and_snippets(workshop_repo, run_workshop) -> None:
     assert "verify failed: 2 problems" in out
 
 
+def test_a_guide_or_snippet_file_that_is_not_utf8(workshop_repo, run_workshop) -> None:
+    guide = workshop_repo / "checkpoints" / "step-1" / "README.md"
+    start = len(guide.read_bytes()) + len(b"\nCaf")
+    guide.write_bytes(guide.read_bytes() + b"\nCaf\xe9, saved as Latin-1\n")
+    main = workshop_repo / "checkpoints" / "step-2" / "app" / "main.py"
+    offset = len(main.read_bytes()) + len(b"# caf")
+    main.write_bytes(main.read_bytes() + b"# caf\xe9\n")
+    code, out, err = run_workshop("verify", "--fast", cwd=workshop_repo)
+    assert (code, err) == (1, "")
+    assert (
+        "checkpoints/step-1/README.md is not UTF-8 text "
+        f"(byte 0xe9 at offset {start}): save it as UTF-8"
+    ) in out
+    assert (
+        "checkpoints/step-2/README.md line 25: app/main.py is not UTF-8 text "
+        f"(byte 0xe9 at offset {offset})"
+    ) in out
+    assert table_row(out, "step-1")[1] == "✗ not UTF-8"
+    assert "verify failed: 2 problems" in out
+
+
 def test_app_must_equal_step_0(workshop_repo, run_workshop) -> None:
     app = workshop_repo / "app"
     (app / "__pycache__").mkdir()
