@@ -45,6 +45,12 @@ def run(args: argparse.Namespace) -> int:
             f"{step.number + 1}')"
         )
     before = earlier[-1]
+    for checked in (before, step):
+        if not checked.app.is_dir():
+            folder = checked.app.relative_to(root).as_posix()
+            raise WorkshopError(
+                f"{folder}/ is missing: step {checked.number} has no app"
+            )
     folders = [s.app.relative_to(root).as_posix() for s in (before, step)]
     snap = gitops.snapshot(root, folders)
     old, new = gitops.wrap(root, [snap.folders.get(f) for f in folders], APP)

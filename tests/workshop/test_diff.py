@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 ESC = "\x1b["
 
 
@@ -99,3 +101,16 @@ def test_diff_outside_a_workshop_checkout(tmp_path, run_workshop, git) -> None:
     code, _, err = run_workshop("diff", "1", cwd=tmp_path)
     assert code == 2
     assert "not a workshop checkout (no checkpoints/ folder)" in err
+
+
+def test_diff_with_a_checkpoint_without_app_says_so(
+    workshop_repo, run_workshop
+) -> None:
+    # Not a diff that deletes (or adds) every file: one clear line.
+    shutil.rmtree(workshop_repo / "checkpoints" / "step-1" / "app")
+    for step in ("1", "2"):
+        code, out, err = run_workshop("diff", step, cwd=workshop_repo)
+        assert (code, out) == (2, "")
+        assert (
+            err == "workshop: checkpoints/step-1/app/ is missing: step 1 has no app\n"
+        )
