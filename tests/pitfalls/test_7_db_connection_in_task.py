@@ -13,9 +13,10 @@ whether a task can still use it (FastAPI 0.163.2):
   connection (`sqlite3.ProgrammingError: Cannot operate on a closed database.`).
 
 The robust pattern for either scope: pass ids, and let the task open its own
-connection. (`check_same_thread=False` is needed here only because the
-dependency and a `def` task run in different threads; with the sqlite3
-default the task would fail for that reason alone.)
+connection. (`check_same_thread=False` keeps thread affinity out of it: the
+dependency and a `def` task may run in different worker threads, and with the
+sqlite3 default the task would then fail for that reason, depending on
+scheduling.)
 """
 
 import sqlite3

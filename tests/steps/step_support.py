@@ -14,6 +14,19 @@ TIMEOUT = 3.0  # seconds: a client request or a wait that takes longer fails
 GATE_LIMIT = 10.0  # seconds a held delivery waits at most, should a test forget
 
 
+def written_summary(path: str, method: str) -> str | None:
+    """The `summary=` an endpoint was declared with (None: FastAPI's default)."""
+    from fastapi.routing import APIRoute
+
+    from app.main import app
+
+    for route in app.routes:
+        found = isinstance(route, APIRoute) and route.path == path
+        if found and method.upper() in route.methods:
+            return route.summary
+    raise AssertionError(f"no endpoint {method.upper()} {path}")
+
+
 def wait_for(condition: Callable[[], object], what: str, timeout: float = TIMEOUT):
     """Poll `condition` until it returns something truthy; fail after `timeout`."""
     deadline = time.monotonic() + timeout
