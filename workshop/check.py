@@ -98,9 +98,7 @@ def check(
     red = [r for r in results if not r.ok]
     print()
     if red:
-        # the step being worked on: the one asked for, else the first red one
-        stuck = results[-1].number if upto is not None else red[0].number
-        print(f"Stuck? Run: {style(f'workshop hint {stuck}', 'bold')}")
+        print(f"Stuck? Run: {style(f'workshop hint {red[0].number}', 'bold')}")
         return 1
     total = sum(r.passed for r in results)
     print(ok(f"All {total} checks of {span([r.number for r in results])} pass."))
