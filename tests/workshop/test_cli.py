@@ -70,3 +70,23 @@ def test_errors_are_one_plain_line(workshop_repo, run_workshop) -> None:
     code, _, err = run_workshop("check", "12", cwd=workshop_repo, env=env)
     assert code == 2
     assert err == "workshop: unknown step '12': valid steps are 0, 1, 2\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["serve", "--port", "abc"], "workshop serve: argument --port: invalid int"),
+        (["goto"], "workshop goto: the following arguments are required: step"),
+        (["verify", "-j", "x"], "workshop verify: argument -j/--jobs: invalid int"),
+    ],
+)
+def test_usage_errors_are_one_line(
+    workshop_repo, run_workshop, args: list[str], expected: str
+) -> None:
+    """A mistyped option is one line naming the command, and exit status 2."""
+    code, out, err = run_workshop(*args, cwd=workshop_repo)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith(expected)
+    assert err.rstrip().endswith(f"(see 'workshop {args[0]} --help')")
