@@ -184,3 +184,13 @@ def test_bad_jobs_and_outside_a_checkout(
     outside.mkdir()
     code, _, err = run_workshop("verify", "--fast", cwd=outside)
     assert code == 2 and err.startswith("workshop: not inside a git checkout")
+
+
+def test_skip_app_leaves_a_learners_app_alone(workshop_repo, run_workshop) -> None:
+    """--skip-app: a learner's own app/ does not fail verify (their template copy)."""
+    (workshop_repo / "app" / "main.py").write_text("STEP = 1  # my work\n")
+    code, out, _ = run_workshop("verify", "--fast", cwd=workshop_repo)
+    assert code == 1
+    code, out, err = run_workshop("verify", "--fast", "--skip-app", cwd=workshop_repo)
+    assert code == 0, out + err
+    assert "app/ equals checkpoints/step-0/app: not checked (--skip-app)" in out
