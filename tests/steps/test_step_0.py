@@ -121,3 +121,20 @@ def test_odd_input_never_breaks_the_server(client):
     for subscriber_id in ("0", "-1", "1.5", "%20"):
         response = client.get(f"/subscribers/{subscriber_id}")
         assert 400 <= response.status_code < 500, (subscriber_id, response.text)
+
+
+def test_odd_input_gets_a_clear_4xx_never_a_crash(client):
+    """Odd input (broken JSON, a lone surrogate, a huge id) gets a 4xx, never a 500."""
+    json_type = {"content-type": "application/json"}
+    for body in [
+        b'{"email": "ada@example.com", "name": "\\ud800"}',  # a lone surrogate
+        b'{"email": "\\udfff@example.com", "name": "Ada"}',
+        b"\xff\xfe not JSON",
+        b"[1, 2]",
+        b"",
+    ]:
+        response = client.post("/subscribers", content=body, headers=json_type)
+        assert 400 <= response.status_code < 500, (body, response.status_code)
+        assert response.json()["detail"]
+    for path in ["/subscribers/99999999999999999999", "/subscribers/%ED%A0%80"]:
+        assert client.get(path).status_code == 422, path

@@ -1,11 +1,14 @@
 """The newsletter signup API. Run it with `fastapi dev`, then open /docs."""
 
+import json
 import sqlite3
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import BackgroundTasks, FastAPI, HTTPException, Path
-from fastapi.responses import RedirectResponse
+from fastapi import BackgroundTasks, FastAPI, HTTPException, Path, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
 
 from app.db import DbDep, init_db
 from app.models import Email, Subscriber, SubscriberIn
@@ -27,6 +30,14 @@ app = FastAPI(title="Newsletter", lifespan=lifespan)
 def home() -> RedirectResponse:
     """Opening the app in a browser lands on the interactive docs."""
     return RedirectResponse("/docs")
+
+
+@app.exception_handler(RequestValidationError)
+async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+    # FastAPI's own 422 body, but ASCII-escaped: it echoes the input, and some
+    # input (a lone "\ud800" in the JSON) cannot be encoded as UTF-8
+    content = json.dumps({"detail": jsonable_encoder(exc.errors())})
+    return Response(content, status_code=422, media_type="application/json")
 
 
 @app.post(
