@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from workshop.bench.server import stop_process
 from workshop.bench.stats import median, ratio
 from workshop.ui import WorkshopError, style
 
@@ -164,12 +165,7 @@ def watch_mode(
             timing.seconds.append(_wait_for(lines, WATCH_READY) - saved)
             timing.codes.append(0)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)
         reader.join(timeout=5)
         target.write_text(original, encoding="utf-8")
     return timing
