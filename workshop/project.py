@@ -96,10 +96,15 @@ class Step:
         """The guide's first heading, e.g. 'Step 1 — Respond first, work after'."""
         try:
             text = self.guide.read_text(encoding="utf-8", errors="replace")
-            match = _TITLE.search(text)
         except OSError:
-            match = None
-        return match.group(1) if match else self.name
+            return self.name
+        return guide_title(text) or self.name
+
+
+def guide_title(text: str) -> str | None:
+    """The first `# ` heading of a guide's Markdown text."""
+    match = _TITLE.search(text)
+    return match.group(1) if match else None
 
 
 def steps(root: Path) -> list[Step]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workshop import gitops
-from workshop.project import APP, CHECKPOINTS, find_root, git
+from workshop.project import APP, CHECKPOINTS, find_root, git, guide_title
 from workshop.ui import WorkshopError, bad, ok, style
 
 IDENTITY_NAME = "Workshop Tags"
@@ -28,7 +28,6 @@ IDENTITY_EMAIL = "tags@workshop.invalid"
 TAG_PREFIX = "refs/tags/"
 _TAG = re.compile(r"^step-(\d+)$")
 _CHECKPOINT_APP = re.compile(rf"^{CHECKPOINTS}/step-(\d+)/{APP}$")
-_TITLE = re.compile(r"^#\s+(.*\S)\s*$", re.MULTILINE)
 
 
 def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
@@ -185,11 +184,9 @@ def _titles(root: Path, head: str, numbers: list[int]) -> dict[int, str]:
         size = int(header[2])
         body, kind = out[position : position + size], header[1]
         position += size + 1  # the content and its closing newline
-        match = (
-            _TITLE.search(body.decode(errors="replace")) if kind == b"blob" else None
-        )
-        if match:
-            titles[number] = match.group(1)
+        title = guide_title(body.decode(errors="replace")) if kind == b"blob" else None
+        if title:
+            titles[number] = title
     return titles
 
 
