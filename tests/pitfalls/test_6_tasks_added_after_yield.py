@@ -11,6 +11,7 @@ response is sent, and a task added there does run.
 
 from typing import Annotated
 
+import pytest
 from fastapi import BackgroundTasks, Depends, FastAPI
 from fastapi.testclient import TestClient
 
@@ -82,3 +83,51 @@ def test_task_added_after_yield_runs_with_scope_function():
         "task added before yield",
         "task added after yield",
     ]
+
+
+def test_dependencies_and_endpoint_share_one_background_tasks():
+    """Sub-dependency, dependency and endpoint share one BackgroundTasks, in order."""
+    app = FastAPI()
+    events: list[str] = []
+    seen: list[BackgroundTasks] = []
+
+    def inner(background_tasks: BackgroundTasks) -> None:
+        seen.append(background_tasks)
+        background_tasks.add_task(events.append, "sub-dependency's task")
+
+    def outer(
+        background_tasks: BackgroundTasks, _: Annotated[None, Depends(inner)]
+    ) -> None:
+        seen.append(background_tasks)
+        background_tasks.add_task(events.append, "dependency's task")
+
+    @app.get("/")
+    def endpoint(
+        background_tasks: BackgroundTasks, _: Annotated[None, Depends(outer)]
+    ) -> str:
+        seen.append(background_tasks)
+        background_tasks.add_task(events.append, "endpoint's task")
+        return "ok"
+
+    assert TestClient(app).get("/").status_code == 200
+    assert len(seen) == 3 and seen[0] is seen[1] is seen[2]
+    assert events == ["sub-dependency's task", "dependency's task", "endpoint's task"]
+
+
+def test_default_scope_yield_dependency_cannot_use_a_function_scoped_one():
+    """A default-scope `yield` dependency depending on scope="function" is refused."""
+    from fastapi.exceptions import DependencyScopeError
+
+    app = FastAPI()
+
+    def connection():
+        yield "db"
+
+    def audited(db: Annotated[str, Depends(connection, scope="function")]):
+        yield db
+
+    with pytest.raises(DependencyScopeError, match='scope "function"'):
+
+        @app.get("/")
+        def endpoint(value: Annotated[str, Depends(audited)]) -> str:
+            return value
