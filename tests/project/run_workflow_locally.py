@@ -12,7 +12,8 @@ interpreter running this script is available here). Each `run:` script runs
 with GitHub's `bash --noprofile --norc -eo pipefail`, the workflow's, job's and
 step's env, GITHUB_OUTPUT, GITHUB_WORKSPACE and RUNNER_TEMP. Only these
 expressions are filled in: `${{ matrix.* }}`, `${{ github.repository }}`
-($GITHUB_REPOSITORY or OWNER/REPO) and `${{ github.token }}` (a dummy). `origin`
+($GITHUB_REPOSITORY or OWNER/REPO), `${{ github.token }}` (a dummy) and
+`${{ github.event.repository.is_template }}` ($IS_TEMPLATE or true). `origin`
 points at a throw-away bare repository, so a push never leaves the machine.
 Job outputs are not passed between jobs: give a matrix value with --matrix.
 """
@@ -40,6 +41,9 @@ def fill(value: str, matrix: dict[str, str]) -> str:
             return "dummy-token-for-a-local-run"
         if expression == "github.repository":
             return os.environ.get("GITHUB_REPOSITORY", "OWNER/REPO")
+        if expression == "github.event.repository.is_template":
+            # "true" as in the template itself; IS_TEMPLATE=false: a learner's copy
+            return os.environ.get("IS_TEMPLATE", "true")
         raise SystemExit(f"cannot evaluate ${{{{ {expression} }}}} here")
 
     return re.sub(r"\$\{\{(.*?)\}\}", one, str(value))
