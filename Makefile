@@ -15,7 +15,7 @@ PORT   ?= 8000
 help: ## list the targets
 	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "  make %-6s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-run: $(STAMP) ## run the app with reload on port $(PORT)
+run: $(STAMP) ## run the app with reload on port 8000 (make run PORT=8080 for another)
 	$(BIN)/workshop serve --port $(PORT)
 
 test: $(STAMP) ## run every check: lint, tool tests, all checkpoints
