@@ -33,12 +33,12 @@ def test_lock_has_no_urls_and_no_file_sets_an_index() -> None:
     tracked = subprocess.run(
         ["git", "-C", str(ROOT), "ls-files"], capture_output=True, text=True, check=True
     ).stdout.split()
-    pattern = re.compile(r"(extra-)?index-url|find-links")
+    # spelled in pieces so that this file does not match its own pattern
+    pattern = re.compile("(extra-)?index" + "-url|find" + "-links")
     offenders = [
         name
         for name in tracked
         if (ROOT / name).is_file()
-        and name != "tests/project/test_foundation.py"
         and pattern.search((ROOT / name).read_text(errors="ignore"))
     ]
     assert offenders == []
