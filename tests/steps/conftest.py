@@ -5,7 +5,8 @@ root). It goes first on sys.path before anything imports `app`, so the same
 suites run against the learner's app/ or any checkpoint.
 
 Every test gets its own database file and a mail server without delay. Slow
-mail is simulated with `mail_gate`: deliveries wait until the test opens it.
+mail is simulated with `mail_gate`: deliveries wait until the test releases
+their recipient or opens it.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def client(client_factory) -> Iterator:
 
 @pytest.fixture
 def mail_gate(settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[MailGate]:
-    """Make app.mailer's slow delivery wait for `gate.open()`; opened at teardown."""
+    """Make app.mailer's deliveries wait while the gate holds them; open at teardown."""
     from app import mailer
 
     gate = MailGate()
@@ -69,16 +70,16 @@ def mail_gate(settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[MailGate]:
 
     def held_deliver(recipient: str, *args, **kwargs):
         if gate.holds(recipient) and not gate.sent_during_request(recipient):
-            gate.opened.wait(GATE_LIMIT)
+            deadline = time.monotonic() + GATE_LIMIT
+            while gate.holds(recipient) and time.monotonic() < deadline:
+                gate.opened.wait(0.005)
         return deliver(recipient, *args, **kwargs)
 
     async def held_deliver_async(recipient: str, *args, **kwargs):
-        deadline = time.monotonic() + GATE_LIMIT
-        held = gate.holds(recipient) and not gate.sent_during_request(recipient)
-        while held and not gate.opened.is_set():
-            if time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.005)
+        if gate.holds(recipient) and not gate.sent_during_request(recipient):
+            deadline = time.monotonic() + GATE_LIMIT
+            while gate.holds(recipient) and time.monotonic() < deadline:
+                await asyncio.sleep(0.005)
         return await deliver_async(recipient, *args, **kwargs)
 
     monkeypatch.setattr(mailer, "deliver", held_deliver)

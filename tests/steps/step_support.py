@@ -76,7 +76,8 @@ def track_responses(app):
 class MailGate:
     """Holds deliveries of the pretend mail server until the test opens it.
 
-    At first it holds every email; `hold(...)` narrows it to some recipients.
+    At first it holds every email; `hold(...)` narrows it to some recipients,
+    `release(...)` lets some of them go on (held ones too), `open()` all.
     An email sent while its request is still unanswered is never held (the
     client would wait for the gate): it is noted in `sent_before_response`.
     """
@@ -98,7 +99,15 @@ class MailGate:
         """Hold only emails to these recipients (`hold()`: hold none)."""
         self.recipients = set(recipients)
 
+    def release(self, *recipients: str) -> None:
+        """Stop holding emails to these recipients; the others stay held."""
+        if self.recipients is None:
+            raise ValueError("release() needs hold(...) first")
+        self.recipients = self.recipients - set(recipients)
+
     def holds(self, recipient: str) -> bool:
+        if self.opened.is_set():
+            return False
         return self.recipients is None or recipient in self.recipients
 
     def open(self) -> None:
