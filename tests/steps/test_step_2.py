@@ -14,8 +14,8 @@ def test_admin_is_told_about_a_new_subscriber(client):
     notices = [e for e in client.get("/outbox").json() if e["recipient"] == ADMIN]
     assert len(notices) == 1, f"expected one email to {ADMIN}, got {notices}"
     assert notices[0]["status"] == "sent"
-    assert ADA["email"] in notices[0]["body"]
-    assert ADA["name"] in notices[0]["body"]
+    named = f"{ADA['name']} <{ADA['email']}>"
+    assert named in notices[0]["body"], f"the notice names {named}"
 
 
 def test_welcome_email_and_admin_notice_both_go_out(client):
