@@ -1,5 +1,8 @@
 """Step 4: a dependency adds its own task to the request's BackgroundTasks."""
 
+import sqlite3
+from contextlib import closing
+
 from step_support import wait_for
 
 ADA = {"email": "ada@example.com", "name": "Ada"}
@@ -20,6 +23,16 @@ def test_listing_subscribers_is_audited_too(client):
     """The same dependency logs GET /subscribers, which has no tasks of its own."""
     assert client.get("/subscribers").status_code == 200
     assert len(audit(client, "GET /subscribers")) == 1
+
+
+def test_request_audit_entry_is_written_after_the_response(live_server, settings):
+    """The dependency's audit entry is a task: GET /subscribers does not wait for it."""
+    with closing(sqlite3.connect(settings.newsletter_db)) as lock:
+        lock.execute("BEGIN IMMEDIATE")  # no one else can write until we roll back
+        assert live_server.get("/subscribers").status_code == 200
+        assert not audit(live_server, "GET /subscribers"), "written after the response"
+        lock.rollback()
+    wait_for(lambda: audit(live_server, "GET /subscribers"), "the audit entry")
 
 
 def test_dependency_task_runs_before_the_endpoint_tasks(live_server, mail_gate):
