@@ -43,6 +43,7 @@ def test_job_status_goes_from_running_to_done(live_server, mail_gate):
     mail_gate.hold(ADA["email"])
     response = live_server.post("/digests")
     assert response.status_code == 202
+    assert not mail_gate.sent_before_response, "the digest is sent in a task"
     location = response.headers["location"]
     wait_for(
         lambda: job_status(live_server, location) == "running", "the job is running"
