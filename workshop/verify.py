@@ -2,7 +2,9 @@
 
 1. Each checkpoint K passes the suites of steps 0..K.
 2. Red to green: the suite of step K+1 fails on checkpoint K.
-3. app/ equals checkpoints/step-0/app (what learners start from).
+3. app/ equals checkpoints/step-0/app (what learners start from), or
+   checkpoint N on a commit `workshop tags` made for step-N; `--skip-app`
+   leaves it out (a learner's copy, where app/ is their work).
 4. Each guide has the required sections and its code blocks match its checkpoint.
 
 (1) and (2) for one checkpoint are one pytest process (`python -m
@@ -34,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument(
         "--fast",
         action="store_true",
-        help="skip the test suites: only app/ = step 0, guide sections and code",
+        help="skip the test suites: only app/, guide sections and code blocks",
     )
     parser.add_argument(
         "--skip-app",
