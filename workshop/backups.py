@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from workshop.project import git
-from workshop.ui import WorkshopError
+from workshop import git
+from workshop.errors import WorkshopError
 
 PREFIX = "refs/workshop/backup/"
 # Used only when the learner has no git identity configured.
@@ -47,7 +47,7 @@ class Backup:
 def all_backups(root: Path) -> list[Backup]:
     """Every saved piece of work, newest first."""
     fields = "%(refname)%00%(objectname)%00%(committerdate:format:%Y-%m-%d %H:%M)"
-    out = git(
+    out = git.run(
         root,
         "for-each-ref",
         "--sort=-refname",
@@ -86,25 +86,25 @@ def find(root: Path, name: str | None) -> Backup:
 def save(root: Path, head: str, tree: str, reason: str, files: list[str]) -> Backup:
     """Commit `tree` (parent: HEAD) and point a new backup ref at it."""
     env = None
-    if not git(root, "var", "GIT_COMMITTER_IDENT", check=False).strip():
+    if not git.run(root, "var", "GIT_COMMITTER_IDENT", check=False).strip():
         env = {**os.environ, **FALLBACK_IDENTITY}
     message = f"workshop: app/ saved {reason}\n\n" + "".join(f"{f}\n" for f in files)
-    commit = git(
+    commit = git.run(
         root, "commit-tree", "--no-gpg-sign", tree, "-p", head, "-F", "-",
         input=message, env=env,
     ).strip()  # fmt: skip
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
     name = stamp
     attempt = 1
-    while git(root, "rev-parse", "--verify", "--quiet", PREFIX + name, check=False):
+    while git.run(root, "rev-parse", "--verify", "--quiet", PREFIX + name, check=False):
         attempt += 1
         name = f"{stamp}-{attempt}"
     # An empty old value makes update-ref refuse to overwrite an existing ref.
-    git(root, "update-ref", PREFIX + name, commit, "")
+    git.run(root, "update-ref", PREFIX + name, commit, "")
     when = datetime.now().strftime("%Y-%m-%d %H:%M")
     return Backup(name, commit, when, reason, files)
 
 
 def drop(root: Path, backup: Backup) -> None:
     """Delete a backup ref (only if it still points where we left it)."""
-    git(root, "update-ref", "-d", backup.ref, backup.commit, check=False)
+    git.run(root, "update-ref", "-d", backup.ref, backup.commit, check=False)

@@ -1,47 +1,49 @@
-"""Entry point of the `workshop` command.
+"""Entry point of the `workshop` command: parse the arguments, call the command.
 
-Each subcommand lives in its own module, imported only when it is run, so that
-`workshop --help` and quick commands start fast. A module provides
-`add_arguments(parser, name)` and `run(args) -> int` (the exit status).
+Each command is a plain function in workshop/commands/ that takes typed
+arguments (`check(root, upto="3")`); this module is the only place that knows
+about argparse. A bare `workshop` shows `status`: where you are, what is next.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from typing import NoReturn
 
-from workshop import __version__
-from workshop.ui import WorkshopError, style
+from workshop import __version__, bench
+from workshop.commands.bench import bench as run_bench
+from workshop.commands.check import check
+from workshop.commands.diff import diff
+from workshop.commands.goto import goto
+from workshop.commands.hint import hint, reset
+from workshop.commands.restore import restore
+from workshop.commands.serve import serve
+from workshop.commands.status import status
+from workshop.commands.tags import tags
+from workshop.commands.verify import verify
+from workshop.commands.watch import watch
+from workshop.errors import WorkshopError
+from workshop.project import find_root
+from workshop.ui import error_line
 
-# name: (module, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {
-    "status": (
-        "workshop.check",
-        "every step with pass/fail for app/, and the step you are on",
-    ),
-    "check": ("workshop.check", "run the checks of the steps up to N against app/"),
-    "watch": ("workshop.watch", "re-run the check every time you save a file in app/"),
-    "hint": ("workshop.hints", "show the next hint of a step"),
-    "goto": (
-        "workshop.goto",
-        "make app/ equal to checkpoint N, saving your work first",
-    ),
-    "restore": ("workshop.goto", "list or bring back work saved by goto"),
-    "diff": ("workshop.diff", "show step N's change to app/"),
-    "serve": ("workshop.serve", "run the app with reload (fastapi dev)"),
-    "bench": (
-        "workshop.bench",
-        "measure that responses do not wait for background tasks",
-    ),
-    "verify": (
-        "workshop.verify",
-        "prove every checkpoint, step and guide (authors, CI)",
-    ),
-    "tags": ("workshop.tags", "build the step-N git tags from the checkpoints"),
+LEARNER_COMMANDS = {
+    "status": "every step with pass/fail for app/, and the step you are on",
+    "check": "run the checks of the steps up to N against app/",
+    "watch": "re-run the check every time you save a file in app/",
+    "hint": "show the next hint of a step",
+    "goto": "make app/ equal to checkpoint N, saving your work first",
+    "restore": "list or bring back work saved by goto",
+    "diff": "show step N's change to app/",
+    "serve": "run the app with reload (fastapi dev)",
 }
+AUTHOR_COMMANDS = {
+    "verify": "prove every checkpoint, step and guide (authors, CI)",
+    "tags": "build the step-N git tags from the checkpoints",
+    "bench": "measure that responses do not wait for background tasks",
+}
+COMMANDS = LEARNER_COMMANDS | AUTHOR_COMMANDS
 
 
 class Parser(argparse.ArgumentParser):
@@ -51,38 +53,136 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see '{self.prog} --help')\n")
 
 
-def build_parser(command: str | None) -> argparse.ArgumentParser:
+def _listing(title: str, commands: dict[str, str]) -> str:
+    return "\n".join([title, *(f"  {n:<9} {h}" for n, h in commands.items())])
+
+
+def _step(parser: argparse.ArgumentParser, **kwargs) -> None:
+    kwargs.setdefault("help", "check the steps up to this one (default: yours)")
+    parser.add_argument("step", nargs="?", **kwargs)
+
+
+def _add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    if name == "status":
+        add("--all", action="store_true", help="also check the steps after yours")
+    elif name == "check":
+        _step(parser)
+        add("--checkpoint", metavar="K", help="check checkpoints/step-K/app instead")
+        add("-v", "--verbose", action="store_true", help="also show pytest's output")
+    elif name == "watch":
+        _step(parser)
+    elif name == "hint":
+        _step(parser, help="the step (default: the step you are on)")
+        add("--all", action="store_true", help="every hint and the solution at once")
+        add("--reset", action="store_true", help="start the hints again from hint 1")
+    elif name == "goto":
+        add("step", help="the step to go to, e.g. 3 or step-3")
+        parser.epilog = "Your changes in app/ are saved first (workshop restore)."
+    elif name == "restore":
+        add("name", nargs="?", help="the saved work to bring back")
+        add("--latest", action="store_true", help="bring back the newest saved work")
+        parser.epilog = "Without NAME, lists the work saved by goto and restore."
+    elif name == "diff":
+        add("step", help="1 or later: step 0 has no previous step")
+        add("--stat", action="store_true", help="only list the changed files")
+        add(
+            "--color",
+            nargs="?",
+            const="always",
+            default="auto",
+            choices=["auto", "always", "never"],
+            help="colour the diff (auto: on a terminal, unless NO_COLOR is set)",
+        )
+    elif name == "serve":
+        add("--checkpoint", metavar="N", help="serve checkpoints/step-N/app instead")
+        add("--port", type=int, default=8000, help="the port (default: 8000)")
+        add("--host", default="127.0.0.1", help="the address (0.0.0.0: everyone)")
+    elif name == "verify":
+        add("--fast", action="store_true", help="only app/, guides and code blocks")
+        add("--skip-app", action="store_true", help="leave app/ out (a learner's copy)")
+        add("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="in parallel")
+    elif name == "tags":
+        add("--push", metavar="REMOTE", help="then push the tags that differ there")
+        add("--dry-run", action="store_true", help="only report what would change")
+        parser.epilog = "Tags are built from HEAD's commit, never from the files."
+    elif name == "bench":
+        bench.add_arguments(parser)
+
+
+def build_parser() -> tuple[Parser, dict[str, argparse.ArgumentParser]]:
     parser = Parser(
         prog="workshop",
-        description="Tools for the Background Tasks Workshop.",
-        epilog="Run 'workshop COMMAND --help' for a command's options.",
+        usage="workshop [-h] [--version] [COMMAND] ...",
+        description="Tools for the Background Tasks Workshop. "
+        "Without a command: workshop status.",
+        epilog="\n\n".join(
+            [
+                _listing("learner commands:", LEARNER_COMMANDS),
+                _listing("author commands:", AUTHOR_COMMANDS),
+                "Run 'workshop COMMAND --help' for a command's options.",
+            ]
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--version", action="version", version=f"%(prog)s {__version__}"
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
-    for name, (module, help_text) in COMMANDS.items():
-        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
-        if name == command:
-            importlib.import_module(module).add_arguments(sub_parser, name)
-    return parser
+    sub = parser.add_subparsers(dest="command", help=argparse.SUPPRESS)
+    subparsers = {}
+    for name, help_text in COMMANDS.items():
+        subparsers[name] = sub.add_parser(
+            name, prog=f"workshop {name}", description=help_text
+        )
+        _add_arguments(name, subparsers[name])
+    return parser, subparsers
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    """Call the command named in `args` with typed arguments."""
+    root = find_root()
+    match args.command:
+        case None | "status":
+            return status(root, every=getattr(args, "all", False))
+        case "check":
+            return check(
+                root, upto=args.step, checkpoint=args.checkpoint, verbose=args.verbose
+            )
+        case "watch":
+            return watch(root, upto=args.step)
+        case "hint" if args.reset:
+            return reset(root, args.step)
+        case "hint":
+            return hint(root, args.step, every=args.all)
+        case "goto":
+            return goto(root, args.step)
+        case "restore":
+            return restore(root, args.name, latest=args.latest)
+        case "diff":
+            return diff(root, args.step, stat=args.stat, color=args.color)
+        case "serve":
+            return serve(
+                root, checkpoint=args.checkpoint, port=args.port, host=args.host
+            )
+        case "verify":
+            return verify(root, fast=args.fast, skip_app=args.skip_app, jobs=args.jobs)
+        case "tags":
+            return tags(root, push=args.push, dry_run=args.dry_run)
+        case "bench":
+            return run_bench(bench.settings(args))
+    raise AssertionError(f"no command {args.command!r}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    command = next((a for a in argv if not a.startswith("-")), None)
-    parser = build_parser(command if command in COMMANDS else None)
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
-    module = importlib.import_module(COMMANDS[args.command][0])
+    parser, subparsers = build_parser()
+    args, extra = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    if extra:
+        where = subparsers.get(args.command, parser)
+        where.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
-        return module.run(args)
+        return dispatch(args)
     except WorkshopError as error:
-        print(
-            f"{style('workshop:', 'bold', stream=sys.stderr)} {error}", file=sys.stderr
-        )
+        error_line(str(error))
         return error.exit_code
     except KeyboardInterrupt:
         print(file=sys.stderr)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from workshop.ui import WorkshopError
+from workshop.errors import WorkshopError
 
 # The sections every guide has, in this order (docs/AUTHORING.md).
 SECTIONS = ("Goal", "Theory", "Exercise", "Check", "Hints", "Pitfalls", "Solution")

@@ -1,68 +1,49 @@
-"""Where things are: the git checkout we run in, its steps, checkpoints and guides.
+"""Where things are: the workshop checkout we run in, its steps and their folders.
 
 Every command works on the checkout found from the current directory, never on
-the place this package was installed from.
+the place this package was installed from. Finding it needs no git, so a ZIP
+download can run, check and hint; the commands that need git ask for it with
+`require_git()`.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from workshop.ui import WorkshopError
+from workshop import git
+from workshop.errors import WorkshopError
+from workshop.guide import Guide
 
 CHECKPOINTS = "checkpoints"
 APP = "app"
 SUITES = Path("tests") / "steps"
 STATE = ".workshop"  # git-ignored: local state such as hint progress
 
-
-def git(
-    root: Path | None,
-    *args: str,
-    check: bool = True,
-    input: str | None = None,
-    env: dict[str, str] | None = None,
-) -> str:
-    """Run git and return its stdout; a failure becomes one clear WorkshopError."""
-    if shutil.which("git") is None:
-        raise WorkshopError("git is not installed or not on PATH")
-    cmd = ["git", *(["-C", str(root)] if root else []), *args]
-    result = subprocess.run(cmd, capture_output=True, text=True, input=input, env=env)
-    if check and result.returncode != 0:
-        detail = (result.stderr.strip() or result.stdout.strip()).splitlines()
-        raise WorkshopError(
-            f"git {args[0]} failed: {detail[-1] if detail else result.returncode}"
-        )
-    return result.stdout
+_STEP_DIR = re.compile(r"^step-(\d+)$")
 
 
 def find_root(start: Path | None = None) -> Path:
     """The top of the workshop checkout that contains `start` (default: cwd)."""
     start = (start or Path.cwd()).resolve()
-    if shutil.which("git") is None:
-        raise WorkshopError("git is not installed or not on PATH")
-    result = subprocess.run(
-        ["git", "-C", str(start), "rev-parse", "--show-toplevel"],
-        capture_output=True,
-        text=True,
+    for folder in (start, *start.parents):
+        if (folder / CHECKPOINTS).is_dir():
+            return folder
+    raise WorkshopError(
+        f"not inside the workshop: no {CHECKPOINTS}/ folder in {start} or above"
     )
-    if result.returncode != 0:
-        raise WorkshopError(f"not inside a git checkout: {start}")
-    root = Path(result.stdout.strip())
-    if not (root / CHECKPOINTS).is_dir():
+
+
+def require_git(root: Path, command: str) -> None:
+    """Stop with one line when `root` is not the top of a git checkout."""
+    top = git.toplevel(root)
+    if top is None or top.resolve() != root.resolve():
         raise WorkshopError(
-            f"not a workshop checkout (no {CHECKPOINTS}/ folder): {root}"
+            f"'workshop {command}' needs git, and {root} is not a git checkout "
+            "(a ZIP download?): clone the repository instead"
         )
-    return root
-
-
-_STEP_DIR = re.compile(r"^step-(\d+)$")
-_TITLE = re.compile(r"^#\s+(.*\S)\s*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -98,17 +79,16 @@ class Step:
             text = self.guide.read_text(encoding="utf-8", errors="replace")
         except OSError:
             return self.name
-        return guide_title(text) or self.name
+        return Guide.parse(text, self.guide).title or self.name
 
-
-def guide_title(text: str) -> str | None:
-    """The first `# ` heading of a guide's Markdown text."""
-    match = _TITLE.search(text)
-    return match.group(1) if match else None
+    @property
+    def label(self) -> str:
+        """'Step 1 — Respond first' from the guide, or 'Step 1' without one."""
+        return self.title if self.title != self.name else f"Step {self.number}"
 
 
 def steps(root: Path) -> list[Step]:
-    """Every step that has a checkpoint folder, in order."""
+    """Every step that has a checkpoint folder, in order (may be none)."""
     found = []
     for path in (root / CHECKPOINTS).iterdir():
         match = _STEP_DIR.match(path.name)
@@ -117,12 +97,20 @@ def steps(root: Path) -> list[Step]:
     return sorted(found, key=lambda s: s.number)
 
 
+def all_steps(root: Path) -> list[Step]:
+    """Every step, or one clear error when there is none."""
+    found = steps(root)
+    if not found:
+        raise WorkshopError(f"no steps found: {root / CHECKPOINTS} has no step-N")
+    return found
+
+
 def get_step(root: Path, value: str | int) -> Step:
     """The step named by `value` ('3', 3 or 'step-3'); else an error naming all."""
-    all_steps = steps(root)
+    found = steps(root)
     text = str(value).removeprefix("step-")
-    for step in all_steps:
+    for step in found:
         if text == str(step.number):
             return step
-    valid = ", ".join(str(s.number) for s in all_steps) or "none"
+    valid = ", ".join(str(s.number) for s in found) or "none"
     raise WorkshopError(f"unknown step {value!r}: valid steps are {valid}")

@@ -21,7 +21,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from workshop.project import SUITES
+from workshop.project import Step
 
 _SUITE_FILE = re.compile(r"test_step_(\d+)\.py")
 MESSAGE_LINES = 6
@@ -64,10 +64,6 @@ class StepResult:
     def from_dict(cls, data: dict) -> StepResult:
         failures = [Failure(**f) for f in data.pop("failures")]
         return cls(**data, failures=failures)
-
-
-def suite_path(root: Path, number: int) -> Path:
-    return root / SUITES / f"test_step_{number}.py"
 
 
 def shorten(text: str, lines: int = MESSAGE_LINES, width: int = LINE_WIDTH) -> str:
@@ -184,7 +180,7 @@ def run_suites(
     results = {n: StepResult(n) for n in numbers}
     files = []
     for n in numbers:
-        path = suite_path(root, n)
+        path = Step(n, root).suite
         if path.is_file():
             files.append(str(path))
         else:

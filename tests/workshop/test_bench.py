@@ -28,7 +28,7 @@ from workshop.bench.scenarios import (
     trap_claims,
 )
 from workshop.bench.stats import Summary, at_least, at_most, median, percentile, ratio
-from workshop.ui import WorkshopError
+from workshop.errors import WorkshopError
 
 INFO = {
     "cores": 2,
@@ -359,7 +359,7 @@ def test_loop_works_in_a_copy_with_untracked_files_and_no_ignored_ones(
     ("argv", "message"),
     [
         (["--loop", "--step", "9"], "unknown step '9'"),
-        (["--scenario", "response"], "not inside a git checkout"),
+        (["--scenario", "response"], "not inside the workshop"),
     ],
 )
 def test_bad_step_or_place_is_one_line_and_exit_2(

@@ -180,9 +180,25 @@ def test_errors_are_one_line(workshop_repo, run_workshop, tmp_path: Path) -> Non
     for command in ("check", "status"):
         code, _, err = run_workshop(command, cwd=outside)
         assert code == 2
-        assert err.startswith("workshop: not inside a git checkout")
+        assert err.startswith("workshop: not inside the workshop")
         assert err.count("\n") == 1
 
     shutil.rmtree(workshop_repo / "app")
     code, _, err = run_workshop("status", cwd=workshop_repo)
     assert code == 2 and "no app/ folder" in err and err.count("\n") == 1
+
+
+def test_a_zip_download_checks_and_hints_but_goto_needs_git(
+    workshop_repo, run_workshop, tmp_path: Path
+) -> None:
+    """Without .git (a ZIP download), only the commands that need git say so."""
+    unzipped = tmp_path / "unzipped"
+    shutil.copytree(workshop_repo, unzipped, ignore=shutil.ignore_patterns(".git"))
+    code, out, err = run_workshop("check", cwd=unzipped / "app")
+    assert (code, err) == (1, "") and "✗ Step 1" in out
+    code, out, err = run_workshop("hint", "1", cwd=unzipped)
+    assert (code, err) == (0, "") and "hint 1 of 2" in out
+    for command in (["goto", "1"], ["restore"], ["diff", "1"], ["tags"]):
+        code, out, err = run_workshop(*command, cwd=unzipped)
+        assert (code, out) == (2, ""), command
+        assert f"'workshop {command[0]}' needs git" in err and err.count("\n") == 1

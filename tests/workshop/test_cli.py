@@ -16,12 +16,14 @@ def test_help_lists_every_command(workshop_repo, run_workshop) -> None:
     assert out.startswith("usage: workshop")
     words = " ".join(out.split())  # argparse wraps long lines
     for name, entry in COMMANDS.items():
-        assert f" {name} " in words and entry[1] in words
+        assert f" {name} " in words and entry in words
 
 
-def test_no_command_prints_help(workshop_repo, run_workshop) -> None:
-    code, out, _ = run_workshop(cwd=workshop_repo)
-    assert code == 2 and out.startswith("usage: workshop")
+def test_no_command_shows_status(workshop_repo, run_workshop) -> None:
+    """A bare `workshop` does the next useful thing: where am I?"""
+    bare = run_workshop(cwd=workshop_repo)
+    assert bare == run_workshop("status", cwd=workshop_repo)
+    assert bare.code == 0 and "You are on step 1" in bare.stdout
 
 
 @pytest.mark.parametrize(
@@ -31,7 +33,7 @@ def test_each_command_has_help(workshop_repo, run_workshop, name: str) -> None:
     code, out, err = run_workshop(name, "--help", cwd=workshop_repo)
     assert (code, err) == (0, "")
     assert out.startswith(f"usage: workshop {name}")
-    assert COMMANDS[name][1] in " ".join(out.split())
+    assert COMMANDS[name] in " ".join(out.split())
 
 
 def test_version(workshop_repo, run_workshop) -> None:

@@ -95,12 +95,12 @@ def test_diff_unknown_step_names_the_valid_ones(workshop_repo, run_workshop) -> 
 def test_diff_outside_a_workshop_checkout(tmp_path, run_workshop, git) -> None:
     code, _, err = run_workshop("diff", "1", cwd=tmp_path)
     assert code == 2
-    assert "not inside a git checkout" in err
+    assert "not inside the workshop" in err
 
     git(tmp_path, "init", "-q")
     code, _, err = run_workshop("diff", "1", cwd=tmp_path)
     assert code == 2
-    assert "not a workshop checkout (no checkpoints/ folder)" in err
+    assert "not inside the workshop: no checkpoints/ folder" in err
 
 
 def test_diff_with_a_checkpoint_without_app_says_so(

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from workshop import gitops
-from workshop.goto import apply
+from workshop.git import Change
+from workshop.switch import apply
 
 BACKUP = re.compile(r"workshop restore (\S+)")
 
@@ -231,11 +231,11 @@ def test_a_failure_while_moving_files_undoes_every_move(tmp_path, files) -> None
     # b.py's new version is missing from the staging folder: its move fails
     # after the deletions, a change and an addition have already happened.
     plan = [
-        gitops.Change("D", "c.py", "000000"),
-        gitops.Change("D", "pkg/d.py", "000000"),
-        gitops.Change("M", "a.py", "100644"),
-        gitops.Change("A", "sub/z.py", "100644"),
-        gitops.Change("M", "b.py", "100644"),
+        Change("D", "c.py", "000000"),
+        Change("D", "pkg/d.py", "000000"),
+        Change("M", "a.py", "100644"),
+        Change("A", "sub/z.py", "100644"),
+        Change("M", "b.py", "100644"),
     ]
     before = files(app)
 
@@ -267,7 +267,7 @@ def test_a_checkpoint_without_app_is_an_error(workshop_repo, run_workshop) -> No
 def test_goto_outside_a_git_checkout_says_so(tmp_path, run_workshop) -> None:
     code, _, err = run_workshop("goto", "1", cwd=tmp_path)
     assert code == 2
-    assert "not inside a git checkout" in err
+    assert "not inside the workshop" in err
     assert err.count("\n") == 1
 
 
@@ -378,7 +378,7 @@ def test_an_interrupt_while_moving_files_undoes_every_move(
     for name in ("a.py", "b.py"):
         (app / name).write_text(f"old {name}\n")
         (new / name).write_text(f"new {name}\n")
-    plan = [gitops.Change("M", "a.py", "100644"), gitops.Change("M", "b.py", "100644")]
+    plan = [Change("M", "a.py", "100644"), Change("M", "b.py", "100644")]
     before = files(app)
     real_rename = os.rename
     calls = []

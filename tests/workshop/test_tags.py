@@ -269,7 +269,7 @@ def test_tags_errors_outside_a_checkout_and_without_git(
 ) -> None:
     code, _, err = run_workshop("tags", cwd=tmp_path)
     assert code == 2
-    assert "not inside a git checkout" in err
+    assert "not inside the workshop" in err
 
     empty_bin = tmp_path / "bin"
     empty_bin.mkdir()

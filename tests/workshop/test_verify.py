@@ -183,7 +183,7 @@ def test_bad_jobs_and_outside_a_checkout(
     outside = tmp_path / "plain"
     outside.mkdir()
     code, _, err = run_workshop("verify", "--fast", cwd=outside)
-    assert code == 2 and err.startswith("workshop: not inside a git checkout")
+    assert code == 2 and err.startswith("workshop: not inside the workshop")
 
 
 def test_skip_app_leaves_a_learners_app_alone(workshop_repo, run_workshop) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from workshop.ui import WorkshopError
+from workshop.errors import WorkshopError
 
 SCENARIO_NAMES = ("response", "trap", "ceiling")
 ALIASES = {"a": "response", "b": "trap", "c": "ceiling"}
@@ -122,14 +122,3 @@ def settings(args: argparse.Namespace) -> Settings:
         runs=_number("--runs", args.runs, int, 1, 50),
         step=args.step,
     )
-
-
-def run(args: argparse.Namespace) -> int:
-    chosen = settings(args)
-    if chosen.loop:
-        from workshop.bench.loop import main as loop_main
-
-        return loop_main(chosen)
-    from workshop.bench.runner import main as bench_main
-
-    return bench_main(chosen)

@@ -23,9 +23,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from workshop import git
 from workshop.bench.server import stop_process
 from workshop.bench.stats import median, ratio
-from workshop.ui import WorkshopError, style
+from workshop.errors import WorkshopError
+from workshop.ui import style
 
 if TYPE_CHECKING:
     from workshop.bench import Settings
@@ -70,9 +72,9 @@ def time_command(
 def sandbox(root: Path, into: Path) -> Path:
     """A copy of the checkout's files (tracked and untracked, not ignored) as a
     new git repository with one commit."""
-    from workshop.project import git
-
-    listed = git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    listed = git.run(
+        root, "ls-files", "-z", "--cached", "--others", "--exclude-standard"
+    )
     copy = into / "checkout"
     for name in filter(None, listed.split("\0")):
         source = root / name
@@ -81,9 +83,11 @@ def sandbox(root: Path, into: Path) -> Path:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
     identity = ["-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
-    git(copy, "init", "--quiet", "--initial-branch=main")
-    git(copy, "add", "--all")
-    git(copy, *identity, "-c", "commit.gpgsign=false", "commit", "--quiet", "-m", "b")
+    git.run(copy, "init", "--quiet", "--initial-branch=main")
+    git.run(copy, "add", "--all")
+    git.run(
+        copy, *identity, "-c", "commit.gpgsign=false", "commit", "--quiet", "-m", "b"
+    )
     return copy
 
 

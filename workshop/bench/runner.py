@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from workshop.bench import report
 from workshop.bench.scenarios import Options, Result, ceiling, response, trap
+from workshop.errors import WorkshopError
 from workshop.project import find_root, get_step
-from workshop.ui import WorkshopError
 
 if TYPE_CHECKING:
     from workshop.bench import Settings

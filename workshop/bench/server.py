@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from workshop.ui import WorkshopError
+from workshop.errors import WorkshopError
 
 HOST = "127.0.0.1"  # loopback only, never configurable
 

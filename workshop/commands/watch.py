@@ -6,43 +6,35 @@ it is on disk now. Stops with Ctrl-C.
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
 
-from workshop.project import APP, find_root, get_step
-from workshop.ui import WorkshopError, style
+from workshop.errors import WorkshopError
+from workshop.project import APP, get_step
+from workshop.ui import style
 
 # Besides Python files, the text files an app may read (templates, data, config).
 EXTRA_EXTENSIONS = (".html", ".jinja", ".jinja2", ".json", ".toml", ".txt", ".sql")
 CLEAR = "\033[2J\033[H"
 
 
-def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
-    parser.add_argument(
-        "step",
-        nargs="?",
-        help="check the steps up to this one (default: the step you are on)",
-    )
+def watch(root: Path, *, upto: str | None = None) -> int:
+    from watchfiles import PythonFilter
+    from watchfiles import watch as watch_files
 
-
-def run(args: argparse.Namespace) -> int:
-    from watchfiles import PythonFilter, watch
-
-    root = find_root()
     app_dir = root / APP
     if not app_dir.is_dir():
         raise WorkshopError(f"no {APP}/ folder to watch in {root}")
-    if args.step is not None:
-        get_step(root, args.step)  # an unknown step is an error now, not on every run
+    if upto is not None:
+        get_step(root, upto)  # an unknown step is an error now, not on every run
     command = [sys.executable, "-m", "workshop", "check"]
-    command += [args.step] if args.step is not None else []
+    command += [upto] if upto is not None else []
     watch_filter = PythonFilter(extra_extensions=EXTRA_EXTENSIONS)
     try:
         check_once(command, root, reason=None)
-        for changes in watch(app_dir, watch_filter=watch_filter, debounce=300):
+        for changes in watch_files(app_dir, watch_filter=watch_filter, debounce=300):
             changed = sorted(
                 {Path(path).relative_to(root).as_posix() for _, path in changes}
             )

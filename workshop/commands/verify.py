@@ -15,16 +15,23 @@ with whatever Python is at hand.
 
 from __future__ import annotations
 
-import argparse
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from workshop.project import APP, SUITES, Step, find_root, steps
-from workshop.ui import bad, ok, style
+from workshop.errors import WorkshopError
+from workshop.guide import Guide, NotUtf8
+from workshop.project import APP, SUITES, Step, all_steps
+from workshop.snippets import check_guide as check_snippets
+from workshop.suites import StepResult
+from workshop.tagging import step_of_commit
+from workshop.ui import bad, ok, plural, style
 
 IGNORED_DIRS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
 IGNORED_SUFFIXES = (".pyc", ".pyo")
@@ -32,24 +39,18 @@ IGNORED_NAMES = frozenset({".DS_Store"})
 JOB_TIMEOUT = 600  # seconds for one checkpoint's suites; a hang must not stall CI
 
 
-def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
-    parser.add_argument(
-        "--fast",
-        action="store_true",
-        help="skip the test suites: only app/, guide sections and code blocks",
-    )
-    parser.add_argument(
-        "--skip-app",
-        action="store_true",
-        help="leave app/ out: in a learner's copy it holds their work, not step 0",
-    )
-    parser.add_argument(
-        "-j",
-        "--jobs",
-        type=int,
-        default=os.cpu_count() or 1,
-        help="checkpoints tested in parallel (default: the number of CPUs)",
-    )
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one check of verify: passed, or failed with a problem."""
+
+    problem: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return not self.problem
+
+
+PASSED = Verdict()
 
 
 @dataclass
@@ -57,36 +58,34 @@ class Row:
     """What verify found out about one step."""
 
     step: Step
-    green: str | None = None  # None: not checked; "" ok; else the problem
-    red: str | None = None
-    guide: str | None = None
-    snippets: str | None = None
+    # None: not checked (yet)
+    green: Verdict | None = None  # the checkpoint passes the suites 0..N
+    red: Verdict | None = None  # the suite N fails on checkpoint N-1
+    guide: Verdict | None = None  # the guide has its sections
+    snippets: Verdict | None = None  # its code blocks match the checkpoint
     blocks: int = 0
     tests: int = 0
     details: list[str] = field(default_factory=list)
 
 
-def run(args: argparse.Namespace) -> int:
-    from workshop.ui import WorkshopError
-
+def verify(
+    root: Path, *, fast: bool = False, skip_app: bool = False, jobs: int = 1
+) -> int:
     started = time.monotonic()
-    root = find_root()
-    all_steps = steps(root)
-    if not all_steps:
-        raise WorkshopError(f"no steps found: {root / 'checkpoints'} has no step-N")
-    if args.jobs < 1:
-        raise WorkshopError(f"--jobs must be at least 1, not {args.jobs}")
-    rows = [Row(step) for step in all_steps]
-    problems = numbering_problems(root, all_steps)
-    start = starting_step(root, all_steps)
-    app_diff = [] if args.skip_app else compare_trees(root / APP, start.app)
+    found = all_steps(root)
+    if jobs < 1:
+        raise WorkshopError(f"--jobs must be at least 1, not {jobs}")
+    rows = [Row(step) for step in found]
+    problems = numbering_problems(root, found)
+    start = starting_step(root, found)
+    app_diff = [] if skip_app else compare_trees(root / APP, start.app)
     for row in rows:
         check_guide(row)
-    if not args.fast:
-        check_suites(root, rows, args.jobs)
-    print_table(rows, fast=args.fast)
+    if not fast:
+        check_suites(root, rows, jobs)
+    print_table(rows, fast=fast)
     where = f"{APP}/ equals checkpoints/{start.name}/app"
-    if args.skip_app:
+    if skip_app:
         print(f"\n{mark(None)} {where}: not checked (--skip-app)")
     else:
         print(f"\n{mark(not app_diff)} {where}")
@@ -100,52 +99,36 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n{style('Problems:', 'bold')}")
         for problem in problems:
             print(f"  {bad('✗')} {problem}")
-        count = len(problems)
-        print(
-            f"\n{bad(f'verify failed: {count} problem' + 's' * (count != 1))}"
-            f" ({elapsed:.1f} s)"
-        )
+        failed = f"verify failed: {plural(len(problems), 'problem')}"
+        print(f"\n{bad(failed)} ({elapsed:.1f} s)")
         print_counts(rows, extra_failed)
         return 1
-    what = "guides and app/" if args.fast else "checkpoints, steps, guides and app/"
+    what = "guides and app/" if fast else "checkpoints, steps, guides and app/"
     print(f"\n{ok(f'All {what} verified')} ({elapsed:.1f} s)")
     print_counts(rows, extra_failed)
     return 0
 
 
-def starting_step(root: Path, all_steps: list[Step]) -> Step:
+def starting_step(root: Path, found: list[Step]) -> Step:
     """The checkpoint app/ must equal: step 0 on a branch, step N on tag step-N.
 
     `workshop tags` makes each step-N commit with app/ = checkpoint N, so a
     learner's `git checkout step-3` still verifies.
     """
-    import subprocess
-
-    from workshop.tags import IDENTITY_EMAIL
-
-    result = subprocess.run(
-        ["git", "-C", str(root), "log", "-1", "--format=%ae%n%B", "HEAD"],
-        capture_output=True,
-        text=True,
-    )
-    email, _, message = result.stdout.partition("\n")
-    if result.returncode == 0 and email == IDENTITY_EMAIL:
-        for step in all_steps:
-            if f"app/ is checkpoints/{step.name}/app/" in message:
-                return step
-    return all_steps[0]
+    number = step_of_commit(root)
+    return next((s for s in found if s.number == number), found[0])
 
 
 def print_counts(rows: list[Row], extra_failed: int) -> None:
     """One closing line in the form CI tools read: `verify: N passed, M failed`."""
-    results = [
+    verdicts = [
         value
         for row in rows
         for value in (row.guide, row.snippets, row.green, row.red)
         if value is not None
     ]
-    passed = results.count("")
-    failed = len(results) - passed + extra_failed
+    passed = sum(v.passed for v in verdicts)
+    failed = len(verdicts) - passed + extra_failed
     print(f"verify: {passed} passed, {failed} failed")
 
 
@@ -198,34 +181,31 @@ def compare_trees(actual: Path, expected: Path) -> list[str]:
 
 
 def check_guide(row: Row) -> None:
-    from workshop.guide import Guide, NotUtf8
-    from workshop.snippets import check_guide as check_snippets
-
     guide_path = row.step.guide
     name = f"checkpoints/{row.step.name}/README.md"
     if not guide_path.is_file():
-        row.guide = "missing"
+        row.guide = Verdict("missing")
         row.details.append(f"{name} (the step's guide) is missing")
         return
     try:
         guide = Guide.read(guide_path)
     except NotUtf8 as error:
-        row.guide = "not UTF-8"
+        row.guide = Verdict("not UTF-8")
         row.details.append(f"{name} {error.detail}: save it as UTF-8")
         return
     problems = guide.problems()
-    row.guide = "; ".join(problems)
+    row.guide = Verdict("; ".join(problems))
     row.details += [f"{name}: {problem}" for problem in problems]
     row.blocks = sum(1 for block in guide.blocks if block.title)
     mismatches = check_snippets(guide, row.step.checkpoint)
-    row.snippets = f"{len(mismatches)} of {row.blocks} differ" if mismatches else ""
+    row.snippets = Verdict(
+        f"{len(mismatches)} of {row.blocks} differ" if mismatches else ""
+    )
     row.details += [f"{name} {problem}" for problem in mismatches]
 
 
 def check_suites(root: Path, rows: list[Row], jobs: int) -> None:
     """Each checkpoint's suites, and the next step's to see it red, in parallel."""
-    from concurrent.futures import ThreadPoolExecutor
-
     numbers = [row.step.number for row in rows]
     work = []
     for index, row in enumerate(rows):
@@ -249,11 +229,6 @@ def run_checkpoint(
     root: Path, tmp: Path, row: Row, upto: list[int], following: Row | None
 ) -> None:
     """Suites 0..K on checkpoint K must pass; suite K+1 on it must fail."""
-    import json
-    import subprocess
-
-    from workshop.suites import StepResult
-
     numbers = upto + ([following.step.number] if following else [])
     out = tmp / f"{row.step.name}.json"
     command = [
@@ -280,19 +255,19 @@ def run_checkpoint(
             timeout=JOB_TIMEOUT,
         )
     except subprocess.TimeoutExpired:
-        row.green = f"timed out after {JOB_TIMEOUT} s"
+        row.green = Verdict(f"timed out after {JOB_TIMEOUT} s")
         row.details.append(f"its suites did not finish within {JOB_TIMEOUT} s")
         return
     if done.returncode != 0 or not out.is_file():
         lines = (done.stderr.strip() or done.stdout.strip()).splitlines()
-        row.green = "could not run"
+        row.green = Verdict("could not run")
         row.details.append(f"running its suites failed: {lines[-1] if lines else '?'}")
         return
     results = [StepResult.from_dict(data) for data in json.loads(out.read_text())]
     checked, nxt = results[: len(upto)], (results[-1] if following else None)
     row.tests = sum(r.passed + len(r.failures) for r in checked)
     failing = [r for r in checked if not r.ok]
-    row.green = ", ".join(f"step {r.number}" for r in failing)
+    row.green = Verdict(", ".join(f"step {r.number}" for r in failing))
     for result in failing:
         for message in result.messages:
             row.details.append(f"suite of step {result.number}: {message}")
@@ -301,14 +276,14 @@ def run_checkpoint(
             row.details.append(f"step {result.number}: {failure.test} failed: {first}")
     if following is not None and nxt is not None:
         if nxt.red:
-            following.red = ""
+            following.red = PASSED
         elif nxt.problem:
-            following.red = nxt.problem
+            following.red = Verdict(nxt.problem)
             following.details.append(
                 f"cannot prove red on {row.step.name}: {nxt.problem}"
             )
         else:
-            following.red = f"passes on {row.step.name}"
+            following.red = Verdict(f"passes on {row.step.name}")
             following.details.append(
                 f"its suite passes on checkpoint {row.step.name}: it must fail there "
                 "(red before the step, green after)"
@@ -352,14 +327,11 @@ def print_table(rows: list[Row], *, fast: bool) -> None:
         print("  ".join(parts).rstrip())
 
 
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'s' * (count != 1)}"
-
-
-def cell(problem: str | None, fine: str) -> tuple[str, bool | None]:
+def cell(verdict: Verdict | None, fine: str) -> tuple[str, bool | None]:
     """A table cell: (text, good) where good is None when nothing was checked."""
-    if problem is None:
+    if verdict is None:
         return ("-", None)
-    if problem == "":
+    if verdict.passed:
         return (fine, True)
+    problem = verdict.problem
     return (problem if len(problem) <= 28 else problem[:27] + "…", False)

@@ -7,27 +7,12 @@ served `app/` folder, not in the guides, tests or other checkpoints.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
 
-from workshop.project import APP, find_root, get_step
-from workshop.ui import WorkshopError
-
-
-def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
-    parser.add_argument(
-        "--checkpoint", metavar="N", help="serve checkpoints/step-N/app instead of app/"
-    )
-    parser.add_argument(
-        "--port", type=int, default=8000, help="the port to serve on (default: 8000)"
-    )
-    parser.add_argument(
-        "--host",
-        default="127.0.0.1",
-        help="the address to serve on (default: 127.0.0.1; 0.0.0.0 for everyone)",
-    )
+from workshop.errors import WorkshopError
+from workshop.project import APP, get_step
 
 
 def fastapi_command() -> Path:
@@ -55,17 +40,19 @@ def build_command(app_dir: Path, host: str, port: int) -> list[str]:
     ]
 
 
-def run(args: argparse.Namespace) -> int:
-    root = find_root()
-    if args.checkpoint is not None:
-        app_dir = get_step(root, args.checkpoint).app
-    else:
-        app_dir = root / APP
+def serve(
+    root: Path,
+    *,
+    checkpoint: str | None = None,
+    port: int = 8000,
+    host: str = "127.0.0.1",
+) -> int:
+    app_dir = get_step(root, checkpoint).app if checkpoint is not None else root / APP
     if not (app_dir / "main.py").is_file():
         raise WorkshopError(f"no app to serve: {app_dir / 'main.py'} does not exist")
-    if not 0 < args.port < 65536:
-        raise WorkshopError(f"invalid port {args.port}: use 1 to 65535")
-    command = build_command(app_dir, args.host, args.port)
+    if not 0 < port < 65536:
+        raise WorkshopError(f"invalid port {port}: use 1 to 65535")
+    command = build_command(app_dir, host, port)
     sys.stdout.flush()
     os.chdir(root)  # the app's relative paths (e.g. its data/ folder) start here
     os.execv(command[0], command)

@@ -1,4 +1,4 @@
-"""`workshop tags`: build the step-N tags from the checkpoints committed in HEAD.
+"""The step-N tags: how they are built, and how a step commit is recognised.
 
 Each step-N is a commit whose tree is HEAD's tree with app/ replaced by
 checkpoints/step-N/app as committed in HEAD. The commits chain
@@ -6,46 +6,46 @@ HEAD -> step-0 -> step-1 -> ..., so `git diff step-2 step-3` is exactly step 3's
 change to app/. Identity and dates are fixed (the dates are HEAD's committer
 date), so the same HEAD always gives the same ids and rebuilding is a no-op.
 
-Plumbing only (`mktree`, `commit-tree`, one `update-ref --stdin` transaction):
-the branch, the index and the working tree are never touched.
+The commit message is written by `message()` and read back by
+`step_of_commit()`: the two live here together. Plumbing only (`mktree`,
+`commit-tree`, one `update-ref --stdin` transaction): the branch, the index
+and the working tree are never touched. Standard library only.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from workshop import gitops
-from workshop.project import APP, CHECKPOINTS, find_root, git, guide_title
-from workshop.ui import WorkshopError, bad, ok, style
+from workshop import git
+from workshop.errors import WorkshopError
+from workshop.guide import Guide
+from workshop.project import APP, CHECKPOINTS
+from workshop.ui import plural
 
 IDENTITY_NAME = "Workshop Tags"
 IDENTITY_EMAIL = "tags@workshop.invalid"
 TAG_PREFIX = "refs/tags/"
 _TAG = re.compile(r"^step-(\d+)$")
 _CHECKPOINT_APP = re.compile(rf"^{CHECKPOINTS}/step-(\d+)/{APP}$")
+_APP_IS = re.compile(rf"^app/ is {CHECKPOINTS}/step-(\d+)/{APP}/;", re.MULTILINE)
 
 
-def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
-    parser.add_argument(
-        "--push",
-        metavar="REMOTE",
-        help="then push the step tags whose target differs on REMOTE "
-        "(forced where a tag moved; stale step tags are deleted there)",
+def message(number: int, title: str | None) -> str:
+    """The message of step N's commit: the guide's title, then what app/ is."""
+    return (
+        f"{title or f'step-{number}'}\n\n"
+        f"app/ is {CHECKPOINTS}/step-{number}/{APP}/; built by `workshop tags`.\n"
     )
-    parser.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="only report what would change; no tag is written or pushed",
-    )
-    parser.epilog = (
-        "Tags are built from HEAD's commit, never from the working tree: commit "
-        "your checkpoint changes first. The branch, index and files are not touched."
-    )
+
+
+def step_of_commit(root: Path, commit: str = "HEAD") -> int | None:
+    """N when `commit` is the step-N commit `workshop tags` made, else None."""
+    email, text = git.author_and_message(root, commit)
+    match = _APP_IS.search(text) if email == IDENTITY_EMAIL else None
+    return int(match.group(1)) if match else None
 
 
 @dataclass(frozen=True)
@@ -71,30 +71,19 @@ class Tag:
         return "unchanged" if self.old == self.new else "moved"
 
 
-def run(args: argparse.Namespace) -> int:
-    root = find_root()
-    tags = build(root)
-    if not args.dry_run:
-        write(root, tags)
-    report(tags, args.dry_run)
-    if args.push:
-        push(root, args.push, tags, args.dry_run)
-    return 0
-
-
 def build(root: Path) -> list[Tag]:
     """Make the step commits (objects only) and compare them with the tags."""
     # No optional locks: status must not even refresh the learner's index.
     quiet = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
-    dirty = git(root, "status", "--porcelain", "--", CHECKPOINTS, env=quiet)
+    dirty = git.run(root, "status", "--porcelain", "--", CHECKPOINTS, env=quiet)
     if dirty:
-        count = len(dirty.splitlines())
+        count = plural(len(dirty.splitlines()), "uncommitted change")
         raise WorkshopError(
-            f"{CHECKPOINTS}/ has {count} uncommitted change{'s' * (count != 1)}: "
-            "tags are built from HEAD, so commit (or undo) them first"
+            f"{CHECKPOINTS}/ has {count}: tags are built from HEAD, so commit "
+            "(or undo) them first"
         )
-    head = gitops.head_commit(root)
-    info = git(root, "log", "-1", "--date=raw", "--format=%ae%x00%cd", head)
+    head = git.head_commit(root)
+    info = git.run(root, "log", "-1", "--date=raw", "--format=%ae%x00%cd", head)
     author_email, date = info.strip().split("\0")
     if author_email == IDENTITY_EMAIL:
         raise WorkshopError(
@@ -118,15 +107,11 @@ def build(root: Path) -> list[Tag]:
     tags = []
     parent = head
     for number, tree in zip(sorted(apps), trees, strict=True):
-        message = (
-            f"{titles.get(number) or f'step-{number}'}\n\n"
-            f"app/ is {CHECKPOINTS}/step-{number}/{APP}/; built by `workshop tags`.\n"
-        )
-        parent = git(
+        parent = git.run(
             root,
             "-c", "i18n.commitEncoding=UTF-8",
             "commit-tree", "--no-gpg-sign", tree, "-p", parent, "-F", "-",
-            input=message, env=env,
+            input=message(number, titles.get(number)), env=env,
         ).strip()  # fmt: skip
         tags.append(Tag(number, parent, existing.pop(number, None)))
     tags += [Tag(number, None, old) for number, old in sorted(existing.items())]
@@ -135,7 +120,7 @@ def build(root: Path) -> list[Tag]:
 
 def _checkpoint_apps(root: Path, head: str) -> dict[int, str]:
     """step number -> tree id of checkpoints/step-N/app in HEAD."""
-    out = git(root, "ls-tree", "-r", "-d", "-z", head, "--", CHECKPOINTS)
+    out = git.run(root, "ls-tree", "-r", "-d", "-z", head, "--", CHECKPOINTS)
     apps = {}
     for record in out.split("\0"):
         if record:
@@ -148,13 +133,13 @@ def _checkpoint_apps(root: Path, head: str) -> dict[int, str]:
 
 def _step_trees(root: Path, head: str, apps: list[str]) -> list[str]:
     """HEAD's root tree with its app entry replaced by each of `apps`, in one call."""
-    out = git(root, "ls-tree", "-z", head)
+    out = git.run(root, "ls-tree", "-z", head)
     entries = [e for e in out.split("\0") if e and e.split("\t", 1)[1] != APP]
     batches = [
-        "".join(f"{e}\n" for e in [*entries, f"{gitops.TREE_MODE} tree {app}\t{APP}"])
+        "".join(f"{e}\n" for e in [*entries, f"{git.TREE_MODE} tree {app}\t{APP}"])
         for app in apps
     ]
-    return git(root, "mktree", "--batch", input="\n".join(batches)).split()
+    return git.run(root, "mktree", "--batch", input="\n".join(batches)).split()
 
 
 def _titles(root: Path, head: str, numbers: list[int]) -> dict[int, str]:
@@ -164,15 +149,7 @@ def _titles(root: Path, head: str, numbers: list[int]) -> dict[int, str]:
     stop the tags (its title keeps a replacement character).
     """
     names = "".join(f"{head}:{CHECKPOINTS}/step-{n}/README.md\n" for n in numbers)
-    result = subprocess.run(
-        ["git", "-C", str(root), "cat-file", "--batch"],
-        input=names.encode(),
-        capture_output=True,
-    )
-    if result.returncode != 0:
-        detail = result.stderr.decode(errors="replace").strip().splitlines()
-        raise WorkshopError(f"git cat-file failed: {detail[-1] if detail else '?'}")
-    out = result.stdout
+    out = git.run_bytes(root, "cat-file", "--batch", input=names.encode())
     titles: dict[int, str] = {}
     position = 0
     for number in numbers:
@@ -184,15 +161,16 @@ def _titles(root: Path, head: str, numbers: list[int]) -> dict[int, str]:
         size = int(header[2])
         body, kind = out[position : position + size], header[1]
         position += size + 1  # the content and its closing newline
-        title = guide_title(body.decode(errors="replace")) if kind == b"blob" else None
-        if title:
-            titles[number] = title
+        if kind == b"blob":
+            title = Guide.parse(body.decode(errors="replace")).title
+            if title:
+                titles[number] = title
     return titles
 
 
 def _existing_tags(root: Path) -> dict[int, str]:
     """step number -> what refs/tags/step-N points at now."""
-    out = git(
+    out = git.run(
         root, "for-each-ref", "--format=%(refname:strip=2) %(objectname)", TAG_PREFIX
     )
     found = {}
@@ -206,63 +184,43 @@ def _existing_tags(root: Path) -> dict[int, str]:
 
 def write(root: Path, tags: list[Tag]) -> None:
     """Move every tag that changed in one all-or-nothing ref transaction."""
-    zero = ""
     commands = []
     for tag in tags:
         if tag.state == "deleted":
             commands.append(f"delete {tag.ref} {tag.old}")
         elif tag.state in ("created", "moved"):
-            commands.append(f"update {tag.ref} {tag.new} {tag.old or zero}")
+            commands.append(f"update {tag.ref} {tag.new} {tag.old or ''}")
     if commands:
-        git(root, "update-ref", "--stdin", input="\n".join(commands) + "\n")
+        git.run(root, "update-ref", "--stdin", input="\n".join(commands) + "\n")
 
 
-def report(tags: list[Tag], dry_run: bool) -> None:
-    colours = {"created": ok, "moved": ok, "deleted": bad}
-    for tag in tags:
-        state = tag.state
-        word = f"would be {state}" if dry_run and state != "unchanged" else state
-        word = colours.get(state, str)(f"{word:<{18 if dry_run else 9}}")
-        detail = (tag.new or "")[:12]
-        if state == "moved":
-            detail += f" (was {tag.old[:12]})"
-        elif state == "deleted":
-            detail = "(its checkpoint no longer exists)"
-        print(f"  {style(f'{tag.name:<8}', 'bold')} {word} {detail}")
-    states = ("created", "moved", "deleted", "unchanged")
-    counts = [(sum(t.state == s for t in tags), s) for s in states]
-    summary = ", ".join(f"{n} {s}" for n, s in counts if n)
-    print(f"{'dry run, no tag written: ' if dry_run else ''}{summary}.")
-
-
-def push(root: Path, remote: str, tags: list[Tag], dry_run: bool) -> None:
-    """Push only the step tags whose target on `remote` differs."""
-    remote_tags = {}
-    for line in git(root, "ls-remote", "--tags", remote).splitlines():
+def remote_tags(root: Path, remote: str) -> dict[int, str]:
+    """step number -> the commit refs/tags/step-N points at on `remote`."""
+    found = {}
+    for line in git.run(root, "ls-remote", "--tags", remote).splitlines():
         oid, ref = line.split("\t", 1)
         match = _TAG.match(ref.removeprefix(TAG_PREFIX))
         if match:  # peeled lines (step-N^{}) do not match
-            remote_tags[int(match.group(1))] = oid
-    refspecs, lines = [], []
-    wanted = {tag.number: tag for tag in tags if tag.new}
-    for number, tag in sorted(wanted.items()):
-        there = remote_tags.pop(number, None)
-        if there == tag.new:
-            continue
-        force = "+" if there else ""
-        refspecs.append(f"{force}{tag.new}:{tag.ref}")
-        lines.append(f"  {tag.name:<8} {'moved (forced)' if there else 'new'}")
-    for number in sorted(remote_tags):
-        refspecs.append(f":{TAG_PREFIX}step-{number}")
-        lines.append(
-            f"  {f'step-{number}':<8} deleted (its checkpoint no longer exists)"
-        )
-    if not refspecs:
-        print(f"{remote}: every step tag is up to date.")
-        return
-    if dry_run:
-        print(f"would push to {remote}:")
-    else:
-        git(root, "push", "--quiet", remote, *refspecs)
-        print(f"pushed to {remote}:")
-    print("\n".join(lines))
+            found[int(match.group(1))] = oid
+    return found
+
+
+def push_plan(tags: list[Tag], there: dict[int, str]) -> list[tuple[str, str]]:
+    """(refspec, what it does) for each step tag that differs on the remote."""
+    there = dict(there)
+    plan = []
+    for tag in sorted((t for t in tags if t.new), key=lambda t: t.number):
+        old = there.pop(tag.number, None)
+        if old != tag.new:
+            refspec = f"{'+' if old else ''}{tag.new}:{tag.ref}"
+            plan.append(
+                (refspec, f"{tag.name:<8} {'moved (forced)' if old else 'new'}")
+            )
+    for number in sorted(there):
+        what = f"{f'step-{number}':<8} deleted (its checkpoint no longer exists)"
+        plan.append((f":{TAG_PREFIX}step-{number}", what))
+    return plan
+
+
+def push(root: Path, remote: str, refspecs: list[str]) -> None:
+    git.run(root, "push", "--quiet", remote, *refspecs)

@@ -1,10 +1,8 @@
-"""`workshop goto N` and `workshop restore`: move app/ without ever losing work.
+"""Switch app/ to another tree without ever losing work (used by goto and restore).
 
-goto makes app/ equal to checkpoint N: files added, changed and removed. When
-app/ holds work that exists nowhere else (it differs from HEAD, from every
+When app/ holds work that exists nowhere else (it differs from HEAD, from every
 committed checkpoint and from every earlier backup), that work is first saved
-as a commit on refs/workshop/backup/<UTC time>. restore brings saved work back,
-saving the current app/ in the same way first.
+as a commit on refs/workshop/backup/<UTC time>.
 
 Only app/ changes. The index and the branch are left alone on purpose: what the
 learner staged stays staged (nothing of theirs is dropped), and `git status`
@@ -19,99 +17,20 @@ rather than the whole folder keeps app/ the same folder, so a running
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from workshop import backups, gitops
-from workshop.project import APP, STATE, find_root, get_step, git, steps
-from workshop.ui import WorkshopError, bad, ok, style
-
-
-def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
-    if name == "goto":
-        parser.add_argument("step", help="the step to go to, e.g. 3 or step-3")
-        parser.epilog = (
-            "Your changes in app/ are saved first (workshop restore lists them). "
-            "Only app/ changes: the index, the branch and other files stay as they are."
-        )
-    else:
-        parser.add_argument("name", nargs="?", help="the saved work to bring back")
-        parser.add_argument(
-            "--latest", action="store_true", help="bring back the newest saved work"
-        )
-        parser.epilog = (
-            "Without NAME, lists the work saved by goto and restore. Restoring "
-            "saves the current app/ first, so it never loses work either."
-        )
-
-
-def run(args: argparse.Namespace) -> int:
-    if args.command == "goto":
-        return goto(args.step)
-    if args.name and args.latest:
-        raise WorkshopError("give a NAME or --latest, not both")
-    if args.name is None and not args.latest:
-        return list_saved()
-    return restore(args.name)
-
-
-def goto(value: str) -> int:
-    root = find_root()
-    step = get_step(root, value)
-    checkpoint = step.app.relative_to(root).as_posix()
-    if not step.app.is_dir():
-        raise WorkshopError(f"{checkpoint}/ is missing: step {step.number} has no app")
-    head = gitops.head_commit(root)
-    snap = gitops.snapshot(root, [APP, checkpoint], base=head)
-    target = snap.folders.get(checkpoint)
-    if target is None:
-        raise WorkshopError(f"{checkpoint}/ holds no files")
-    if snap.folders.get(APP) == target:
-        print(f"app/ already equals step {step.number}: nothing to do.")
-        return 0
-    switch(root, head, snap, target, f"before goto {step.number}")
-    print(f"app/ is now {style(step.title, 'bold')} ({checkpoint}).")
-    return 0
-
-
-def restore(name: str | None) -> int:
-    root = find_root()
-    backup = backups.find(root, name)
-    head = gitops.head_commit(root)
-    snap = gitops.snapshot(root, [APP], base=head)
-    target = gitops.subtrees(root, backup.commit, [APP]).get(APP)
-    if snap.folders.get(APP) == target:
-        print(f"app/ already equals the work saved as {backup.name}: nothing to do.")
-        return 0
-    switch(root, head, snap, target, f"before restore {backup.name}")
-    print(f"app/ is back to the work saved as {style(backup.name, 'bold')}.")
-    return 0
-
-
-def list_saved() -> int:
-    root = find_root()
-    saved = backups.all_backups(root)
-    if not saved:
-        print("No saved work yet: goto saves app/ here before it changes it.")
-        return 0
-    print("Saved work, newest first:")
-    for backup in saved:
-        files = ", ".join(f.split(" ", 1)[-1] for f in backup.files[:3])
-        more = f" and {len(backup.files) - 3} more" if len(backup.files) > 3 else ""
-        count = f"{len(backup.files)} file{'s' * (len(backup.files) != 1)}"
-        print(f"  {style(backup.name, 'bold')}  {backup.when}  {backup.reason}")
-        print(f"      {count}: {files}{more}")
-    print("Bring one back with: workshop restore NAME (or --latest)")
-    return 0
+from workshop import backups, git
+from workshop.errors import WorkshopError
+from workshop.project import APP, STATE, steps
+from workshop.ui import bad, ok, plural
 
 
 def switch(
-    root: Path, head: str, snap: gitops.Snapshot, target: str | None, reason: str
+    root: Path, head: str, snap: git.Snapshot, target: str | None, reason: str
 ) -> backups.Backup | None:
     """Make app/ hold `target` (None: no files), printing what was saved.
 
@@ -125,14 +44,14 @@ def switch(
             f"{APP} is {kind}, not a folder: rename or move it, then try again"
         )
     current = snap.folders.get(APP)
-    empty = gitops.empty_tree(root)
-    plan = gitops.changes(root, current or empty, target or empty)
+    empty = git.empty_tree(root)
+    plan = git.changes(root, current or empty, target or empty)
     for change in plan:
-        if change.new_mode == gitops.GITLINK_MODE:
+        if change.new_mode == git.GITLINK_MODE:
             raise WorkshopError(
                 f"cannot copy app/{change.path}: it is a nested git repository"
             )
-        if change.old_mode == gitops.GITLINK_MODE:
+        if change.old_mode == git.GITLINK_MODE:
             # A backup would hold only its commit id, not its files.
             raise WorkshopError(
                 f"app/{change.path} is a nested git repository: move it out of "
@@ -146,7 +65,7 @@ def switch(
         (stage / "new").mkdir()
         (stage / "old").mkdir()
         if target:
-            gitops.write_tree_to(root, target, stage / "new")
+            git.write_tree_to(root, target, stage / "new")
         saved = None
         if current and current not in _known_states(root, head):
             files = _describe(root, head, current)
@@ -170,14 +89,11 @@ def switch(
         if not keep_stage:
             shutil.rmtree(stage, ignore_errors=True)
     if saved:
-        count = len(saved.files)
-        print(
-            f"Saved your changes to app/ ({count} file{'s' * (count != 1)}) "
-            f"as {ok(saved.name)}."
-        )
+        count = plural(len(saved.files), "file")
+        print(f"Saved your changes to app/ ({count}) as {ok(saved.name)}.")
         for line in saved.how_to_restore():
             print(f"  {line}")
-    if _has_staged(root):
+    if git.has_staged(root, APP):
         print(
             f"{bad('note:')} you have staged changes under app/; they stay staged "
             "(git restore --staged app unstages them)."
@@ -185,21 +101,12 @@ def switch(
     return saved
 
 
-def _has_staged(root: Path) -> bool:
-    """Whether the index holds changes under app/ compared with HEAD."""
-    result = subprocess.run(
-        ["git", "-C", str(root), "diff", "--cached", "--quiet", "HEAD", "--", APP],
-        capture_output=True,
-    )
-    return result.returncode == 1
-
-
 def _known_states(root: Path, head: str) -> set[str]:
     """app/ trees kept elsewhere: HEAD's, each checkpoint's, each backup's."""
     names = [f"{head}:{APP}"]
     names += [f"{head}:{s.app.relative_to(root).as_posix()}" for s in steps(root)]
     names += [f"{b.commit}:{APP}" for b in backups.all_backups(root)]
-    out = git(root, "cat-file", "--batch-check", input="\n".join(names) + "\n")
+    out = git.run(root, "cat-file", "--batch-check", input="\n".join(names) + "\n")
     known = set()
     for line in out.splitlines():
         parts = line.split()
@@ -210,8 +117,8 @@ def _known_states(root: Path, head: str) -> set[str]:
 
 def _describe(root: Path, head: str, current: str) -> list[str]:
     """The files of app/ that differ from HEAD, e.g. ['M app/main.py']."""
-    base = gitops.subtrees(root, head, [APP]).get(APP) or gitops.empty_tree(root)
-    return [f"{c.status} app/{c.path}" for c in gitops.changes(root, base, current)]
+    base = git.subtrees(root, head, [APP]).get(APP) or git.empty_tree(root)
+    return [f"{c.status} app/{c.path}" for c in git.changes(root, base, current)]
 
 
 def _describe_error(error: OSError) -> str:
@@ -225,7 +132,7 @@ class _RollbackFailed(Exception):
         self.cause = cause
 
 
-def apply(app: Path, new: Path, old: Path, plan: list[gitops.Change]) -> None:
+def apply(app: Path, new: Path, old: Path, plan: list[git.Change]) -> None:
     """Move the planned files from `new` into `app`, or undo every move and raise.
 
     Files that leave app/ (deleted or replaced) are moved into `old`. Ignored

@@ -8,30 +8,18 @@ got is kept per step in .workshop/hints.json at the checkout's root.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 from pathlib import Path
 
-from workshop.project import STATE, Step, find_root, get_step, steps
-from workshop.ui import WorkshopError, style
+from workshop.commands.diff import diff
+from workshop.guide import Guide
+from workshop.progress import current_step
+from workshop.project import STATE, Step, get_step, steps
+from workshop.ui import style
 
 STATE_FILE = "hints.json"
-
-
-def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
-    parser.add_argument(
-        "step", nargs="?", help="the step (default: the step you are on)"
-    )
-    parser.add_argument(
-        "--all", action="store_true", help="show every hint and the solution at once"
-    )
-    parser.add_argument(
-        "--reset",
-        action="store_true",
-        help="start the hints again from the first (of step N, or of every step)",
-    )
 
 
 def state_path(root: Path) -> Path:
@@ -61,13 +49,10 @@ def save(root: Path, data: dict[str, int]) -> None:
     os.replace(temporary, path)
 
 
-def run(args: argparse.Namespace) -> int:
-    root = find_root()
-    if args.reset:
-        return reset(root, args.step)
-    step = get_step(root, args.step) if args.step is not None else current(root)
+def hint(root: Path, step_name: str | None = None, *, every: bool = False) -> int:
+    step = get_step(root, step_name) if step_name is not None else current_step(root)
     hints = read_hints(step)
-    if args.all:
+    if every:
         for number, text in enumerate(hints, start=1):
             show_hint(step, number, len(hints), text)
             print()
@@ -93,40 +78,24 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def current(root: Path) -> Step:
-    """The step the learner is on: the first whose suite fails on app/."""
-    from workshop.suites import run_suites
-
-    all_steps = steps(root)
-    if not all_steps:
-        raise WorkshopError(f"no steps found: {root / 'checkpoints'} has no step-N")
-    results = run_suites(
-        root, root, [s.number for s in all_steps], stop_at_first_red=True
-    )
-    red = next((r.number for r in results if r.ran and not r.ok), all_steps[-1].number)
-    return get_step(root, red)
-
-
-def read_hints(step: Step) -> list[str]:
-    from workshop.guide import Guide
-
-    if not step.guide.is_file():
-        return []
-    return Guide.read(step.guide).hints()
-
-
-def reset(root: Path, value: str | None) -> int:
+def reset(root: Path, step_name: str | None = None) -> int:
     progress = load(root)
-    if value is None:
+    if step_name is None:
         progress = {}
         what = "every step"
     else:
-        step = get_step(root, value)
+        step = get_step(root, step_name)
         progress.pop(str(step.number), None)
         what = f"step {step.number}"
     save(root, progress)
     print(f"Hints of {what} start again from hint 1.")
     return 0
+
+
+def read_hints(step: Step) -> list[str]:
+    if not step.guide.is_file():
+        return []
+    return Guide.read(step.guide).hints()
 
 
 def show_hint(step: Step, number: int, total: int, text: str) -> None:
@@ -139,19 +108,14 @@ def show_solution(root: Path, step: Step) -> None:
     """The step's change to app/; for the first step, the guide's Solution."""
     print(style(f"Step {step.number}, solution", "bold", "cyan"))
     print()
-    earlier = [s for s in steps(root) if s.number < step.number]
-    if earlier:
-        from workshop import diff
-
+    if any(s.number < step.number for s in steps(root)):
         sys.stdout.flush()
-        diff.run(argparse.Namespace(step=str(step.number), stat=False, color="auto"))
+        diff(root, str(step.number))
         sys.stdout.flush()
         return
-    from workshop.guide import Guide
-
     guide = Guide.read(step.guide) if step.guide.is_file() else None
     heading = guide.find("Solution", 2) if guide else None
-    if heading is None:
+    if guide is None or heading is None:
         start = step.app.relative_to(root)
         print(f"Step {step.number} is the starting point: its app is {start}.")
     else:

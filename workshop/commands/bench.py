@@ -1,0 +1,22 @@
+"""`workshop bench`: measure that the response does not wait (see workshop/bench/).
+
+The bench package is imported only when this command runs: it needs httpx and
+starts servers, which no other command does.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workshop.bench import Settings
+
+
+def bench(settings: Settings) -> int:
+    if settings.loop:
+        from workshop.bench.loop import main as loop_main
+
+        return loop_main(settings)
+    from workshop.bench.runner import main as bench_main
+
+    return bench_main(settings)

@@ -1,0 +1,188 @@
+"""The only door to git: every git command of the tool runs through `run()`.
+
+A failure becomes one `WorkshopError` that names the git command and its real
+cause. The plumbing below works through temporary indexes (GIT_INDEX_FILE), so
+the learner's own index, branch and working tree are never touched: folders
+are turned into tree objects, and tree objects are written out into folders.
+Standard library only (`workshop tags` runs without the project's packages).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from workshop.errors import WorkshopError
+
+TREE_MODE = "040000"
+GITLINK_MODE = "160000"
+# Where a git error says why, most telling first (a push lists the rejected
+# refs with their reason before its closing "error: failed to push some refs").
+_CAUSE_MARKERS = ("fatal:", "[remote rejected]", "[rejected]", "error:")
+
+
+def _command(root: Path | None, args: tuple[str, ...]) -> list[str]:
+    if shutil.which("git") is None:
+        raise WorkshopError("git is not installed or not on PATH")
+    return ["git", *(["-C", str(root)] if root else []), *args]
+
+
+def cause(output: str) -> str:
+    """The line of git's error output that says why it failed."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for marker in _CAUSE_MARKERS:
+        found = [line for line in lines if marker in line]
+        if found:
+            return found[0]
+    return lines[-1] if lines else "no message"
+
+
+def run(
+    root: Path | None,
+    *args: str,
+    check: bool = True,
+    input: str | None = None,
+    env: dict[str, str] | None = None,
+) -> str:
+    """Run git and return its stdout; a failure becomes one clear WorkshopError."""
+    result = subprocess.run(
+        _command(root, args), capture_output=True, text=True, input=input, env=env
+    )
+    if check and result.returncode != 0:
+        detail = cause(result.stderr or result.stdout)
+        raise WorkshopError(f"git {args[0]} failed: {detail}")
+    return result.stdout
+
+
+def run_bytes(root: Path, *args: str, input: bytes) -> bytes:
+    """`run()` for binary output, such as `cat-file --batch`."""
+    result = subprocess.run(_command(root, args), input=input, capture_output=True)
+    if result.returncode != 0:
+        detail = cause(result.stderr.decode(errors="replace"))
+        raise WorkshopError(f"git {args[0]} failed: {detail}")
+    return result.stdout
+
+
+def succeeds(root: Path, *args: str) -> bool:
+    """Whether git exits 0: for commands that answer with their exit status."""
+    return subprocess.run(_command(root, args), capture_output=True).returncode == 0
+
+
+def toplevel(start: Path) -> Path | None:
+    """The top folder of the git checkout holding `start`, or None outside one."""
+    out = run(start, "rev-parse", "--show-toplevel", check=False).strip()
+    return Path(out) if out else None
+
+
+def head_commit(root: Path) -> str:
+    """The commit HEAD points at, or a clear error in a repository without one."""
+    out = run(root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
+    if not out.strip():
+        raise WorkshopError("this repository has no commit yet: commit something first")
+    return out.strip()
+
+
+def has_staged(root: Path, folder: str) -> bool:
+    """Whether the index holds changes under `folder` compared with HEAD."""
+    return not succeeds(root, "diff", "--cached", "--quiet", "HEAD", "--", folder)
+
+
+def author_and_message(root: Path, commit: str) -> tuple[str, str]:
+    """The author's email and the whole message of `commit` ('' if none)."""
+    out = run(root, "log", "-1", "--format=%ae%n%B", commit, "--", check=False)
+    email, _, message = out.partition("\n")
+    return email, message
+
+
+@contextmanager
+def temp_index() -> Iterator[dict[str, str]]:
+    """An environment whose GIT_INDEX_FILE is a fresh, empty, throw-away index."""
+    with tempfile.TemporaryDirectory(prefix="workshop-index-") as folder:
+        yield {**os.environ, "GIT_INDEX_FILE": str(Path(folder) / "index")}
+
+
+def empty_tree(root: Path) -> str:
+    return run(root, "hash-object", "-t", "tree", "--stdin", input="").strip()
+
+
+def subtrees(root: Path, treeish: str, paths: Iterable[str]) -> dict[str, str]:
+    """path -> tree id, for each of `paths` that is a folder in `treeish`."""
+    paths = list(paths)
+    if not paths:
+        return {}
+    out = run(root, "ls-tree", "-d", "-z", treeish, "--", *paths)
+    found = {}
+    for record in out.split("\0"):
+        if record:
+            meta, path = record.split("\t", 1)
+            _mode, kind, oid = meta.split()
+            if kind == "tree":
+                found[path] = oid
+    return found
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    tree: str  # the whole tree: the base with the folders as they are on disk
+    folders: dict[str, str]  # folder -> its tree id, for folders that hold files
+
+
+def snapshot(root: Path, folders: list[str], base: str | None = None) -> Snapshot:
+    """The folders as they are on disk (git-ignored files left out), as trees.
+
+    Starts from `base` (a tree-ish) when given, so `Snapshot.tree` is the
+    base's tree with those folders replaced by their on-disk content. A file
+    git cannot read makes this fail before anything has changed.
+    """
+    with temp_index() as env:
+        in_base: dict[str, str] = {}
+        if base:
+            run(root, "read-tree", base, env=env)
+            in_base = subtrees(root, base, folders)
+        present = [f for f in folders if (root / f).exists() or f in in_base]
+        if present:
+            run(root, "add", "--all", "--", *present, env=env)
+        tree = run(root, "write-tree", env=env).strip()
+    return Snapshot(tree, subtrees(root, tree, folders))
+
+
+def write_tree_to(root: Path, tree: str, dest: Path) -> None:
+    """Write every file of `tree` into the existing folder `dest`."""
+    with temp_index() as env:
+        run(root, "read-tree", tree, env=env)
+        run(root, "checkout-index", "--all", "--force", f"--prefix={dest}/", env=env)
+
+
+@dataclass(frozen=True)
+class Change:
+    status: str  # A added, M modified, D deleted, T type changed
+    path: str  # relative to the compared trees
+    new_mode: str
+    old_mode: str = ""
+
+
+def changes(root: Path, old: str, new: str) -> list[Change]:
+    """Every file that differs between two trees (no rename detection)."""
+    out = run(root, "diff-tree", "-r", "-z", "--no-renames", old, new)
+    fields = out.split("\0")
+    found = []
+    for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+        if meta.startswith(":"):
+            old_mode, new_mode, _old, _new, status = meta[1:].split()
+            found.append(Change(status[0], path, new_mode, old_mode))
+    return found
+
+
+def wrap(root: Path, trees: list[str | None], name: str) -> list[str]:
+    """For each tree, a tree that holds it as the folder `name` (None: empty tree)."""
+    present = [t for t in trees if t]
+    text = "\n".join(f"{TREE_MODE} tree {t}\t{name}\n" for t in present)
+    made = iter(run(root, "mktree", "--batch", input=text).split() if present else [])
+    empty = "" if all(trees) else empty_tree(root)
+    return [next(made) if t else empty for t in trees]
