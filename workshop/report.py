@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from workshop.project import Step
-from workshop.suites import StepResult
+from workshop.results import StepResult
 from workshop.ui import FAIL, PASS, SKIP, bad, indent, ok, style
 
 

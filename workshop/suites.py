@@ -1,163 +1,55 @@
-"""Run step suites against one app and report, step by step, what failed.
+"""Run step suites against one app, supervised, and return per-step results.
 
-`run_suites()` runs pytest in this process (fast: one interpreter, one import of
-the app) with `WORKSHOP_APP_DIR` naming the folder that holds the `app/` under
-test. One process tests one app, so a caller that needs another app starts
-another process: `python -m workshop.suites APP_DIR N [N ...] --json FILE`
-writes the results as JSON (`workshop verify` runs these in parallel).
-
-pytest is imported only inside `run_suites()`.
+The suites run in a child process (`python -m workshop.runner`, in a process
+group of its own) under time limits: importing app/, collecting the tests,
+each test, and the whole run. When a limit runs out, the whole group is
+killed and the result says in one line which test hung and where in app/ it
+was stuck. A child that ends without its results is a failure, never a pass.
+Ctrl-C in the parent kills the child at once.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import io
 import json
 import os
 import re
+import signal
+import subprocess
 import sys
-from dataclasses import asdict, dataclass, field
+import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from workshop.project import Step
+from workshop.results import Failure, StepResult
 
-_SUITE_FILE = re.compile(r"test_step_(\d+)\.py")
-MESSAGE_LINES = 6
-LINE_WIDTH = 200
-
-
-@dataclass
-class Failure:
-    """One failed test: what was expected, in the learner's words, and why not."""
-
-    test: str  # pytest node id
-    expectation: str  # the test's docstring (or its name when it has none)
-    message: str  # the essential assertion message, a few lines at most
+POLL = 0.02  # seconds between looks at the child
+FINISH_GRACE = 1.0  # seconds a finished child may take to exit before the kill
+_FRAME = re.compile(r'^\s*File "(.+)", line (\d+) in (\S+)')
 
 
-@dataclass
-class StepResult:
-    number: int
-    ran: bool = False  # False: not run (stopped after a red step)
-    passed: int = 0
-    failures: list[Failure] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)  # the suite could not be imported
-    problem: str | None = None  # no suite to run: missing, empty, pytest broken
+@dataclass(frozen=True)
+class Limits:
+    """Seconds each phase of a run may take before the child is stopped."""
 
-    @property
-    def ok(self) -> bool:
-        """Green: every test of the step ran and passed."""
-        return self.ran and not self.failures and not self.errors and not self.problem
-
-    @property
-    def red(self) -> bool:
-        """Red: the suite ran, and a test failed or the suite could not import."""
-        return self.ran and not self.problem and bool(self.failures or self.errors)
-
-    @property
-    def messages(self) -> list[str]:
-        return [self.problem] if self.problem else self.errors
+    importing: float = 5.0
+    collecting: float = 15.0
+    test: float = 6.0
+    run: float = 300.0
 
     @classmethod
-    def from_dict(cls, data: dict) -> StepResult:
-        failures = [Failure(**f) for f in data.pop("failures")]
-        return cls(**data, failures=failures)
+    def from_env(cls) -> Limits:
+        """WORKSHOP_TEST_LIMIT and WORKSHOP_IMPORT_LIMIT: seconds, for slow machines."""
+        test = float(os.environ.get("WORKSHOP_TEST_LIMIT") or cls.test)
+        importing = float(os.environ.get("WORKSHOP_IMPORT_LIMIT") or cls.importing)
+        return cls(importing=importing, test=test)
 
-
-def shorten(text: str, lines: int = MESSAGE_LINES, width: int = LINE_WIDTH) -> str:
-    """The first few lines of `text`, each cut to a readable width."""
-    kept = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
-    cut = [line if len(line) <= width else line[: width - 1] + "…" for line in kept]
-    if len(cut) > lines:
-        cut = [*cut[:lines], "…"]
-    return "\n".join(cut)
-
-
-def _essential(longrepr: object) -> str:
-    """The crash message of a pytest report, without the traceback."""
-    crash = getattr(longrepr, "reprcrash", None)
-    if crash is not None and getattr(crash, "message", None):
-        message = crash.message.removeprefix("AssertionError: ")
-        message = message.removeprefix("Failed: ")
-        return shorten(message)
-    text = str(longrepr)
-    # Collection errors: the interesting lines are pytest's "E   " lines.
-    errors = [line[4:] for line in text.splitlines() if line.startswith("E   ")]
-    return shorten("\n".join(errors[-MESSAGE_LINES:]) if errors else text)
-
-
-def _docstring(item: object) -> str | None:
-    doc = getattr(getattr(item, "obj", None), "__doc__", None)
-    if not doc or not doc.strip():
-        return None
-    first_paragraph = doc.strip().split("\n\n")[0]
-    return " ".join(first_paragraph.split())
-
-
-class _Collector:
-    """A pytest plugin that sorts test reports into per-step results."""
-
-    def __init__(self, results: dict[int, StepResult], stop_at_first_red: bool):
-        self.results = results
-        self.stop_at_first_red = stop_at_first_red
-        self.expectations: dict[str, str] = {}
-        self.stopped = False
-
-    def _step(self, nodeid: str) -> StepResult | None:
-        match = _SUITE_FILE.search(nodeid.split("::")[0])
-        return self.results.get(int(match.group(1))) if match else None
-
-    def pytest_collectreport(self, report) -> None:
-        step = self._step(report.nodeid)
-        if step is not None and report.failed:
-            step.ran = True
-            step.errors.append(_essential(report.longrepr))
-
-    def pytest_collection_modifyitems(self, config, items) -> None:
-        for item in items:
-            self.expectations[item.nodeid] = _docstring(item) or item.name
-        broken = [n for n, s in self.results.items() if s.errors or s.problem]
-        if self.stop_at_first_red and broken:
-            # A suite that cannot even be imported is red: skip the later ones.
-            order = list(self.results)
-            last = order.index(broken[0])
-            keep, drop = [], []
-            for item in items:
-                step = self._step(item.nodeid)
-                later = step is not None and order.index(step.number) > last
-                (drop if later else keep).append(item)
-            if drop:
-                self.stopped = True
-                config.hook.pytest_deselected(items=drop)
-                items[:] = keep
-
-    def pytest_runtest_logreport(self, report) -> None:
-        step = self._step(report.nodeid)
-        if step is None:
-            return
-        step.ran = True
-        if report.failed:
-            if any(f.test == report.nodeid for f in step.failures):
-                return  # a teardown error after a failed call: one line is enough
-            expectation = self.expectations.get(report.nodeid, report.nodeid)
-            message = _essential(report.longrepr)
-            if report.when != "call":
-                message = f"(error in {report.when}) {message}"
-            step.failures.append(Failure(report.nodeid, expectation, message))
-        elif report.when == "call" and report.passed:
-            step.passed += 1
-
-    def pytest_runtest_teardown(self, item, nextitem) -> None:
-        if not self.stop_at_first_red:
-            return
-        if nextitem is None:
-            return  # nothing left to skip
-        step = self._step(item.nodeid)
-        if step is not None and step is not self._step(nextitem.nodeid) and not step.ok:
-            self.stopped = True
-            item.session.shouldstop = f"step {step.number} is red"
+    def of(self, phase: str) -> float | None:
+        return {"importing": self.importing, "collecting": self.collecting}.get(
+            phase, self.test if phase == "test" else None
+        )
 
 
 def run_suites(
@@ -168,83 +60,179 @@ def run_suites(
     stop_at_first_red: bool = False,
     verbose: bool = False,
     color: bool = False,
+    limits: Limits | None = None,
 ) -> list[StepResult]:
     """Run the suites of `numbers` (in that order) against `app_dir`/app.
 
     With `stop_at_first_red`, the suites after the first red step are not run
     (their results say `ran=False`). With `verbose`, pytest's own output goes
-    to stdout; otherwise it is swallowed and only the results speak.
+    to the terminal; otherwise only the results speak.
     """
-    import pytest
-
-    results = {n: StepResult(n) for n in numbers}
-    files = []
-    for n in numbers:
-        path = Step(n, root).suite
-        if path.is_file():
-            files.append(str(path))
-        else:
-            results[n].ran = True
-            results[n].problem = f"missing suite {path.relative_to(root)}"
-    if files:
-        args = [
-            *files,
-            f"--rootdir={root}",
-            "-p",
-            "no:cacheprovider",
-            "--continue-on-collection-errors",
-            f"--color={'yes' if color else 'no'}",
-            "-v" if verbose else "-q",
-        ]
-        collector = _Collector(results, stop_at_first_red)
-        saved = os.environ.get("WORKSHOP_APP_DIR")
-        os.environ["WORKSHOP_APP_DIR"] = str(app_dir)
+    limits = limits or Limits.from_env()
+    with tempfile.TemporaryDirectory(prefix="workshop-check-") as folder:
+        files = Path(folder)
+        command = child_command(root, app_dir, numbers, files, limits)
+        command += ["--stop-at-first-red"] * stop_at_first_red
+        command += ["--verbose"] * verbose + ["--color"] * color
+        child = start(command, root, files / "output", verbose)
         try:
-            output = io.StringIO()
-            if verbose:
-                code = pytest.main(args, plugins=[collector])
-            else:
-                with (
-                    contextlib.redirect_stdout(output),
-                    contextlib.redirect_stderr(output),
-                ):
-                    code = pytest.main(args, plugins=[collector])
+            verdict = supervise(child, files, limits)
         finally:
-            if saved is None:
-                os.environ.pop("WORKSHOP_APP_DIR", None)
+            kill_group(child)
+        return results_of(numbers, files, verdict, app_dir, limits)
+
+
+def child_command(
+    root: Path, app_dir: Path, numbers: list[int], files: Path, limits: Limits
+) -> list[str]:
+    phases = {"importing": limits.importing, "collecting": limits.collecting}
+    return [
+        sys.executable, "-m", "workshop.runner", str(app_dir),
+        *map(str, numbers),
+        "--root", str(root),
+        "--status", str(files / "status.json"),
+        "--stack", str(files / "stack.txt"),
+        "--limits", json.dumps({**phases, "test": limits.test}),
+    ]  # fmt: skip
+
+
+def start(command: list[str], root: Path, output: Path, verbose: bool):
+    """The child in a process group of its own, so that a kill reaches all of it."""
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("WORKSHOP_APP_DIR", None)
+    sink = None if verbose else output.open("wb")
+    group: dict[str, Any] = (
+        {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+        if sys.platform == "win32"
+        else {"start_new_session": True}
+    )
+    return subprocess.Popen(
+        command, cwd=root, env=env, stdin=subprocess.DEVNULL,
+        stdout=sink, stderr=sink, **group,
+    )  # fmt: skip
+
+
+def kill_group(child: subprocess.Popen) -> None:
+    """Kill the child and everything it started (servers, threads, grandchildren)."""
+    if child.poll() is None or sys.platform != "win32":
+        try:
+            if sys.platform == "win32":
+                subprocess.run(
+                    ["taskkill", "/F", "/T", "/PID", str(child.pid)],
+                    capture_output=True,
+                )
             else:
-                os.environ["WORKSHOP_APP_DIR"] = saved
-        if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
-            detail = _essential(output.getvalue()) if not verbose else "see above"
-            for result in results.values():
-                if not result.problem:
-                    result.ran = True
-                    result.problem = f"the suites could not start: {detail}"
-        if not collector.stopped:
-            for result in results.values():
-                if not result.ran:
-                    result.ran = True
-                    result.problem = "its suite has no tests"
-    if stop_at_first_red:
-        red = next((i for i, n in enumerate(numbers) if not results[n].ok), None)
-        for n in numbers[red + 1 :] if red is not None else []:
-            results[n] = StepResult(n)  # not run: the learner is not there yet
+                os.killpg(child.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError, OSError):
+            pass
+    child.wait()
+
+
+def read_status(files: Path) -> dict[str, Any]:
+    try:
+        return json.loads((files / "status.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def supervise(child: subprocess.Popen, files: Path, limits: Limits) -> str:
+    """Wait for the child: 'finished', 'exited' (no results) or 'timeout'."""
+    started = time.monotonic()
+    while child.poll() is None:
+        status = read_status(files)
+        phase = status.get("phase")
+        if phase == "finished":
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(FINISH_GRACE)
+            return "finished"
+        limit = limits.of(phase or "")
+        since = status.get("since", time.time())
+        if limit is not None and time.time() - since > limit:
+            return "timeout"
+        if time.monotonic() - started > limits.run:
+            return "timeout"
+        time.sleep(POLL)
+    return "finished" if read_status(files).get("phase") == "finished" else "exited"
+
+
+def results_of(
+    numbers: list[int], files: Path, verdict: str, app_dir: Path, limits: Limits
+) -> list[StepResult]:
+    status = read_status(files)
+    known = {r["number"]: StepResult.from_dict(r) for r in status.get("results", [])}
+    results = {n: known.get(n, StepResult(n)) for n in numbers}
+    if verdict == "timeout":
+        _mark_hang(results, status, stuck_at(files / "stack.txt", app_dir), limits)
+    elif verdict == "exited":
+        _mark_exit(results, status, files / "output")
     return [results[n] for n in numbers]
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m workshop.suites APP_DIR N... --json FILE` (used by verify)."""
-    parser = argparse.ArgumentParser(prog="python -m workshop.suites")
-    parser.add_argument("app_dir", type=Path)
-    parser.add_argument("numbers", type=int, nargs="+")
-    parser.add_argument("--root", type=Path, default=Path.cwd())
-    parser.add_argument("--json", type=Path, required=True, dest="json_path")
-    args = parser.parse_args(argv)
-    results = run_suites(args.root.resolve(), args.app_dir.resolve(), args.numbers)
-    data = [asdict(result) for result in results]
-    args.json_path.write_text(json.dumps(data), encoding="utf-8")
-    return 0
+def stuck_at(stack: Path, app_dir: Path) -> str | None:
+    """'app/tasks.py:31 in send_digest': the newest frame in app/ of the dump."""
+    try:
+        text = stack.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    app = (app_dir / "app").resolve()
+    for line in text.splitlines():
+        match = _FRAME.match(line)
+        if match and Path(match.group(1)).resolve().is_relative_to(app):
+            name = Path(match.group(1)).resolve().relative_to(app.parent).as_posix()
+            return f"{name}:{match.group(2)} in {match.group(3)}"
+    return None
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _mark_hang(
+    results: dict[int, StepResult],
+    status: dict[str, Any],
+    where: str | None,
+    limits: Limits,
+) -> None:
+    phase = status.get("phase")
+    at = f"stuck at {where}" if where else "stuck"
+    if phase == "test" and status.get("step") in results:
+        result = results[status["step"]]
+        result.ran = True
+        message = (
+            f"did not finish in {limits.test:g} s ({at}): does a background task "
+            "or a path operation never end? The test client waits for every task"
+        )
+        result.failures.append(
+            Failure(status["test"], status.get("expectation", ""), message)
+        )
+        return
+    limit = limits.importing if phase == "importing" else limits.collecting
+    message = (
+        f"importing app/ did not finish in {limit:g} s ({at}): code at the top "
+        "of a module runs on import; start servers and loops in functions "
+        "(run the app with `make run`, not uvicorn.run in main.py)"
+    )
+    for result in results.values():
+        if not result.ok:
+            result.ran, result.errors = True, [message]
+
+
+def _mark_exit(
+    results: dict[int, StepResult], status: dict[str, Any], output: Path
+) -> None:
+    phase = status.get("phase", "starting")
+    if phase == "importing":
+        message = (
+            "the checks ended while app/ was imported, without a result: "
+            "does app/ call os._exit() or exit the process at import?"
+        )
+    else:
+        last = _last_line(output)
+        message = "the checks ended without a result" + (f": {last}" if last else "")
+    for result in results.values():
+        if not result.ok:
+            result.ran, result.errors = True, [message]
+
+
+def _last_line(output: Path) -> str:
+    try:
+        lines = output.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    return next((line.strip() for line in reversed(lines) if line.strip()), "")

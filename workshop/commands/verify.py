@@ -7,19 +7,15 @@
    leaves it out (a learner's copy, where app/ is their work).
 4. Each guide has the required sections and its code blocks match its checkpoint.
 
-(1) and (2) for one checkpoint are one pytest process (`python -m
-workshop.suites`), run in parallel, one per checkpoint. `--fast` does only
+(1) and (2) for one checkpoint are one supervised run of the suites
+(workshop/suites.py), run in parallel, one per checkpoint. `--fast` does only
 (3) and (4), with the standard library alone: the pre-commit hook runs it
 with whatever Python is at hand.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,14 +25,13 @@ from workshop.errors import WorkshopError
 from workshop.guide import Guide, NotUtf8
 from workshop.project import APP, SUITES, Step, all_steps
 from workshop.snippets import check_guide as check_snippets
-from workshop.suites import StepResult
+from workshop.suites import run_suites
 from workshop.tagging import step_of_commit
 from workshop.ui import bad, ok, plural, style
 
 IGNORED_DIRS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
 IGNORED_SUFFIXES = (".pyc", ".pyo")
 IGNORED_NAMES = frozenset({".DS_Store"})
-JOB_TIMEOUT = 600  # seconds for one checkpoint's suites; a hang must not stall CI
 
 
 @dataclass(frozen=True)
@@ -213,12 +208,9 @@ def check_suites(root: Path, rows: list[Row], jobs: int) -> None:
         following = rows[index + 1] if index + 1 < len(rows) else None
         work.append((row, upto, following))
     print(f"Testing {len(work)} checkpoints, {jobs} at a time ...", flush=True)
-    with (
-        tempfile.TemporaryDirectory(prefix="workshop-verify-") as tmp,
-        ThreadPoolExecutor(max_workers=jobs) as pool,
-    ):
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = [
-            pool.submit(run_checkpoint, root, Path(tmp), row, upto, following)
+            pool.submit(run_checkpoint, root, row, upto, following)
             for row, upto, following in work
         ]
         for future in futures:
@@ -226,44 +218,12 @@ def check_suites(root: Path, rows: list[Row], jobs: int) -> None:
 
 
 def run_checkpoint(
-    root: Path, tmp: Path, row: Row, upto: list[int], following: Row | None
+    root: Path, row: Row, upto: list[int], following: Row | None
 ) -> None:
     """Suites 0..K on checkpoint K must pass; suite K+1 on it must fail."""
     numbers = upto + ([following.step.number] if following else [])
-    out = tmp / f"{row.step.name}.json"
-    command = [
-        sys.executable,
-        "-m",
-        "workshop.suites",
-        str(row.step.checkpoint),
-        *map(str, numbers),
-        "--root",
-        str(root),
-        "--json",
-        str(out),
-    ]
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    env.pop("WORKSHOP_APP_DIR", None)
     started = time.monotonic()
-    try:
-        done = subprocess.run(
-            command,
-            cwd=root,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=JOB_TIMEOUT,
-        )
-    except subprocess.TimeoutExpired:
-        row.green = Verdict(f"timed out after {JOB_TIMEOUT} s")
-        row.details.append(f"its suites did not finish within {JOB_TIMEOUT} s")
-        return
-    if done.returncode != 0 or not out.is_file():
-        lines = (done.stderr.strip() or done.stdout.strip()).splitlines()
-        row.green = Verdict("could not run")
-        row.details.append(f"running its suites failed: {lines[-1] if lines else '?'}")
-        return
-    results = [StepResult.from_dict(data) for data in json.loads(out.read_text())]
+    results = run_suites(root, row.step.checkpoint, numbers)
     checked, nxt = results[: len(upto)], (results[-1] if following else None)
     row.tests = sum(r.passed + len(r.failures) for r in checked)
     failing = [r for r in checked if not r.ok]
