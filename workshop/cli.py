@@ -185,7 +185,9 @@ def main(argv: list[str] | None = None) -> int:
         error_line(str(error))
         return error.exit_code
     except KeyboardInterrupt:
-        print(file=sys.stderr)
+        if sys.stderr.isatty():
+            print(file=sys.stderr)  # end the line the terminal's ^C was echoed on
+        error_line("interrupted")
         return 130
     except BrokenPipeError:
         # `workshop hint --all | head`: the reader left; say nothing more.

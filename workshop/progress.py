@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from workshop.project import STATE, Step, all_steps
+from workshop.results import StepResult
 from workshop.suites import run_suites
 
 FILE = "progress.json"
@@ -62,6 +63,13 @@ def current_step(root: Path) -> Step:
     if recorded is not None:
         return recorded
     found = all_steps(root)
-    results = run_suites(root, root, [s.number for s in found], stop_at_first_red=True)
+    results = run_suites(root, root, [s.number for s in found], stop_from=0)
     red = next((r.number for r in results if r.ran and not r.ok), found[-1].number)
     return next(s for s in found if s.number == red)
+
+
+def note(root: Path, results: list[StepResult]) -> None:
+    """Record the highest step that passed in this run (the record only grows)."""
+    green = [r.number for r in results if r.ok]
+    if green and max(green) > (done(root) if done(root) is not None else -1):
+        record_done(root, max(green))

@@ -1,31 +1,66 @@
-"""How `check` and `status` print a step's result on the terminal."""
+"""How `check` and `status` print step results on the terminal.
+
+Each root cause is printed once: a failure message that repeats (the same
+load error in every step, the same exception in every test) is named once
+and then counted.
+"""
 
 from __future__ import annotations
 
 from workshop.project import Step
 from workshop.results import StepResult
-from workshop.ui import FAIL, PASS, SKIP, bad, indent, ok, style
+from workshop.ui import FAIL, PASS, SKIP, bad, indent, ok, plural, style
 
 
 def span(numbers: list[int]) -> str:
-    return f"step {numbers[0]}" if len(numbers) == 1 else f"steps 0 to {numbers[-1]}"
+    if len(numbers) == 1:
+        return f"step {numbers[0]}"
+    return f"steps {numbers[0]} to {numbers[-1]}"
 
 
-def print_step(
-    step: Step, result: StepResult, *, details: bool, here: bool = False
-) -> None:
+def root_cause(result: StepResult) -> str | None:
+    """The first thing wrong with a step: what makes two steps fail alike."""
+    if result.messages:
+        return result.messages[0]
+    return result.failures[0].message if result.failures else None
+
+
+def headline(result: StepResult) -> str:
+    """The first problem of a red step, in one line."""
+    if result.messages:
+        return result.messages[0].splitlines()[0]
+    return result.failures[0].expectation if result.failures else ""
+
+
+def step_line(step: Step, result: StepResult, here: bool = False) -> str:
     total = result.passed + len(result.failures)
     count = style(f"({result.passed}/{total})", "dim") if total else ""
     marker = style("  ← you are here", "bold") if here else ""
     if not result.ran:
-        print(f"  {style(SKIP, 'dim')} {step.label}{marker}")
-        return
+        return f"  {style(SKIP, 'dim')} {step.label}{marker}"
     mark = ok(PASS) if result.ok else bad(FAIL)
-    print(f"  {mark} {' '.join(filter(None, [step.label, count]))}{marker}")
-    if not details:
-        return
+    return f"  {mark} {' '.join(filter(None, [step.label, count]))}{marker}"
+
+
+def print_details(result: StepResult) -> None:
+    """Every problem of a step; failures with the same message once, counted."""
     for error in result.messages:
         print(f"      {bad(FAIL)} {indent(error, 8)}")
+    seen: dict[str, int] = {}
     for failure in result.failures:
+        if failure.message in seen:
+            seen[failure.message] += 1
+            continue
+        seen[failure.message] = 0
         print(f"      {bad(FAIL)} {failure.expectation}")
         print(style(indent(failure.message, 10, first=True), "dim"))
+    repeats = sum(seen.values())
+    if repeats:
+        more = plural(repeats, "more check")
+        print(style(f"          (and {more} with the same message)", "dim"))
+
+
+def same_error_note(numbers: list[int]) -> str:
+    """'(steps 0 to 2 fail too, with the same error)'."""
+    verb = "fails" if len(numbers) == 1 else "fail"
+    return f"  ({span(numbers)} {verb} too, with the same error)"

@@ -134,10 +134,10 @@ class Collector:
     """A pytest plugin that sorts test reports into per-step results."""
 
     def __init__(
-        self, results: dict[int, StepResult], status: Status, stop_at_first_red: bool
+        self, results: dict[int, StepResult], status: Status, stop_from: int | None
     ) -> None:
         self.results, self.status = results, status
-        self.stop_at_first_red = stop_at_first_red
+        self.stop_from = stop_from  # stop after a red step numbered this or later
         self.expectations: dict[str, str] = {}
         self.never_awaited: list[str] = []
         self.stopped = False
@@ -156,7 +156,8 @@ class Collector:
         for item in items:
             self.expectations[item.nodeid] = docstring(item) or item.name
         broken = [n for n, s in self.results.items() if s.errors or s.problem]
-        if self.stop_at_first_red and broken:
+        broken = [n for n in broken if self._stops_at(n)]
+        if broken:
             # A suite that cannot even be imported is red: skip the later ones.
             order = list(self.results)
             last = order.index(broken[0])
@@ -169,6 +170,9 @@ class Collector:
                 self.stopped = True
                 config.hook.pytest_deselected(items=drop)
                 items[:] = keep
+
+    def _stops_at(self, number: int) -> bool:
+        return self.stop_from is not None and number >= self.stop_from
 
     def pytest_runtest_logstart(self, nodeid, location) -> None:
         step = self._step(nodeid)
@@ -208,10 +212,10 @@ class Collector:
         return f"{message}\n{found}" if found else message
 
     def pytest_runtest_teardown(self, item, nextitem) -> None:
-        if not self.stop_at_first_red or nextitem is None:
-            return
         step = self._step(item.nodeid)
-        if step is not None and step is not self._step(nextitem.nodeid) and not step.ok:
+        if step is None or nextitem is None or not self._stops_at(step.number):
+            return
+        if step is not self._step(nextitem.nodeid) and not step.ok:
             self.stopped = True
             item.session.shouldstop = f"step {step.number} is red"
 
@@ -222,7 +226,7 @@ def run_pytest(
     results: dict[int, StepResult],
     status: Status,
     *,
-    stop_at_first_red: bool,
+    stop_from: int | None,
     verbose: bool,
     color: bool,
 ) -> None:
@@ -250,7 +254,7 @@ def run_pytest(
         f"--color={'yes' if color else 'no'}",
         "-v" if verbose else "-q",
     ]
-    collector = Collector(results, status, stop_at_first_red)
+    collector = Collector(results, status, stop_from)
     os.environ["WORKSHOP_APP_DIR"] = str(app_dir)
     status.enter("collecting", results)
     output = io.StringIO()
@@ -287,19 +291,30 @@ def run(args: argparse.Namespace) -> None:
             args.app_dir,
             results,
             status,
-            stop_at_first_red=args.stop_at_first_red,
+            stop_from=args.stop_from,
             verbose=args.verbose,
             color=args.color,
         )
-    if args.stop_at_first_red:
+    if args.stop_from is not None:
         numbers = list(results)
-        red = next((i for i, n in enumerate(numbers) if not results[n].ok), None)
+        red = next(
+            (
+                i
+                for i, n in enumerate(numbers)
+                if n >= args.stop_from and not results[n].ok
+            ),
+            None,
+        )
         for n in numbers[red + 1 :] if red is not None else []:
             results[n] = StepResult(n)  # not run: the learner is not there yet
     status.enter("finished", results)
 
 
-def main(argv: list[str] | None = None) -> None:
+# What the suites import, loaded by a waiting runner before it has its task.
+WARM_MODULES = ("pytest", "fastapi", "fastapi.testclient", "httpx", "uvicorn")
+
+
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m workshop.runner")
     parser.add_argument("app_dir", type=Path)
     parser.add_argument("numbers", type=int, nargs="+")
@@ -307,10 +322,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--status", type=Path, required=True)
     parser.add_argument("--stack", type=Path, required=True)
     parser.add_argument("--limits", default="{}")
-    parser.add_argument("--stop-at-first-red", action="store_true")
+    parser.add_argument("--stop-from", type=int)
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--color", action="store_true")
-    run(parser.parse_args(argv))
+    return parser
+
+
+def wait_for_task() -> list[str] | None:
+    """A spare runner: import what every run needs, then wait for its arguments
+    (one JSON line on stdin). app/ is imported only after, so it is fresh."""
+    for name in WARM_MODULES:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    line = sys.stdin.readline()
+    return json.loads(line) if line.strip() else None
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--wait"]:
+        argv = wait_for_task()
+        if argv is None:
+            os._exit(0)  # the parent went away before giving a task
+    run(parser().parse_args(argv))
     sys.stdout.flush()
     sys.stderr.flush()
     # Do not wait for threads the app may have left running: the results are in.

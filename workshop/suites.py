@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,42 +53,89 @@ class Limits:
         )
 
 
+class Cancelled(Exception):
+    """The run was stopped on purpose (a new save in `workshop watch`)."""
+
+
+@dataclass(frozen=True)
+class Watching:
+    """How `workshop watch` runs the checks: in a spare runner, and stopped
+    when `cancel` is set (a new save came in)."""
+
+    spare: Spare
+    cancel: threading.Event
+
+
+class Spare:
+    """A runner started ahead of time, waiting with pytest and FastAPI imported.
+
+    `workshop watch` keeps one ready, so that the next save is checked without
+    paying for those imports. It is used once; app/ is imported only then.
+    """
+
+    def __init__(self, root: Path, verbose: bool = False) -> None:
+        self.folder = tempfile.TemporaryDirectory(prefix="workshop-check-")
+        self.files = Path(self.folder.name)
+        command = [sys.executable, "-m", "workshop.runner", "--wait"]
+        self.child = start(command, root, self.files / "output", verbose)
+
+    def hand(self, args: list[str]) -> subprocess.Popen:
+        assert self.child.stdin is not None
+        self.child.stdin.write(json.dumps(args).encode() + b"\n")
+        self.child.stdin.close()
+        return self.child
+
+    def close(self) -> None:
+        kill_group(self.child)
+        self.folder.cleanup()
+
+
 def run_suites(
     root: Path,
     app_dir: Path,
     numbers: list[int],
     *,
-    stop_at_first_red: bool = False,
+    stop_from: int | None = None,
     verbose: bool = False,
     color: bool = False,
     limits: Limits | None = None,
+    watching: Watching | None = None,
 ) -> list[StepResult]:
     """Run the suites of `numbers` (in that order) against `app_dir`/app.
 
-    With `stop_at_first_red`, the suites after the first red step are not run
-    (their results say `ran=False`). With `verbose`, pytest's own output goes
-    to the terminal; otherwise only the results speak.
+    With `stop_from`, the suites after the first red step numbered `stop_from`
+    or later are not run (their results say `ran=False`). With `verbose`,
+    pytest's own output goes to the terminal; otherwise only the results speak.
+    `watching` (not with `verbose`) runs them in a runner started ahead of
+    time, and its `cancel` event stops the run and raises Cancelled.
     """
     limits = limits or Limits.from_env()
-    with tempfile.TemporaryDirectory(prefix="workshop-check-") as folder:
-        files = Path(folder)
-        command = child_command(root, app_dir, numbers, files, limits)
-        command += ["--stop-at-first-red"] * stop_at_first_red
-        command += ["--verbose"] * verbose + ["--color"] * color
-        child = start(command, root, files / "output", verbose)
+    owned = watching is None
+    spare = watching.spare if watching else Spare(root, verbose)
+    cancel = watching.cancel if watching else None
+    try:
+        args = child_args(root, app_dir, numbers, spare.files, limits)
+        args += [] if stop_from is None else ["--stop-from", str(stop_from)]
+        args += ["--verbose"] * verbose + ["--color"] * color
+        child = spare.hand(args)
         try:
-            verdict = supervise(child, files, limits)
+            verdict = supervise(child, spare.files, limits, cancel)
         finally:
             kill_group(child)
-        return results_of(numbers, files, verdict, app_dir, limits)
+        if verdict == "cancelled":
+            raise Cancelled
+        return results_of(numbers, spare.files, verdict, app_dir, limits)
+    finally:
+        if owned:
+            spare.close()
 
 
-def child_command(
+def child_args(
     root: Path, app_dir: Path, numbers: list[int], files: Path, limits: Limits
 ) -> list[str]:
     phases = {"importing": limits.importing, "collecting": limits.collecting}
     return [
-        sys.executable, "-m", "workshop.runner", str(app_dir),
+        str(app_dir),
         *map(str, numbers),
         "--root", str(root),
         "--status", str(files / "status.json"),
@@ -106,10 +154,14 @@ def start(command: list[str], root: Path, output: Path, verbose: bool):
         if sys.platform == "win32"
         else {"start_new_session": True}
     )
-    return subprocess.Popen(
-        command, cwd=root, env=env, stdin=subprocess.DEVNULL,
-        stdout=sink, stderr=sink, **group,
-    )  # fmt: skip
+    try:
+        return subprocess.Popen(
+            command, cwd=root, env=env, stdin=subprocess.PIPE,
+            stdout=sink, stderr=sink, **group,
+        )  # fmt: skip
+    finally:
+        if sink is not None:
+            sink.close()  # the child has its own copy
 
 
 def kill_group(child: subprocess.Popen) -> None:
@@ -135,10 +187,18 @@ def read_status(files: Path) -> dict[str, Any]:
         return {}
 
 
-def supervise(child: subprocess.Popen, files: Path, limits: Limits) -> str:
-    """Wait for the child: 'finished', 'exited' (no results) or 'timeout'."""
+def supervise(
+    child: subprocess.Popen,
+    files: Path,
+    limits: Limits,
+    cancel: threading.Event | None = None,
+) -> str:
+    """Wait for the child: 'finished', 'exited' (no results), 'timeout' or
+    'cancelled'."""
     started = time.monotonic()
     while child.poll() is None:
+        if cancel is not None and cancel.is_set():
+            return "cancelled"
         status = read_status(files)
         phase = status.get("phase")
         if phase == "finished":

@@ -43,10 +43,20 @@ def test_check_n_runs_the_suites_up_to_n(workshop_repo, run_workshop) -> None:
 
 
 def test_green_check_says_what_comes_next(workshop_repo, run_workshop) -> None:
+    """The run that turns a step green names the next guide, and runs no more."""
+    assert run_workshop("check", cwd=workshop_repo).code == 1  # on step 1
     catch_up(workshop_repo, 1)
     code, out, _ = run_workshop("check", cwd=workshop_repo)
-    assert code == 1  # the step you are on is now step 2
-    assert "✓ Step 1" in out and "Stuck? Run: workshop hint 2" in out
+    assert code == 0
+    assert "✓ Step 1 — Respond first (1/1)" in out
+    assert (
+        "Step 1 passes. Next: Step 2 — Async tasks, read checkpoints/step-2/README.md"
+        in out
+    )
+    assert "Step 2 —" not in out.replace("Next: Step 2 —", "") and "Stuck" not in out
+
+    code, out, _ = run_workshop("check", cwd=workshop_repo)
+    assert code == 1 and "Stuck? Run: workshop hint 2" in out  # now on step 2
 
     code, out, _ = run_workshop("check", "1", cwd=workshop_repo)
     assert code == 0
@@ -56,7 +66,51 @@ def test_green_check_says_what_comes_next(workshop_repo, run_workshop) -> None:
     code, out, _ = run_workshop("check", cwd=workshop_repo)
     assert code == 0
     assert "✓ Step 2 — Async tasks (1/1)" in out
-    assert "All 3 checks of steps 0 to 2 pass." in out
+    assert "Every step passes: you have finished the workshop." in out
+
+
+def test_the_step_you_are_on_stays_in_focus(workshop_repo, run_workshop) -> None:
+    """On step 2, a broken import shows step 2, its cause once, and hint 2."""
+    catch_up(workshop_repo, 1)
+    assert run_workshop("check", cwd=workshop_repo).code == 1  # on step 2
+    main = workshop_repo / "app" / "main.py"
+    main.write_text("STEP = 2\n\n\nprint(hello_world)\n")
+    code, out, _ = run_workshop("check", cwd=workshop_repo)
+    assert code == 1
+    assert "Checking app/ up to step 2, the step you are on" in out
+    assert "✗ Step 2 — Async tasks" in out
+    assert "app/main.py:4: NameError: name 'hello_world' is not defined" in out
+    assert out.count("hello_world") == 2  # the error and its fix, once
+    assert "fix: import or define hello_world" in out
+    assert "(steps 0 to 1 fail too, with the same error)" in out
+    assert "Step 0 —" not in out and "Step 1 —" not in out
+    assert "Stuck? Run: workshop hint 2" in out
+
+    code, out, _ = run_workshop("status", cwd=workshop_repo)
+    assert code == 0
+    assert "✗ Step 2 — Async tasks  ← you are here" in out
+    assert out.count("NameError") == 1  # under step 2, and for the others:
+    assert out.count("the same error as step 2") == 2
+    assert "You are on step 2: read checkpoints/step-2/README.md" in out
+
+
+def test_a_step_broken_behind_you_is_named(workshop_repo, run_workshop) -> None:
+    """Step 2 passes, but the change broke step 0: say so, point at hint 0."""
+    catch_up(workshop_repo, 1)
+    assert run_workshop("check", cwd=workshop_repo).code == 1  # on step 2
+    suite = workshop_repo / "tests" / "steps" / "test_step_0.py"
+    suite.write_text(
+        "from app.main import STEP\n\n\ndef test_step_0() -> None:\n"
+        '    """The app stays at an even step."""\n    assert STEP % 2 == 0\n'
+    )
+    main = workshop_repo / "app" / "main.py"
+    main.write_text(main.read_text().replace("STEP = 1", "STEP = 3"))
+    code, out, _ = run_workshop("check", cwd=workshop_repo)
+    assert code == 1
+    assert "✗ Step 0 — The starting point (0/1)" in out
+    assert "Step 2 passes, but step 0 no longer does:" in out
+    assert "✗ The app stays at an even step." in out
+    assert "Stuck? Run: workshop hint 0" in out
 
 
 def test_check_imports_the_app_fresh_from_disk(workshop_repo, run_workshop) -> None:
@@ -132,9 +186,10 @@ def test_status_lists_every_step_and_where_you_are(workshop_repo, run_workshop) 
     code, out, err = run_workshop("status", cwd=workshop_repo)
     assert code == 0, err
     lines = [line.strip() for line in out.splitlines() if line.strip()]
-    assert lines[1:4] == [
+    assert lines[1:5] == [
         "✓ Step 0 — The starting point (1/1)",
         "✗ Step 1 — Respond first (0/1)  ← you are here",
+        "The app has reached step 1.",  # what fails, in one line
         "· Step 2 — Async tasks",  # not run: it builds on step 1
     ]
     assert "You are on step 1: read checkpoints/step-1/README.md" in out

@@ -1,14 +1,21 @@
 """`workshop check [N]`: run the checks of steps 0..N against app/ (or a checkpoint)
-and explain each failure in the learner's words."""
+and explain each failure in the learner's words.
+
+Without N it checks the step you are on (workshop/progress.py) and the steps
+before it, and keeps that step in focus: an earlier step that broke with the
+same error is one line, not a wall of the same message.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from workshop import progress
 from workshop.errors import WorkshopError
-from workshop.project import APP, all_steps, get_step
-from workshop.report import print_step, span
-from workshop.suites import run_suites
+from workshop.project import APP, Step, all_steps, get_step
+from workshop.report import print_details, root_cause, same_error_note, span, step_line
+from workshop.results import StepResult
+from workshop.suites import Watching, run_suites
 from workshop.ui import ok, style, use_color
 
 
@@ -18,8 +25,12 @@ def check(
     upto: str | None = None,
     checkpoint: str | None = None,
     verbose: bool = False,
+    watching: Watching | None = None,
 ) -> int:
+    """`watching`: how `workshop watch` runs it (see workshop/suites.py)."""
     found = all_steps(root)
+    if upto is None and checkpoint is None:
+        return check_current(root, found, verbose, watching)
     app_dir, target = root, "app/"
     if checkpoint is not None:
         chosen = get_step(root, checkpoint)
@@ -27,35 +38,108 @@ def check(
         upto = str(chosen.number) if upto is None else upto
     if not (app_dir / APP).is_dir():
         raise WorkshopError(f"nothing to check: {app_dir / APP} is not a folder")
-    numbers = [s.number for s in found]
-    if upto is not None:
-        last = get_step(root, upto).number
-        numbers = [n for n in numbers if n <= last]
-        print(f"Checking {target} against {span(numbers)}\n")
-        results = run_suites(root, app_dir, numbers, verbose=verbose, color=use_color())
-    else:
-        print(f"Checking {target} up to the step you are on\n")
-        results = run_suites(
-            root,
-            app_dir,
-            numbers,
-            stop_at_first_red=True,
-            verbose=verbose,
-            color=use_color(),
-        )
-        results = [r for r in results if r.ran]
-    by_number = {s.number: s for s in found}
-    for result in results:
-        print_step(by_number[result.number], result, details=True)
+    last = get_step(root, upto).number
+    numbers = [s.number for s in found if s.number <= last]
+    print(f"Checking {target} against {span(numbers)}\n")
+    results = run_suites(
+        root, app_dir, numbers, verbose=verbose, color=use_color(), watching=watching
+    )
+    if checkpoint is None:
+        progress.note(root, results)
+    print_all(found, results)
     red = [r for r in results if not r.ok]
     print()
     if red:
         print(f"Stuck? Run: {style(f'workshop hint {red[0].number}', 'bold')}")
         return 1
     total = sum(r.passed for r in results)
-    print(ok(f"All {total} checks of {span([r.number for r in results])} pass."))
-    following = [s for s in found if s.number > results[-1].number]
-    if checkpoint is None and upto is None and following:
-        guide = following[0].guide.relative_to(root)
-        print(f"Next: step {following[0].number}, read {guide}")
+    print(ok(f"All {total} checks of {span(numbers)} pass."))
+    return 0
+
+
+def print_all(found: list[Step], results: list[StepResult]) -> None:
+    """Every step with its details; a cause already shown is named, not repeated."""
+    by_number = {s.number: s for s in found}
+    shown: dict[str, int] = {}
+    for result in results:
+        print(step_line(by_number[result.number], result))
+        cause = root_cause(result)
+        if cause is not None and cause in shown:
+            print(style(f"      (the same error as step {shown[cause]})", "dim"))
+        elif not result.ok:
+            print_details(result)
+            if cause is not None:
+                shown[cause] = result.number
+
+
+def check_current(
+    root: Path, found: list[Step], verbose: bool, watching: Watching | None
+) -> int:
+    if not (root / APP).is_dir():
+        raise WorkshopError(f"nothing to check: {root / APP} is not a folder")
+    recorded = progress.recorded_step(root)
+    numbers = [s.number for s in found if not recorded or s.number <= recorded.number]
+    where = f"step {recorded.number}, the step you are on" if recorded else "yours"
+    print(f"Checking app/ up to {where}\n")
+    results = run_suites(
+        root,
+        root,
+        numbers,
+        stop_from=0 if recorded is None else None,
+        verbose=verbose,
+        color=use_color(),
+        watching=watching,
+    )
+    results = [r for r in results if r.ran]
+    focus = recorded.number if recorded else _first_red(results)
+    progress.note(root, results)
+    return show_focus(root, found, results, focus)
+
+
+def _first_red(results: list[StepResult]) -> int:
+    return next((r.number for r in results if not r.ok), results[-1].number)
+
+
+def show_focus(
+    root: Path, found: list[Step], results: list[StepResult], focus: int
+) -> int:
+    """Step `focus` in full; earlier steps one line each, or one line in all."""
+    by_number = {s.number: s for s in found}
+    mine = next(r for r in results if r.number == focus)
+    cause = root_cause(mine)
+    alike = [r.number for r in results if r.number < focus and not r.ok]
+    alike = [n for n in alike if root_cause(_at(results, n)) == cause]
+    for result in results:
+        if result.number not in alike:
+            print(step_line(by_number[result.number], result))
+        if result is mine:
+            print_details(mine)
+    if alike:
+        print(same_error_note(alike))
+    print()
+    broken = [r for r in results if r.number < focus and not r.ok]
+    if not mine.ok:
+        print(f"Stuck? Run: {style(f'workshop hint {focus}', 'bold')}")
+        return 1
+    if broken:
+        first = broken[0]
+        print(f"Step {focus} passes, but step {first.number} no longer does:")
+        print_details(first)
+        print(f"\nStuck? Run: {style(f'workshop hint {first.number}', 'bold')}")
+        return 1
+    return show_next(root, found, focus)
+
+
+def _at(results: list[StepResult], number: int) -> StepResult:
+    return next(r for r in results if r.number == number)
+
+
+def show_next(root: Path, found: list[Step], done: int) -> int:
+    following = [s for s in found if s.number > done]
+    if not following:
+        print(ok("Every step passes: you have finished the workshop."))
+        return 0
+    step = following[0]
+    guide = step.guide.relative_to(root).as_posix()
+    print(ok(f"Step {done} passes."), f"Next: {step.label}, read {guide}")
     return 0

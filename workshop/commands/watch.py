@@ -1,18 +1,26 @@
 """`workshop watch`: run the check again every time a file under app/ changes.
 
-Each run is a fresh `workshop check` process, so it always imports the app as
-it is on disk now. Stops with Ctrl-C.
+A thread watches app/ and a spare runner waits with pytest and FastAPI already
+imported, so a save is checked at once; a save that comes in while a check
+runs stops that check and starts a new one. If app/ disappears (`rm -rf app`,
+`git checkout app`), watching resumes when it is back. Ctrl-C stops it.
 """
 
 from __future__ import annotations
 
-import subprocess
+import os
+import queue
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from workshop.commands.check import check
 from workshop.errors import WorkshopError
 from workshop.project import APP, get_step
+from workshop.suites import Cancelled, Spare, Watching
 from workshop.ui import style
 
 # Besides Python files, the text files an app may read (templates, data, config).
@@ -21,35 +29,111 @@ CLEAR = "\033[2J\033[H"
 
 
 def watch(root: Path, *, upto: str | None = None) -> int:
-    from watchfiles import PythonFilter
-    from watchfiles import watch as watch_files
-
-    app_dir = root / APP
-    if not app_dir.is_dir():
+    if not (root / APP).is_dir():
         raise WorkshopError(f"no {APP}/ folder to watch in {root}")
     if upto is not None:
         get_step(root, upto)  # an unknown step is an error now, not on every run
-    command = [sys.executable, "-m", "workshop", "check"]
-    command += [upto] if upto is not None else []
-    watch_filter = PythonFilter(extra_extensions=EXTRA_EXTENSIONS)
-    try:
-        check_once(command, root, reason=None)
-        for changes in watch_files(app_dir, watch_filter=watch_filter, debounce=300):
-            changed = sorted(
-                {Path(path).relative_to(root).as_posix() for _, path in changes}
-            )
-            check_once(command, root, reason=", ".join(changed))
-    except KeyboardInterrupt:
-        print("\nStopped watching.")
-    return 0
+    saves: queue.Queue[set[str]] = queue.Queue()
+    with watching_app(root, saves) as changed:
+        spare, reason = Spare(root), None
+        try:
+            while True:
+                check_once(root, upto, reason, Watching(spare, changed))
+                spare = Spare(root)  # warms up while the learner edits
+                print(style("Waiting for changes in app/ ...", "dim"), flush=True)
+                reason = next_save(saves, changed)
+        except KeyboardInterrupt:
+            print("\nStopped watching.")
+            return 130
+        finally:
+            spare.close()
 
 
-def check_once(command: list[str], root: Path, reason: str | None) -> None:
+def check_once(
+    root: Path, upto: str | None, reason: str | None, watching: Watching
+) -> None:
     """Clear the screen (on a terminal), say why, and run one check."""
     if sys.stdout.isatty():
         print(CLEAR, end="")
     now = datetime.now().strftime("%H:%M:%S")
     why = f"changed: {reason}" if reason else "watching app/"
     print(style(f"[{now}] {why} (Ctrl-C to stop)", "dim"), flush=True)
-    subprocess.run(command, cwd=root, check=False)
-    print(style("Waiting for changes in app/ ...", "dim"), flush=True)
+    try:
+        check(root, upto=upto, watching=watching)
+    except Cancelled:
+        print(style("(a newer save came in: checking again)", "dim"))
+    except WorkshopError as error:
+        print(f"workshop: {error}")
+    finally:
+        watching.spare.close()
+
+
+def next_save(saves: queue.Queue[set[str]], changed: threading.Event) -> str:
+    """Block until a save comes in (Ctrl-C still works), then take them all."""
+    names: set[str] = set()
+    while not names:
+        try:
+            names |= saves.get(timeout=0.2)
+        except queue.Empty:
+            continue
+    changed.clear()
+    while not saves.empty():
+        names |= saves.get_nowait()
+    return ", ".join(sorted(names))
+
+
+@contextmanager
+def watching_app(root: Path, saves: queue.Queue[set[str]]) -> Iterator[threading.Event]:
+    """A daemon thread that puts every change under app/ into `saves`."""
+    changed, stop = threading.Event(), threading.Event()
+    thread = threading.Thread(
+        target=_watch_forever, args=(root, saves, changed, stop), daemon=True
+    )
+    thread.start()
+    try:
+        yield changed
+    finally:
+        stop.set()
+
+
+def _watch_forever(
+    root: Path,
+    saves: queue.Queue[set[str]],
+    changed: threading.Event,
+    stop: threading.Event,
+) -> None:
+    from watchfiles import PythonFilter
+    from watchfiles import watch as watch_files
+
+    app = root / APP
+    while not stop.is_set():
+        if not app.is_dir():
+            stop.wait(0.2)  # app/ was removed: wait until it is back
+            if app.is_dir():
+                _put(saves, changed, {f"{APP}/ (back again)"})
+            continue
+        inode = os.stat(app).st_ino
+        for changes in watch_files(
+            app,
+            watch_filter=PythonFilter(extra_extensions=EXTRA_EXTENSIONS),
+            debounce=300,
+            step=30,
+            stop_event=stop,
+            rust_timeout=300,
+            yield_on_timeout=True,
+        ):
+            if changes:
+                _put(saves, changed, {_name(root, path) for _, path in changes})
+            if not app.is_dir() or os.stat(app).st_ino != inode:
+                break  # app/ was replaced: watch the new one
+
+
+def _name(root: Path, path: str) -> str:
+    return Path(path).relative_to(root).as_posix()
+
+
+def _put(
+    saves: queue.Queue[set[str]], changed: threading.Event, names: set[str]
+) -> None:
+    saves.put(names)
+    changed.set()
