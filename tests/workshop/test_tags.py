@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import re
+import shutil
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 STEPS = (0, 1, 2)
+PYCACHE = shutil.ignore_patterns("__pycache__")
+# `python -m workshop ARGS`, and at exit every module it loaded, on stderr.
+AUDIT = (
+    "import atexit, runpy, sys\n"
+    "atexit.register(lambda: print(*sorted(sys.modules), file=sys.stderr))\n"
+    "runpy.run_module('workshop', run_name='__main__', alter_sys=True)\n"
+)
 
 
 def tag_ids(root: Path, git) -> dict[str, str]:
@@ -462,3 +471,41 @@ def test_a_push_from_a_shallow_clone_says_why_and_what_to_do(
     assert err.startswith("workshop: git push failed: ")
     assert "(shallow update not allowed)" in err
     assert "this clone is shallow: run git fetch --unshallow, then again" in err
+
+
+def test_tags_needs_the_standard_library_only(
+    workshop_repo, run_workshop, git, tmp_path
+) -> None:
+    """The publishing job runs `python3 -S -E -m workshop tags --push origin` in
+    the checkout: no site-packages, only the standard library and workshop/ from
+    the current directory, and that is all `workshop tags` imports."""
+    import workshop
+
+    remote, _ = make_remote(tmp_path, workshop_repo, git)
+    shutil.copytree(
+        Path(workshop.__file__).parent, workshop_repo / "workshop", ignore=PYCACHE
+    )
+    assert git(workshop_repo, "status", "--porcelain") == "?? workshop/\n"
+    bare = [sys.executable, "-S", "-E"]
+
+    pushed = subprocess.run(
+        [*bare, "-m", "workshop", "tags", "--push", "origin"],
+        cwd=workshop_repo,
+        capture_output=True,
+        text=True,
+    )
+    audited = subprocess.run(  # the same again, listing the modules it loaded
+        [*bare, "-c", AUDIT, "tags", "--push", "origin"],
+        cwd=workshop_repo,
+        capture_output=True,
+        text=True,
+    )
+
+    assert (pushed.returncode, pushed.stderr) == (0, "")
+    assert "pushed to origin:" in pushed.stdout
+    assert tag_ids(remote, git) == tag_ids(workshop_repo, git) != {}
+    assert audited.returncode == 0, audited.stderr
+    assert "origin: every step tag is up to date." in audited.stdout
+    modules = {name.split(".")[0] for name in audited.stderr.split()}
+    assert "workshop" in modules
+    assert modules - set(sys.stdlib_module_names) == {"__main__", "workshop"}
