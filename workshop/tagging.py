@@ -10,6 +10,11 @@ The commit message is written by `message()` and read back by
 `step_of_commit()`: the two live here together. Plumbing only (`mktree`,
 `commit-tree`, one `update-ref --stdin` transaction): the branch, the index
 and the working tree are never touched. Standard library only.
+
+The tool owns a tag name only when it is exactly `step-N` (no leading zero:
+step-03 is someone else's) and N has a checkpoint, or the tag is the step-N
+commit the tool made. Any other step-N is a user's tag: it is left alone,
+here and on a remote.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from workshop.ui import plural
 IDENTITY_NAME = "Workshop Tags"
 IDENTITY_EMAIL = "tags@workshop.invalid"
 TAG_PREFIX = "refs/tags/"
-_TAG = re.compile(r"^step-(\d+)$")
+_TAG = re.compile(r"^step-(0|[1-9][0-9]*)$")  # exactly: not step-03, ASCII digits
 _CHECKPOINT_APP = re.compile(rf"^{CHECKPOINTS}/step-(\d+)/{APP}$")
 _APP_IS = re.compile(rf"^app/ is {CHECKPOINTS}/step-(\d+)/{APP}/;", re.MULTILINE)
 
@@ -53,6 +58,7 @@ class Tag:
     number: int
     new: str | None  # commit id the tag should point at (None: delete the tag)
     old: str | None  # where it points now (None: it does not exist)
+    ours: bool = True  # False: no checkpoint, and not made by the tool: keep it
 
     @property
     def name(self) -> str:
@@ -65,7 +71,7 @@ class Tag:
     @property
     def state(self) -> str:
         if self.new is None:
-            return "deleted"
+            return "deleted" if self.ours else "left alone"
         if self.old is None:
             return "created"
         return "unchanged" if self.old == self.new else "moved"
@@ -103,8 +109,7 @@ def build(root: Path) -> list[Tag]:
         "GIT_COMMITTER_EMAIL": IDENTITY_EMAIL,
         "GIT_COMMITTER_DATE": date,
     }
-    existing = _existing_tags(root)
-    tags = []
+    wanted = {}
     parent = head
     for number, tree in zip(sorted(apps), trees, strict=True):
         parent = git.run(
@@ -113,9 +118,28 @@ def build(root: Path) -> list[Tag]:
             "commit-tree", "--no-gpg-sign", tree, "-p", parent, "-F", "-",
             input=message(number, titles.get(number)), env=env,
         ).strip()  # fmt: skip
-        tags.append(Tag(number, parent, existing.pop(number, None)))
-    tags += [Tag(number, None, old) for number, old in sorted(existing.items())]
+        wanted[number] = parent
+    return compare(root, wanted, _existing_tags(root))
+
+
+def compare(root: Path, wanted: dict[int, str], existing: dict[int, str]) -> list[Tag]:
+    """What each step tag needs, here or on a remote: the same rules for both.
+
+    A checkpoint's tag is the tool's by name, whatever it points at now (the
+    old id is kept in the Tag, so it can be restored). Without a checkpoint,
+    only the commit the tool made for that very step is deleted.
+    """
+    tags = [Tag(n, new, existing.get(n)) for n, new in sorted(wanted.items())]
+    for number, old in sorted(existing.items()):
+        if number not in wanted:
+            tags.append(Tag(number, None, old, made_by_tool(root, number, old)))
     return tags
+
+
+def made_by_tool(root: Path, number: int, oid: str) -> bool:
+    """Whether `oid` is the step-`number` commit itself (an annotated tag never is)."""
+    kind = git.run(root, "cat-file", "-t", oid, check=False).strip()
+    return kind == "commit" and step_of_commit(root, oid) == number
 
 
 def _checkpoint_apps(root: Path, head: str) -> dict[int, str]:
@@ -194,33 +218,37 @@ def write(root: Path, tags: list[Tag]) -> None:
         git.run(root, "update-ref", "--stdin", input="\n".join(commands) + "\n")
 
 
-def remote_tags(root: Path, remote: str) -> dict[int, str]:
-    """step number -> the commit refs/tags/step-N points at on `remote`."""
-    found = {}
+def remote_plan(root: Path, remote: str, built: list[Tag]) -> list[Tag]:
+    """`compare()` against the step tags on `remote` instead of the local ones.
+
+    A remote tag without a checkpoint whose object is not here (a clone
+    without tags) is fetched first, objects only, so it can be judged.
+    """
+    there = {}
     for line in git.run(root, "ls-remote", "--tags", remote).splitlines():
         oid, ref = line.split("\t", 1)
         match = _TAG.match(ref.removeprefix(TAG_PREFIX))
         if match:  # peeled lines (step-N^{}) do not match
-            found[int(match.group(1))] = oid
-    return found
+            there[int(match.group(1))] = oid
+    wanted = {tag.number: tag.new for tag in built if tag.new}
+    unknown = [
+        f"{TAG_PREFIX}step-{n}"
+        for n, oid in there.items()
+        if n not in wanted and not git.succeeds(root, "cat-file", "-e", oid)
+    ]
+    if unknown:
+        git.run(root, "fetch", "-q", "--no-tags", "--no-write-fetch-head", remote,
+                *unknown)  # fmt: skip
+    return compare(root, wanted, there)
 
 
-def push_plan(tags: list[Tag], there: dict[int, str]) -> list[tuple[str, str]]:
-    """(refspec, what it does) for each step tag that differs on the remote."""
-    there = dict(there)
-    plan = []
-    for tag in sorted((t for t in tags if t.new), key=lambda t: t.number):
-        old = there.pop(tag.number, None)
-        if old != tag.new:
-            refspec = f"{'+' if old else ''}{tag.new}:{tag.ref}"
-            plan.append(
-                (refspec, f"{tag.name:<8} {'moved (forced)' if old else 'new'}")
-            )
-    for number in sorted(there):
-        what = f"{f'step-{number}':<8} deleted (its checkpoint no longer exists)"
-        plan.append((f":{TAG_PREFIX}step-{number}", what))
-    return plan
+def push(root: Path, remote: str, tags: list[Tag]) -> None:
+    """Push the tags that differ, each only if the remote still has its `old`.
 
-
-def push(root: Path, remote: str, refspecs: list[str]) -> None:
-    git.run(root, "push", "--quiet", remote, *refspecs)
+    The lease makes the printed old id the one really replaced: a tag that
+    changed on the remote meanwhile is rejected ("stale info"), not overwritten.
+    """
+    changed = [t for t in tags if t.state in ("created", "moved", "deleted")]
+    leases = [f"--force-with-lease={t.ref}:{t.old or ''}" for t in changed]
+    refspecs = [f"{t.new or ''}:{t.ref}" for t in changed]
+    git.run(root, "push", "--quiet", *leases, remote, *refspecs)

@@ -138,7 +138,40 @@ def test_credentials_are_never_persisted() -> None:
                 token_steps.append((name, job_id, step["run"]))
     [(name, job_id, script)] = token_steps
     assert (name, job_id) == ("tags.yml", "publish")
-    assert ".venv/bin/workshop tags --push origin" in script
+    assert PUSH in script.splitlines()
+
+
+# The one way the token-holding job starts Python: -S reads no site-packages
+# (so no .pth file runs), -E no PYTHON* variable; -m finds workshop/ in the
+# checkout, the current directory.
+PUSH = "python3 -S -E -m workshop tags --push origin"
+INSTALLS = re.compile(r"\b(make|pip3?|pipx|uv|poetry|conda|npm|apt-get|apt)\b|\.venv")
+
+
+def holds_a_token(job: dict[str, Any]) -> bool:
+    """Whether a job can write anything or sees a token or a secret."""
+    grants = job.get("permissions", {}).values()
+    text = json.dumps(job["steps"])
+    return "write" in grants or "github.token" in text or "secrets." in text
+
+
+def test_the_job_holding_the_token_installs_nothing() -> None:
+    """Installed packages can ship .pth files that run whenever Python starts, and
+    the steps of a job share one file system: so the job that holds the token
+    installs nothing (its only action is checkout: no setup-python, no make venv,
+    no pip) and starts Python only as `python3 -S -E`, standard library only."""
+    holders = [
+        (n, j) for n in NAMES for j, job in jobs(n).items() if holds_a_token(job)
+    ]
+    assert holders == [("tags.yml", "publish")]
+    job = jobs("tags.yml")["publish"]
+    actions = {s["uses"].split("@")[0] for s in job["steps"] if "uses" in s}
+    assert actions == {"actions/checkout"}
+    for step in job["steps"]:
+        code = [ln.strip() for ln in step.get("run", "").splitlines()]
+        code = [ln for ln in code if ln and not ln.startswith("#")]
+        assert not [ln for ln in code if INSTALLS.search(ln)], step
+        assert [ln for ln in code if "python" in ln] in ([], [PUSH]), step
 
 
 def test_concurrency_cancels_superseded_ci_runs_but_never_tag_publishing() -> None:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 STEPS = (0, 1, 2)
+PYCACHE = shutil.ignore_patterns("__pycache__")
+# `python -m workshop ARGS`, and at exit every module it loaded, on stderr.
+AUDIT = (
+    "import atexit, runpy, sys\n"
+    "atexit.register(lambda: print(*sorted(sys.modules), file=sys.stderr))\n"
+    "runpy.run_module('workshop', run_name='__main__', alter_sys=True)\n"
+)
 
 
 def tag_ids(root: Path, git) -> dict[str, str]:
@@ -136,21 +146,21 @@ def test_a_checkpoint_edit_changes_only_that_step_app(
     assert "# clearer" in git(workshop_repo, "diff", "step-1", "step-2")
 
 
-def test_stale_step_tags_are_deleted_and_others_kept(
+def test_tags_that_are_not_generated_step_tags_are_kept(
     workshop_repo, run_workshop, git
 ) -> None:
     git(workshop_repo, "tag", "v1.0")
     git(workshop_repo, "tag", "step-one")  # not a step tag
-    git(workshop_repo, "tag", "step-7")
+    git(workshop_repo, "tag", "step-7")  # a step tag, but the user's own
     code, out, _ = run_workshop("tags", cwd=workshop_repo)
     assert code == 0
-    assert "step-7" in out
-    assert "deleted" in out
-    assert out.splitlines()[-1] == "3 created, 1 deleted."
+    assert "step-7 is not a generated tag: left alone" in lines(out)
+    assert out.splitlines()[-1] == "3 created, 1 left alone."
     assert sorted(tag_ids(workshop_repo, git)) == [
         "step-0",
         "step-1",
         "step-2",
+        "step-7",
         "step-one",
         "v1.0",
     ]
@@ -218,20 +228,13 @@ def test_push_sends_only_tags_that_differ(
     assert tag_ids(remote, git) == tag_ids(workshop_repo, git)
     assert log.read_text().split() == [f"refs/tags/step-{n}" for n in STEPS]
 
-    # step-2 is wrong on the remote, step-9 is stale there, the rest is right
-    git(
-        workshop_repo,
-        "push",
-        "-q",
-        "origin",
-        "+HEAD:refs/tags/step-2",
-        "HEAD:refs/tags/step-9",
-    )
+    # step-2 is wrong on the remote, the rest is right
+    git(workshop_repo, "push", "-q", "origin", "+HEAD:refs/tags/step-2")
     log.unlink()
     code, out, _ = run_workshop("tags", "--push", "origin", cwd=workshop_repo)
 
     assert code == 0
-    assert log.read_text().split() == ["refs/tags/step-2", "refs/tags/step-9"]
+    assert log.read_text().split() == ["refs/tags/step-2"]
     assert "moved (forced)" in out
     assert tag_ids(remote, git) == tag_ids(workshop_repo, git)
 
@@ -307,3 +310,202 @@ def test_a_guide_that_is_not_utf8_still_gets_its_tag(
         "Step 1 — Caf\ufffd\n",
         "Step 2 — Async tasks\n",
     ]
+
+
+# --- issue 12: only the tool's own tags are touched, and every change can be undone
+
+
+def lines(out: str) -> list[str]:
+    """The output's lines with runs of spaces made one (columns are padded)."""
+    return [" ".join(line.split()) for line in out.splitlines()]
+
+
+def add_checkpoint(root: Path, git, number: int) -> None:
+    """Commit a checkpoint step-`number` (a copy of step 2's app and guide)."""
+    source = root / "checkpoints" / "step-2"
+    target = root / "checkpoints" / f"step-{number}"
+    for path in source.rglob("*"):
+        if path.is_file():
+            copy = target / path.relative_to(source)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_bytes(path.read_bytes())
+    commit_all(root, git, f"add step {number}")
+
+
+def remove_checkpoint(root: Path, git, number: int) -> None:
+    git(root, "rm", "-r", "-q", f"checkpoints/step-{number}")
+    git(root, "commit", "-q", "-m", f"remove step {number}")
+
+
+def test_step_tags_with_leading_zeros_are_not_ours(
+    workshop_repo, run_workshop, git, tmp_path
+) -> None:
+    """step-03 is not step-3: it neither blocks the build nor gets pushed or deleted."""
+    remote, log = make_remote(tmp_path, workshop_repo, git)
+    git(workshop_repo, "tag", "step-01")
+    git(workshop_repo, "tag", "-a", "-m", "a user's own", "step-002")
+    git(workshop_repo, "push", "-q", "origin", "HEAD:refs/tags/step-09")
+    log.unlink()
+    theirs = tag_ids(remote, git)
+
+    code, out, err = run_workshop("tags", "--push", "origin", cwd=workshop_repo)
+
+    assert (code, err) == (0, ""), err
+    assert lines(out)[3] == "3 created."
+    assert not re.search(r"step-0\d|step-9", out)
+    assert log.read_text().split() == [f"refs/tags/step-{n}" for n in STEPS]
+    assert {
+        t: i for t, i in tag_ids(remote, git).items() if re.fullmatch(r"step-0\d+", t)
+    } == theirs
+    assert {"step-01", "step-002"} <= set(tag_ids(workshop_repo, git))
+
+    log.unlink()
+    code, out, _ = run_workshop("tags", "--push", "origin", cwd=workshop_repo)
+    assert code == 0
+    assert "origin: every step tag is up to date." in out
+    assert not log.exists()
+
+
+def test_a_users_step_tag_without_checkpoint_is_left_alone(
+    workshop_repo, run_workshop, git, tmp_path
+) -> None:
+    """A step-N the tool did not make (no checkpoint N) is kept here and there."""
+    remote, log = make_remote(tmp_path, workshop_repo, git)
+    assert run_workshop("tags", cwd=workshop_repo).code == 0
+    git(workshop_repo, "tag", "step-8")  # the user's own, on their commit
+    git(workshop_repo, "tag", "step-5", "step-1")  # a generated commit, renamed
+    git(workshop_repo, "tag", "-a", "-m", "mine", "step-7", "step-2")
+    git(workshop_repo, "push", "-q", "origin", "step-8", "step-5", "step-7")
+    log.unlink()
+    mine = {n: i for n, i in tag_ids(workshop_repo, git).items() if n[-1] in "578"}
+
+    code, out, err = run_workshop("tags", "--push", "origin", cwd=workshop_repo)
+
+    assert (code, err) == (0, ""), err
+    for name in ("step-5", "step-7", "step-8"):
+        assert lines(out).count(f"{name} is not a generated tag: left alone") == 1
+        assert tag_ids(workshop_repo, git)[name] == mine[name]
+        assert tag_ids(remote, git)[name] == mine[name]
+    assert "deleted" not in out
+    assert log.read_text().split() == [f"refs/tags/step-{n}" for n in STEPS]
+
+
+def test_every_moved_tag_shows_its_old_id_and_how_to_restore_it(
+    workshop_repo, run_workshop, git, tmp_path
+) -> None:
+    """An annotated step-1 is replaced (the name is the tool's), never lost."""
+    remote, _ = make_remote(tmp_path, workshop_repo, git)
+    git(workshop_repo, "tag", "-a", "-m", "my notes", "step-1")
+    git(workshop_repo, "push", "-q", "origin", "step-1")
+    old = tag_ids(workshop_repo, git)["step-1"]
+
+    code, out, err = run_workshop("tags", "--push", "origin", cwd=workshop_repo)
+
+    assert (code, err) == (0, ""), err
+    new = tag_ids(workshop_repo, git)["step-1"]
+    assert (
+        f"step-1 moved {old[:12]} -> {new[:12]}; restore: git tag -f step-1 {old}"
+        in (lines(out))
+    )
+    assert (
+        f"step-1 moved (forced) {old[:12]} -> {new[:12]}; "
+        f"restore: git push origin +{old}:refs/tags/step-1"
+    ) in lines(out)
+    assert tag_ids(remote, git)["step-1"] == new
+    git(workshop_repo, "tag", "-f", "step-1", old)  # the printed restore works
+    assert git(workshop_repo, "tag", "-l", "--format=%(contents)", "step-1") == (
+        "my notes\n\n"
+    )
+
+
+def test_a_stale_generated_tag_is_deleted_here_and_there_with_its_restore(
+    workshop_repo, run_workshop, git, tmp_path
+) -> None:
+    """A tag the tool made for a checkpoint that is gone is deleted, even on a
+    remote whose tag this clone has never seen, and the old id is printed."""
+    remote, log = make_remote(tmp_path, workshop_repo, git)
+    add_checkpoint(workshop_repo, git, 3)
+    assert run_workshop("tags", "--push", "origin", cwd=workshop_repo).code == 0
+    old = tag_ids(workshop_repo, git)["step-3"]
+    remove_checkpoint(workshop_repo, git, 3)
+
+    code, out, _ = run_workshop("tags", cwd=workshop_repo)
+
+    assert code == 0
+    assert (
+        f"step-3 deleted {old[:12]} (its checkpoint no longer exists); "
+        f"restore: git tag step-3 {old}"
+    ) in lines(out)
+    assert "step-3" not in tag_ids(workshop_repo, git)
+
+    clone = tmp_path / "clone"  # has neither the tag nor its commit
+    git(tmp_path, "clone", "-q", "--no-tags", str(workshop_repo), str(clone))
+    git(clone, "remote", "set-url", "origin", str(remote))
+    log.unlink()
+    code, out, err = run_workshop("tags", "--push", "origin", cwd=clone)
+
+    assert (code, err) == (0, ""), err
+    assert (
+        f"step-3 deleted {old[:12]} (its checkpoint no longer exists); "
+        f"restore: git push origin {old}:refs/tags/step-3"
+    ) in lines(out)
+    assert "step-3" not in tag_ids(remote, git)
+    assert "refs/tags/step-3" in log.read_text().split()
+
+
+def test_a_push_from_a_shallow_clone_says_why_and_what_to_do(
+    workshop_repo, run_workshop, git, tmp_path
+) -> None:
+    """The error names git's cause, not "failed to push some refs", and the fix."""
+    (workshop_repo / "README.md").write_text("# second commit\n")
+    commit_all(workshop_repo, git, "second")
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth=1", workshop_repo.as_uri(), str(shallow))
+    git(tmp_path, "init", "-q", "--bare", str(tmp_path / "target.git"))
+    git(shallow, "remote", "add", "target", str(tmp_path / "target.git"))
+
+    code, _, err = run_workshop("tags", "--push", "target", cwd=shallow)
+
+    assert code == 2
+    assert err.count("\n") == 1, err
+    assert err.startswith("workshop: git push failed: ")
+    assert "(shallow update not allowed)" in err
+    assert "this clone is shallow: run git fetch --unshallow, then again" in err
+
+
+def test_tags_needs_the_standard_library_only(
+    workshop_repo, run_workshop, git, tmp_path
+) -> None:
+    """The publishing job runs `python3 -S -E -m workshop tags --push origin` in
+    the checkout: no site-packages, only the standard library and workshop/ from
+    the current directory, and that is all `workshop tags` imports."""
+    import workshop
+
+    remote, _ = make_remote(tmp_path, workshop_repo, git)
+    shutil.copytree(
+        Path(workshop.__file__).parent, workshop_repo / "workshop", ignore=PYCACHE
+    )
+    assert git(workshop_repo, "status", "--porcelain") == "?? workshop/\n"
+    bare = [sys.executable, "-S", "-E"]
+
+    pushed = subprocess.run(
+        [*bare, "-m", "workshop", "tags", "--push", "origin"],
+        cwd=workshop_repo,
+        capture_output=True,
+        text=True,
+    )
+    audited = subprocess.run(  # the same again, listing the modules it loaded
+        [*bare, "-c", AUDIT, "tags", "--push", "origin"],
+        cwd=workshop_repo,
+        capture_output=True,
+        text=True,
+    )
+
+    assert (pushed.returncode, pushed.stderr) == (0, "")
+    assert "pushed to origin:" in pushed.stdout
+    assert tag_ids(remote, git) == tag_ids(workshop_repo, git) != {}
+    assert audited.returncode == 0, audited.stderr
+    assert "origin: every step tag is up to date." in audited.stdout
+    modules = {name.split(".")[0] for name in audited.stderr.split()}
+    assert "workshop" in modules
+    assert modules - set(sys.stdlib_module_names) == {"__main__", "workshop"}
