@@ -18,7 +18,8 @@ help: ## list the targets
 run: $(STAMP) ## run the app with reload on port 8000 (make run PORT=8080 for another)
 	$(BIN)/workshop serve --port $(PORT)
 
-test: $(STAMP) ## run every check: lint, tool tests, all checkpoints
+test: $(STAMP) ## authors: every check (lint, tool tests, all checkpoints)
+	@$(BIN)/python -m workshop.authoring
 	$(BIN)/pre-commit run --all-files --show-diff-on-failure
 	$(BIN)/pytest -n auto -q
 	$(BIN)/workshop verify
