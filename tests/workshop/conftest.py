@@ -14,6 +14,8 @@ can run in parallel.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -168,12 +170,70 @@ def workshop_repo(tmp_path: Path) -> Path:
     return root
 
 
+# Commands that replace or outlive the process (serve execs uvicorn, watch and
+# bench run until stopped): always run in a subprocess.
+PROCESS_ONLY = frozenset({"serve", "watch", "bench"})
+
+
+def _changed_env(env: dict[str, str | None] | None) -> dict[str, str]:
+    full_env = dict(os.environ)
+    for key, value in (env or {}).items():
+        if value is None:
+            full_env.pop(key, None)
+        else:
+            full_env[key] = value
+    return full_env
+
+
+def run_in_subprocess(
+    args: tuple[str, ...],
+    cwd: Path,
+    env: dict[str, str],
+    input: str | None,
+    timeout: float,
+) -> Result:
+    result = subprocess.run(
+        [sys.executable, "-m", "workshop", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        input=input,
+        timeout=timeout,
+    )
+    return Result(result.returncode, result.stdout, result.stderr)
+
+
+def run_in_process(
+    args: tuple[str, ...], cwd: Path, env: dict[str, str], input: str | None
+) -> Result:
+    """`workshop.cli.main(args)` here, with its own cwd, environment and streams."""
+    from workshop.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(cwd)
+        for key in set(os.environ) - set(env):
+            patch.delenv(key)
+        for key, value in env.items():
+            patch.setenv(key, value)
+        patch.setattr(sys, "stdin", io.StringIO(input or ""))
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exit:  # argparse: --help, --version, usage errors
+                code = exit.code if isinstance(exit.code, int) else 0
+    return Result(code, out.getvalue(), err.getvalue())
+
+
 @pytest.fixture
 def run_workshop() -> Callable[..., Result]:
     """`run_workshop(*args, cwd=..., env=None, input=None)` -> (code, stdout, stderr).
 
-    Runs the command in a subprocess with this interpreter, exactly as a user
-    would; `env` adds to (or, with value None, removes from) the environment.
+    Calls the command in this process, as `workshop` would (a fraction of the
+    time of a new interpreter); `process=True` runs `python -m workshop` in a
+    subprocess instead, for what needs a real process. `env` adds to (or, with
+    value None, removes from) the environment.
     """
 
     def run(
@@ -182,23 +242,12 @@ def run_workshop() -> Callable[..., Result]:
         env: dict[str, str | None] | None = None,
         input: str | None = None,
         timeout: float = 60,
+        process: bool = False,
     ) -> Result:
-        full_env = dict(os.environ)
-        for key, value in (env or {}).items():
-            if value is None:
-                full_env.pop(key, None)
-            else:
-                full_env[key] = value
-        result = subprocess.run(
-            [sys.executable, "-m", "workshop", *args],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            env=full_env,
-            input=input,
-            timeout=timeout,
-        )
-        return Result(result.returncode, result.stdout, result.stderr)
+        full_env = _changed_env(env)
+        if process or PROCESS_ONLY & set(args):
+            return run_in_subprocess(args, cwd, full_env, input, timeout)
+        return run_in_process(args, cwd, full_env, input)
 
     return run
 

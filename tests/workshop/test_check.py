@@ -143,7 +143,8 @@ def test_check_works_from_a_subfolder(workshop_repo, run_workshop) -> None:
 
 
 def test_verbose_shows_pytest_output(workshop_repo, run_workshop) -> None:
-    code, out, _ = run_workshop("check", "1", "--verbose", cwd=workshop_repo)
+    # pytest's output goes straight to the terminal: a real process to see it
+    code, out, _ = run_workshop("check", "1", "-v", cwd=workshop_repo, process=True)
     assert code == 1
     assert "test_step_1.py::test_step_1 FAILED" in out
     assert "def test_step_1" in out  # pytest's traceback
