@@ -91,6 +91,10 @@ def docstring(item: object) -> str | None:
 
 def load_error(app_dir: Path) -> str | None:
     """Import app/ as the suites will; a failure as `app/main.py:12: Error: ...`."""
+    if not (app_dir / "app" / "__init__.py").is_file():
+        return (
+            "app/__init__.py is missing: create it (an empty file makes app/ a package)"
+        )
     module = "app.main" if (app_dir / "app" / "main.py").is_file() else "app"
     sys.path.insert(0, str(app_dir))
     try:
