@@ -56,6 +56,14 @@ def test_duplicate_email_is_a_conflict(client):
     assert len(client.get("/subscribers").json()) == 1
 
 
+def test_duplicate_email_is_a_conflict_in_any_alphabet(client):
+    """ü@example.com and Ü@example.com are the same address: the second answers 409."""
+    assert subscribe(client, email="ü@example.com").status_code == 201
+    response = subscribe(client, email="Ü@example.com", name="Ü")
+    assert response.status_code == 409, response.text
+    assert len(client.get("/subscribers").json()) == 1
+
+
 def test_invalid_email_is_rejected(client):
     """An email address that is not valid answers 422 and names the field."""
     response = subscribe(client, email="not-an-email")

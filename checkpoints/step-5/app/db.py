@@ -12,7 +12,7 @@ from app.config import settings
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS subscribers (
     id INTEGER PRIMARY KEY,
-    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    email TEXT NOT NULL UNIQUE,
     name TEXT NOT NULL,
     created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
