@@ -1,4 +1,4 @@
-"""Hardening no step teaches: odd input gets a clear 4xx, never a 500.
+"""Hardening no step teaches: odd input or old data never give a 500.
 
 Nothing here is about background tasks, and you can skip this file. Every
 checkpoint carries it unchanged (tests/project/test_lesson_shared.py checks
@@ -7,9 +7,16 @@ that), so each step's main.py shows only what the step teaches.
 - `harden(app)`: a request body over 64 KiB gets 413, and a 422 answer stays
   short and can be sent whatever the input.
 - `SubscriberId`: an id SQLite can look up.
+- `set_aside_other_schema(path, SCHEMA)`: db.py's `init_db` calls it, so a
+  database file another step wrote is moved aside instead of breaking this one.
 """
 
 import json
+import logging
+import pathlib
+import sqlite3
+import zlib
+from contextlib import closing
 from typing import Annotated, Any
 
 from fastapi import FastAPI, HTTPException, Path, Request
@@ -22,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 MAX_BODY = 64 * 1024  # bytes in a request body; a signup needs less than 1 KiB
 TOO_LARGE = f"Request body too large: at most {MAX_BODY} bytes"
 MAX_ECHO = 200  # characters of each value that a 422 answer repeats
+logger = logging.getLogger(__name__)
 
 # SQLite integers have 64 bits: sqlite3 raises OverflowError (a 500) for more
 SubscriberId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -84,3 +92,38 @@ def _cut(value: Any) -> Any:
     """`value` itself if short, else the first MAX_ECHO characters of its JSON."""
     text = value if isinstance(value, str) else json.dumps(value)
     return value if len(text) <= MAX_ECHO else text[:MAX_ECHO] + "..."
+
+
+def set_aside_other_schema(path: pathlib.Path, schema: str) -> None:
+    """Move the database file aside if it was made with another SCHEMA.
+
+    `workshop goto N` and `git checkout step-N` keep data/newsletter.db. But
+    what one step stores can break another: step 3 answers 500 on an email
+    step 5 marked "failed", and `CREATE TABLE IF NOT EXISTS` never adds a
+    column to a table another step made. So the file keeps a fingerprint of
+    the SCHEMA that made it (SQLite's PRAGMA user_version), and a file with
+    another one is moved aside: nothing is lost, and the app starts fresh.
+    """
+    version = zlib.crc32(schema.encode()) >> 1  # user_version: a signed 32-bit int
+    with closing(sqlite3.connect(path)) as db:
+        made_with = db.execute("PRAGMA user_version").fetchone()[0]
+        tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    if tables and made_with != version:
+        aside = _unused_name(path)
+        for suffix in ("", "-wal", "-shm"):  # the file and SQLite's companions
+            part = path.with_name(path.name + suffix)
+            if part.exists():
+                part.rename(aside.with_name(aside.name + suffix))
+        logger.warning(
+            "%s was written by another step; moved to %s; starting fresh", path, aside
+        )
+    with closing(sqlite3.connect(path)) as db:
+        db.execute(f"PRAGMA user_version = {version}")
+
+
+def _unused_name(path: pathlib.Path) -> pathlib.Path:
+    """data/newsletter.db -> data/newsletter-old1.db (or -old2, ... if taken)."""
+    number = 1
+    while (aside := path.with_stem(f"{path.stem}-old{number}")).exists():
+        number += 1
+    return aside
