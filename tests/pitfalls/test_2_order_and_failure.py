@@ -99,7 +99,7 @@ def test_failing_task_skips_later_tasks_and_only_reaches_the_server_log(
     def logged() -> list[logging.LogRecord]:
         return [r for r in caplog.records if r.name == "uvicorn.error"]
 
-    wait_until(lambda: bool(logged()), "the server to log the task's exception")
+    wait_until(lambda: bool(logged()), "the server logged the task's exception")
     (record,) = logged()
     assert record.levelno == logging.ERROR
     assert record.getMessage().startswith("Exception in ASGI application")

@@ -146,7 +146,7 @@ def test_with_uvicorn_the_connection_is_held_while_the_client_already_has_its_re
     try:
         response = httpx.post(f"{server.url}/default", timeout=10)
         assert response.status_code == 200
-        wait_until(lambda: "task started" in events, "the task to start")
+        wait_until(lambda: "task started" in events, "the task started")
         assert events == [
             "db opened",
             "endpoint returns",
@@ -155,7 +155,10 @@ def test_with_uvicorn_the_connection_is_held_while_the_client_already_has_its_re
         ]
     finally:
         release.set()
-    wait_until(lambda: "db closed" in events, "the dependency's exit code")
+    wait_until(
+        lambda: "db closed" in events,
+        "the dependency's exit code closed the connection",
+    )
     assert events[-2:] == ["task used the connection", "db closed"]
 
 
