@@ -122,8 +122,12 @@ class LiveServer:
         """Start the server thread; return once uvicorn accepts requests."""
         self.thread.start()
         wait_until(
-            lambda: self.server.started, "the server started", timeout=START_LIMIT
+            lambda: self.server.started or not self.thread.is_alive(),
+            "the server started",
+            timeout=START_LIMIT,
         )
+        if not self.server.started:  # the thread ended: no use waiting longer
+            pytest.fail("the server stopped before it started (see the captured log)")
         return self
 
     def stop(self, *, force: bool = False, timeout: float = STOP_LIMIT) -> None:
