@@ -125,6 +125,7 @@ class LiveServer:
             lambda: self.server.started or not self.thread.is_alive(),
             "the server started",
             timeout=START_LIMIT,
+            interval=0.005,
         )
         if not self.server.started:  # the thread ended: no use waiting longer
             pytest.fail("the server stopped before it started (see the captured log)")
