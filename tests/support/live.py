@@ -139,6 +139,8 @@ class LiveServer:
         `force`: do not wait for requests and tasks (a failed test may leave
         one blocked), nor run the shutdown.
         """
+        if self.thread.ident is None:  # never started: nothing to stop
+            return
         if force:
             self.server.force_exit = True
         self.server.should_exit = True
