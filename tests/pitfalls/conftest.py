@@ -2,8 +2,10 @@
 
 - `serve(app, **config)`: starts a `LiveServer` (tests/support/live.py) for
   `app`, without lifespan and access log unless `config` says otherwise, and
-  returns it once it accepts requests (`server.url`). Every server started is
-  stopped after the test, without waiting for tasks a failed test left blocked.
+  returns it once it accepts requests: `server.url`, and `server.client`, an
+  httpx client with a new connection per request and a `WAIT` s timeout.
+  Every server started is stopped after the test, without waiting for tasks
+  a failed test left blocked.
 - `gate()`: a `threading.Event` whose `wait()` is bounded, so a test that goes
   wrong fails instead of hanging.
 - `wait_until(condition, what)`: the shared `wait_until`, bounded by `WAIT`
@@ -43,7 +45,7 @@ def serve() -> Iterator[Callable[..., LiveServer]]:
 
     def start(app: Any, **config: Any) -> LiveServer:
         config = {"access_log": False, "lifespan": "off"} | config
-        server = LiveServer(app, **config)
+        server = LiveServer(app, timeout=WAIT, **config)
         servers.append(server)
         return server.start()
 

@@ -68,7 +68,7 @@ def test_with_uvicorn_the_response_is_sent_before_the_first_task_starts(
     release = gate()
     server = serve(make_app(events, release))
     try:
-        response = httpx.post(f"{server.url}/subscribers", timeout=10)
+        response = server.client.post("/subscribers")
         assert response.json() == {"status": "subscribed"}  # while the task waits
         wait_until(lambda: "task started" in events, "the task started")
         assert events == [
