@@ -22,7 +22,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from functools import cached_property
 from typing import Any, TypeVar
 
 import pytest
@@ -74,11 +73,12 @@ class LiveServer:
 
     `config` goes to `uvicorn.Config` (`lifespan`, `log_level`, `access_log`,
     ...); `log_config=None` is the default, so uvicorn's log records reach
-    pytest's `caplog`. `timeout` bounds each request sent through `client`.
-    Call `start()`, and `close()` when done.
+    pytest's `caplog`. `client` is an httpx client for `url`, with `timeout` as
+    its default per request. Call `start()`, and `close()` when done.
     """
 
     def __init__(self, app: Any, *, timeout: float = TIMEOUT, **config: Any) -> None:
+        import httpx
         import uvicorn
 
         self.timeout = timeout
@@ -91,18 +91,11 @@ class LiveServer:
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
         )
-
-    @cached_property
-    def client(self):
-        """An httpx client for `url`: a new connection per request (a failed task
-        closes its connection), `timeout` seconds per request (its default)."""
-        import httpx
-
-        fresh = httpx.Limits(max_keepalive_connections=0)
-        return httpx.Client(
+        # a new connection per request: a failed task closes its connection
+        self.client = httpx.Client(
             base_url=self.url,
-            timeout=self.timeout,
-            limits=fresh,
+            timeout=timeout,
+            limits=httpx.Limits(max_keepalive_connections=0),
             verify=False,  # plain http: loading the CA bundle would take 30-100 ms
         )
 
@@ -156,7 +149,6 @@ class LiveServer:
 
     def close(self, *, force: bool = False) -> None:
         """Close the client, stop the server (see `stop`), close the socket."""
-        if "client" in self.__dict__:
-            self.client.close()
+        self.client.close()
         self.stop(force=force)
         self.socket.close()
