@@ -1,4 +1,4 @@
-"""Helpers shared by the test folders (no tests here).
+"""Helpers shared by the test folders (their own tests: tests/project/test_support.py).
 
 `live`: a live uvicorn server in a thread, `wait_until`, `free_port`.
 
