@@ -105,6 +105,7 @@ def _add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     elif name == "tags":
         add("--push", metavar="REMOTE", help="then push the tags that differ there")
         add("--dry-run", action="store_true", help="only report what would change")
+        add("--release", metavar="NAME", help="build NAME-step-N tags that never move")
         parser.epilog = "Tags are built from HEAD's commit, never from the files."
     elif name == "bench":
         bench.add_arguments(parser)
@@ -167,7 +168,9 @@ def dispatch(args: argparse.Namespace) -> int:
         case "verify":
             return verify(root, fast=args.fast, skip_app=args.skip_app, jobs=args.jobs)
         case "tags":
-            return tags(root, push=args.push, dry_run=args.dry_run)
+            return tags(
+                root, push=args.push, dry_run=args.dry_run, release=args.release
+            )
         case "bench":
             return run_bench(bench.settings(args))
     raise AssertionError(f"no command {args.command!r}")
