@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 from workshop import __version__, bench
@@ -66,6 +67,8 @@ def _add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     if name == "status":
         add("--all", action="store_true", help="also check the steps after yours")
+        add("--json", action="store_true", help="print the progress as JSON")
+        add("--summary", metavar="FILE", type=Path, help="append a Markdown table")
     elif name == "check":
         _step(parser)
         add("--checkpoint", metavar="K", help="check checkpoints/step-K/app instead")
@@ -144,7 +147,12 @@ def dispatch(args: argparse.Namespace) -> int:
     root = find_root()
     match args.command:
         case None | "status":
-            return status(root, every=getattr(args, "all", False))
+            return status(
+                root,
+                every=getattr(args, "all", False),
+                as_json=getattr(args, "json", False),
+                summary=getattr(args, "summary", None),
+            )
         case "check":
             return check(
                 root, upto=args.step, checkpoint=args.checkpoint, verbose=args.verbose

@@ -192,6 +192,16 @@ def test_the_job_holding_the_token_installs_nothing() -> None:
         assert [ln for ln in code if "python" in ln] in ([], [RELEASE_PUSH, PUSH])
 
 
+def test_a_copys_ci_puts_the_progress_table_on_the_job_summary() -> None:
+    """In a copy (not the template), the verify job prints the learner's
+    progress and appends it as a table to the job summary page."""
+    [step] = [s for _, s in steps("ci.yml") if "workshop status" in s.get("run", "")]
+    code = [ln.strip() for ln in step["run"].splitlines()]
+    code = [ln for ln in code if not ln.startswith("#")]
+    line = '.venv/bin/workshop status --all --summary "$GITHUB_STEP_SUMMARY"'
+    assert code[code.index(line) - 1] == 'if [ "$IS_TEMPLATE" = "false" ]; then'
+
+
 def test_concurrency_cancels_superseded_ci_runs_but_never_tag_publishing() -> None:
     """ci cancels an older run of the same ref; tags queue and never cancel."""
     ci = workflow("ci.yml")["concurrency"]
