@@ -23,6 +23,7 @@ from workshop.commands.restore import restore
 from workshop.commands.serve import serve
 from workshop.commands.status import status
 from workshop.commands.tags import tags
+from workshop.commands.update import update
 from workshop.commands.verify import verify
 from workshop.commands.watch import watch
 from workshop.errors import WorkshopError
@@ -38,6 +39,7 @@ LEARNER_COMMANDS = {
     "restore": "list or bring back work saved by goto",
     "diff": "show step N's change to app/",
     "serve": "run the app with reload (fastapi dev)",
+    "update": "bring this copy up to the course's latest (never app/)",
 }
 AUTHOR_COMMANDS = {
     "verify": "prove every checkpoint, step and guide (authors, CI)",
@@ -110,6 +112,12 @@ def _add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         add("--dry-run", action="store_true", help="only report what would change")
         add("--release", metavar="NAME", help="build NAME-step-N tags that never move")
         parser.epilog = "Tags are built from HEAD's commit, never from the files."
+    elif name == "update":
+        add("source", nargs="?", help="the course: a git URL or path (default: "
+            "[tool.workshop] source in pyproject.toml)")  # fmt: skip
+        add("--apply", action="store_true", help="write it (default: a dry run)")
+        add("--markers", action="store_true", help="apply despite conflicts, "
+            "leaving <<<<<<< markers in those files to resolve")  # fmt: skip
     elif name == "bench":
         bench.add_arguments(parser)
 
@@ -179,6 +187,8 @@ def dispatch(args: argparse.Namespace) -> int:
             return tags(
                 root, push=args.push, dry_run=args.dry_run, release=args.release
             )
+        case "update":
+            return update(root, args.source, apply=args.apply, markers=args.markers)
         case "bench":
             return run_bench(bench.settings(args))
     raise AssertionError(f"no command {args.command!r}")
