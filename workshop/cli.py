@@ -20,6 +20,7 @@ from workshop.commands.diff import diff
 from workshop.commands.goto import goto
 from workshop.commands.hint import hint, reset
 from workshop.commands.restore import restore
+from workshop.commands.room import room
 from workshop.commands.serve import serve
 from workshop.commands.status import status
 from workshop.commands.tags import tags
@@ -45,6 +46,7 @@ AUTHOR_COMMANDS = {
     "verify": "prove every checkpoint, step and guide (authors, CI)",
     "tags": "build the step-N git tags from the checkpoints",
     "bench": "measure that responses do not wait for background tasks",
+    "room": "instructors: every learner's repository through the checks",
 }
 COMMANDS = LEARNER_COMMANDS | AUTHOR_COMMANDS
 
@@ -118,6 +120,14 @@ def _add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         add("--apply", action="store_true", help="write it (default: a dry run)")
         add("--markers", action="store_true", help="apply despite conflicts, "
             "leaving <<<<<<< markers in those files to resolve")  # fmt: skip
+    elif name == "room":
+        add("repos", nargs="*", metavar="REPO", help="a learner's git URL or path")
+        add("--file", type=Path, help="a file listing repositories, one a line")
+        add("--json", action="store_true", help="machine-readable output")
+        add("--watch", action="store_true", help="look again every --interval")
+        add("--interval", type=float, default=30.0, help="seconds (30)")
+        add("-j", "--jobs", type=int, help="repositories checked at once")
+        add("--cache", type=Path, help="the cache folder (.workshop/room)")
     elif name == "bench":
         bench.add_arguments(parser)
 
@@ -189,6 +199,11 @@ def dispatch(args: argparse.Namespace) -> int:
             )
         case "update":
             return update(root, args.source, apply=args.apply, markers=args.markers)
+        case "room":
+            return room(
+                root, args.repos, file=args.file, as_json=args.json, watch=args.watch,
+                interval=args.interval, jobs=args.jobs, cache=args.cache,
+            )  # fmt: skip
         case "bench":
             return run_bench(bench.settings(args))
     raise AssertionError(f"no command {args.command!r}")
