@@ -79,7 +79,7 @@ def test_room_finds_each_learners_step_isolated_and_time_limited(
         "POST /subscribers answers before the welcome email is sent."
     )
     assert found["cy"]["hangs"] is True
-    assert "did not finish in 4 s (stuck at app/main.py:" in found["cy"]["message"]
+    assert "did not finish in 5 s (stuck at app/main.py:" in found["cy"]["message"]
     assert not found["bob"]["hangs"]
     assert all(r["ran"] and r["error"] is None for r in rows)
     assert all(r["last_commit"] for r in rows)
@@ -159,3 +159,30 @@ def test_learner_names_are_short_and_unique() -> None:
         "ada/workshop", "bob/workshop", "cy/workshop", "ada/workshop (2)",
     ]  # fmt: skip
     assert len({p.key for p in found}) == 4
+
+
+def test_bench_room_options_and_report() -> None:
+    """`workshop bench --room`: 30 repositories by default; the report names
+    the load, the CPU time, and each goal met or missed."""
+    import argparse
+
+    from workshop.bench import add_arguments, settings
+    from workshop.bench.room import Look, text
+    from workshop.rooms import Row
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    chosen = settings(parser.parse_args(["--room"]))
+    assert (chosen.room, chosen.repos, chosen.jobs) == (True, 30, 0)
+    chosen = settings(parser.parse_args(["--room", "--repos", "3", "--jobs", "2"]))
+    assert (chosen.repos, chosen.jobs) == (3, 2)
+
+    info = {"cores": 2, "cpu": "CPU", "python": "3.11", "load_average": [1.5]}
+    looks = [Look("cold", 70.0, 30, 80.0), Look("warm", 2.0, 0, 0.5)]
+    rows = [Row("a", "a", step=1), Row("b", "b", finished=True)]
+    report = text(30, 4, looks, rows, info, info)
+    assert "load average 1.5 before, 1.5 after" in report
+    assert "cold" in report and "goal ≤ 60 s: missed" in report
+    assert "goal ≤ 15 s: met" in report
+    assert "with nothing else running, at least 40 s on 2 cores" in report
+    assert "steps found: 1, done; 0 hung" in report

@@ -19,6 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+try:
+    import resource
+except ImportError:  # Windows: no CPU figures
+    resource = None  # type: ignore[assignment]
+
 from workshop import git, rooms
 from workshop.bench.report import machine
 from workshop.project import APP, all_steps, find_root
@@ -71,6 +76,16 @@ class Look:
     label: str
     seconds: float
     checked: int
+    cpu: float | None  # CPU seconds its children used (None: not measurable here)
+
+
+def children_cpu() -> float | None:
+    """CPU seconds used by finished children so far: the cost of a look,
+    whatever else the machine is doing (its wall time is not)."""
+    if resource is None:
+        return None
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def generate(folder: Path, root: Path, count: int) -> list[Path]:
@@ -95,10 +110,12 @@ def measure(root: Path, count: int, jobs: int) -> tuple[list[Look], list[rooms.R
                 main = repos[0] / APP / "main.py"
                 main.write_text(main.read_text(encoding="utf-8") + "# more\n", "utf-8")
                 commit(repos[0], "More work")
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), children_cpu()
             rows = the_room.check(people)
             seconds = time.perf_counter() - started
-            looks.append(Look(label, seconds, sum(r.ran for r in rows)))
+            after = children_cpu()
+            used = None if cpu is None or after is None else after - cpu
+            looks.append(Look(label, seconds, sum(r.ran for r in rows), used))
         return looks, rows
 
 
@@ -145,9 +162,19 @@ def text(count, jobs, looks, rows, before, after) -> str:
                 if look.seconds <= goal
                 else bad(f"goal ≤ {goal:g} s: missed")
             )
-        lines.append(f"  {look.label:<15} {look.seconds:7.1f} s  "
+        cpu = "" if look.cpu is None else f"{look.cpu:7.1f} s CPU"
+        lines.append(f"  {look.label:<15} {look.seconds:7.1f} s  {cpu}  "
                      f"{look.checked:>3} checked  {verdict}")  # fmt: skip
     steps = [("done" if r.finished else str(r.step)) for r in rows]
+    cold = looks[0]
+    if cold.cpu is not None:
+        cores = before["cores"] or 1
+        floor = cold.cpu / cores
+        lines.append("")
+        lines.append(
+            f"the cold look used {cold.cpu:.0f} CPU seconds: with nothing "
+            f"else running, at least {floor:.0f} s on {cores} cores"
+        )
     hung = sum(r.hangs for r in rows)
     lines += ["", f"steps found: {', '.join(steps)}; {hung} hung (stopped at the "
               "room's time limit)"]  # fmt: skip
