@@ -34,7 +34,14 @@ from workshop.errors import WorkshopError
 from workshop.project import APP, STATE, SUITES, all_steps
 from workshop.report import first_problem, headline
 from workshop.results import StepResult
-from workshop.suites import Isolation, Limits, Spare, Watching, run_suites
+from workshop.suites import (
+    Cancelled,
+    Isolation,
+    Limits,
+    Spare,
+    Watching,
+    run_suites,
+)
 
 CACHE = Path(STATE) / "room"
 HEAD_REF = "refs/room/head"
@@ -142,21 +149,22 @@ class Room:
         numbers = [s.number for s in all_steps(self.root)]
         suites = suites_hash(self.root)
         rows: list[Row | None] = [None] * len(people)
-        done = 0
-        with ThreadPoolExecutor(max_workers=max(1, self.jobs)) as pool:
+        pool = ThreadPoolExecutor(max_workers=max(1, self.jobs))
+        try:
             futures = {
                 pool.submit(self._one, p, numbers, suites, previous.get(p.key)): i
                 for i, p in enumerate(people)
             }
-            try:
-                for future in as_completed(futures):
-                    rows[futures[future]] = future.result()
-                    done += 1
-                    if progress:
-                        progress(done, len(people))
-            except BaseException:
-                self.cancel.set()  # Ctrl-C: every running child is killed now
-                raise
+            for done, future in enumerate(as_completed(futures), 1):
+                rows[futures[future]] = future.result()
+                if progress:
+                    progress(done, len(people))
+        except BaseException:
+            # Ctrl-C: the running children are killed, the waiting ones dropped
+            self.cancel.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown()
         kept = [r for r in rows if r is not None]
         self._save({p.key: r for p, r in zip(people, kept, strict=True)}, previous)
         return kept
@@ -183,7 +191,10 @@ class Room:
         row.app_tree, row.suites = app, suites
         if before and (before.app_tree, before.suites) == (app, suites):
             return _carry(before, row)
-        self._run(person, repo, numbers, row)
+        try:
+            self._run(person, repo, numbers, row)
+        except (WorkshopError, OSError) as error:
+            row.error = f"could not check it: {error}"
         return row
 
     def _fetch(self, person: Learner) -> Path:
@@ -197,6 +208,8 @@ class Room:
 
     def _run(self, person: Learner, repo: Path, numbers: list[int], row: Row) -> None:
         """Write the app/ out and run the suites on it, isolated."""
+        if self.cancel.is_set():
+            raise Cancelled
         folder = self.cache / "apps" / person.key
         shutil.rmtree(folder, ignore_errors=True)
         (folder / APP).mkdir(parents=True)

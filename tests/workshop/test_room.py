@@ -186,3 +186,63 @@ def test_bench_room_options_and_report() -> None:
     assert "goal ≤ 15 s: met" in report
     assert "with nothing else running, at least 40 s on 2 cores" in report
     assert "steps found: 1, done; 0 hung" in report
+
+
+def test_watch_looks_again_and_only_fetches(tmp_path, capsys) -> None:
+    """--watch prints a fresh table each look; nothing changed, nothing runs."""
+    from workshop.commands.room import room
+
+    listing = tmp_path / "room.txt"
+    listing.write_text(f"{tmp_path / 'missing'}\n")
+    code = room(ROOT, [], file=listing, watch=True, interval=0.01, rounds=2,
+                cache=tmp_path / "cache")  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.count("learner  step  first failing check") == 2
+    assert out.count("again in 0.01 s (Ctrl-C stops)") == 1
+    assert out.count("0 checked, 1 unchanged") == 2
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and /proc")
+def test_ctrl_c_ends_the_room_at_once_and_kills_every_child(tmp_path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    repos = [make_learner(tmp_path / f"l{i}", ROOT, 1, hang=True) for i in range(3)]
+    cache = tmp_path / "cache"
+    room = subprocess.Popen(
+        [sys.executable, "-m", "workshop", "room", *map(str, repos), "-j", "2",
+         "--cache", str(cache)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while len(_runners(room.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    runners = _runners(room.pid)
+    assert len(runners) == 2, "the learners' checks did not start"
+    time.sleep(0.5)
+
+    started = time.monotonic()
+    room.send_signal(signal.SIGINT)
+    _, err = room.communicate(timeout=10)
+
+    assert time.monotonic() - started < 3
+    assert (room.returncode, err) == (130, "workshop: interrupted\n")
+    assert not [pid for pid in runners if Path(f"/proc/{pid}").exists()]
+    assert not (cache / "results.json").exists()  # an interrupted look is not kept
+
+
+def _runners(parent: int) -> list[int]:
+    """The room's children that run a learner's checks."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError):
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and "workshop.runner" in line:
+            found.append(int(entry.name))
+    return found
