@@ -223,11 +223,13 @@ def test_course_deletions_and_additions_and_the_learners_deletion(
     commit_all(copy, git, "I do not need the step 0 guide")
     (course / "checkpoints" / "step-2" / "app" / "mailer.py").unlink()
     (course / "CHANGELOG.md").write_text("new\n")
+    (course / "requirements.txt").write_text("fastapi==9.9\n")
     commit_all(course, git, "Course: remove a file, add one")
 
     code, out, _ = run_workshop("update", "--apply", cwd=copy)
 
     assert code == 0, out
+    assert "note: the dependencies change: the next make run" in out
     assert re.search(r"deleted +checkpoints/step-2/app/mailer.py", out)
     assert (copy / "CHANGELOG.md").read_text() == "new\n"
     assert not (copy / "checkpoints/step-2/app/mailer.py").exists()

@@ -26,6 +26,7 @@ _STEP_FILE = re.compile(r"^checkpoints/step-(\d+)/(.+)$")
 _SUITE = re.compile(r"^tests/steps/test_step_(\d+)\.py$")
 PARTS = ("guide", "checkpoint", "checks")
 WORKFLOWS = ".github/workflows/"
+DEPENDENCIES = ("requirements.txt", "pyproject.toml")
 
 
 def update(
@@ -46,6 +47,7 @@ def update(
         print_conflicts(plan)
         return 1
     if not apply:
+        print("Then the step-N tags are rebuilt from the new commit.")
         print(
             "Dry run: nothing was written. To apply it: "
             + style("workshop update --apply" + " --markers" * markers, "bold")
@@ -93,6 +95,11 @@ def print_plan(plan: updating.Plan) -> None:
                 f"yours equal to checkpoint 0, saving your work first)",
                 "dim",
             )
+        )
+    if any(c.path in DEPENDENCIES for c in plan.changes):
+        print(
+            f"{bad('note:')} the dependencies change: the next make run (or make "
+            "venv) installs them."
         )
     workflows = [c.path for c in plan.changes if c.path.startswith(WORKFLOWS)]
     if workflows:
