@@ -216,9 +216,11 @@ class Room:
         git.write_tree_to(repo, row.app_tree or "", folder / APP)
         with tempfile.TemporaryDirectory(prefix="workshop-room-home-") as home:
             where = Path(home)
-            isolation = Isolation(
-                sandbox.clean_env(where), sandbox.prefix(self.caps), where
-            )
+            # Only pytest's own plugins: the suites need no other, and not
+            # importing xdist and friends saves a third of a second of CPU a
+            # learner (measured: 0.35 s of about 2.8).
+            env = {**sandbox.clean_env(where), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+            isolation = Isolation(env, sandbox.prefix(self.caps), where)
             spare = Spare(self.root, isolation=isolation)
             try:  # a Ctrl-C in the room sets `cancel`: Cancelled ends this one
                 results = run_suites(
