@@ -164,11 +164,9 @@ def merge_one(
     if ours == base:
         return Change(path, "course", theirs)
     if ours is None or theirs is None:
-        who = (
-            "you deleted it and the course changed it"
-            if ours is None
-            else ("the course deleted it and you changed it")
-        )
+        who = "you deleted it and the course changed it"
+        if theirs is None:
+            who = "the course deleted it and you changed it"
         return Change(path, "conflict", ours, who)
     regular = {ours[0], theirs[0]} <= {FILE_MODE, "100755"}
     if not regular:
@@ -178,11 +176,12 @@ def merge_one(
     mode = theirs[0] if base and ours[0] == base[0] else ours[0]
     if conflicts == 0:
         return Change(path, "merged", (mode, git.write_blob(root, merged)))
-    why = (
-        "both changed it (not a text file)"
-        if conflicts < 0
-        else ("you and the course changed the same lines")
-    )
+    if conflicts < 0:
+        why = "both changed it (not a text file)"
+    elif base is None:
+        why = "you and the course both added it, differently"
+    else:
+        why = "you and the course changed the same lines"
     return Change(path, "conflict", ours, why, merged if conflicts > 0 else b"")
 
 
@@ -197,7 +196,7 @@ def apply(root: Path, plan: Plan, *, markers: bool = False) -> Applied:
     uncommitted, with markers, when `markers` (else they stop everything)."""
     if plan.conflicts and not markers:
         raise WorkshopError("the update has conflicts: nothing was written")
-    _refuse_unsaved(root, [c.path for c in plan.changes])
+    _refuse_unsaved(root, [*(c.path for c in plan.changes), RECORD])
     if plan.up_to_date:
         return Applied(None, None)
     record = Record(plan.source, plan.course)

@@ -300,3 +300,20 @@ def test_in_the_course_itself_update_changes_nothing(course, git, run_workshop):
     assert "Up to date with the course" in out
     assert git(course, "rev-parse", "HEAD") == head
     assert not (course / ".workshop-course").exists()
+
+
+def test_a_file_both_added_differently_is_a_conflict(
+    course, git, run_workshop, tmp_path
+) -> None:
+    copy = clone(course, tmp_path / "copy", git)
+    (copy / "CHANGELOG.md").write_text("mine\n")
+    commit_all(copy, git, "My changelog")
+    (course / "CHANGELOG.md").write_text("the course's\n")
+    commit_all(course, git, "Course: a changelog")
+
+    code, out, _ = run_workshop("update", cwd=copy)
+
+    assert code == 1
+    assert re.search(
+        r"conflict +CHANGELOG.md: you and the course both added it, differently", out
+    )
