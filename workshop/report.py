@@ -25,6 +25,28 @@ def root_cause(result: StepResult) -> str | None:
     return result.failures[0].message if result.failures else None
 
 
+def first_problem(result: StepResult) -> dict[str, str | None] | None:
+    """A red step's first problem as data: the check in the learner's words
+    (None when the suite or app/ did not even load), its message, the test."""
+    if result.messages:
+        return {"check": None, "message": result.messages[0], "test": None}
+    if result.failures:
+        first = result.failures[0]
+        return {
+            "check": first.expectation,
+            "message": first.message,
+            "test": first.test,
+        }
+    return None
+
+
+def state(result: StepResult | None) -> str:
+    """'green', 'red' or 'not checked' (not run: the steps after yours)."""
+    if result is None or not result.ran:
+        return "not checked"
+    return "green" if result.ok else "red"
+
+
 def headline(result: StepResult) -> str:
     """The first problem of a red step, in one line."""
     if result.messages:

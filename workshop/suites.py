@@ -60,9 +60,20 @@ class Cancelled(Exception):
 
 
 @dataclass(frozen=True)
+class Isolation:
+    """How to start the child for code that is not the user's own (`workshop
+    room`): its whole environment, a command that wraps it (resource limits)
+    and the folder it starts in. None: the user's environment, as is."""
+
+    env: dict[str, str]
+    prefix: tuple[str, ...] = ()
+    cwd: Path | None = None
+
+
+@dataclass(frozen=True)
 class Watching:
-    """How `workshop watch` runs the checks: in a spare runner, and stopped
-    when `cancel` is set (a new save came in)."""
+    """How `workshop watch` (and `room`) run the checks: in a spare runner,
+    stopped when `cancel` is set (a new save came in; Ctrl-C in the room)."""
 
     spare: Spare
     cancel: threading.Event
@@ -75,11 +86,13 @@ class Spare:
     paying for those imports. It is used once; app/ is imported only then.
     """
 
-    def __init__(self, root: Path, verbose: bool = False) -> None:
+    def __init__(
+        self, root: Path, verbose: bool = False, isolation: Isolation | None = None
+    ) -> None:
         self.folder = tempfile.TemporaryDirectory(prefix="workshop-check-")
         self.files = Path(self.folder.name)
         command = [sys.executable, "-m", "workshop.runner", "--wait"]
-        self.child = start(command, root, self.files / "output", verbose)
+        self.child = start(command, root, self.files / "output", verbose, isolation)
 
     def hand(self, args: list[str]) -> subprocess.Popen:
         assert self.child.stdin is not None
@@ -157,10 +170,20 @@ def child_args(
     ]  # fmt: skip
 
 
-def start(command: list[str], root: Path, output: Path, verbose: bool):
+def start(
+    command: list[str],
+    root: Path,
+    output: Path,
+    verbose: bool,
+    isolation: Isolation | None = None,
+):
     """The child in a process group of its own, so that a kill reaches all of it."""
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    base = isolation.env if isolation else os.environ
+    env = {**base, "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("WORKSHOP_APP_DIR", None)
+    if isolation:
+        command = [*isolation.prefix, *command]
+        root = isolation.cwd or root
     sink = None if verbose else output.open("wb")
     group: dict[str, Any] = (
         {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
