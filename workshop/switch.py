@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from workshop import backups, git
+from workshop import backups, faults, git
 from workshop.errors import WorkshopError
 from workshop.project import APP, STATE, steps
 from workshop.ui import bad, ok, plural
@@ -70,6 +70,7 @@ def switch(
         if current and current not in _known_states(root, head):
             files = _describe(root, head, current)
             saved = backups.save(root, head, snap.tree, reason, files)
+        faults.point("after-snapshot")
         try:
             apply(root / APP, stage / "new", stage / "old", plan)
         except _RollbackFailed as error:
@@ -85,6 +86,7 @@ def switch(
             raise WorkshopError(
                 f"app/ left as it was: {_describe_error(error)}"
             ) from None
+        faults.point("switched")
     finally:
         if not keep_stage:
             shutil.rmtree(stage, ignore_errors=True)
@@ -140,10 +142,14 @@ def apply(app: Path, new: Path, old: Path, plan: list[git.Change]) -> None:
     their place.
     """
     undo: list[Callable[[], None]] = []
+    renames = 0
 
     def move(source: Path, dest: Path) -> None:
+        nonlocal renames
         os.rename(source, dest)
         undo.append(lambda: os.rename(dest, source))
+        renames += 1
+        faults.point(f"moved@{renames}")
 
     def move_aside(path: Path) -> None:
         if os.path.lexists(path):
@@ -167,11 +173,12 @@ def apply(app: Path, new: Path, old: Path, plan: list[git.Change]) -> None:
                 move(new / change.path, path)
     except BaseException as error:  # also Ctrl-C: never leave app/ half-done
         failed = []
-        for step in reversed(undo):
+        for done, step in enumerate(reversed(undo), start=1):
             try:
                 step()
             except OSError as undo_error:
                 failed.append(undo_error)
+            faults.point(f"undone@{done}")
         if failed:
             cause = (
                 _describe_error(error) if isinstance(error, OSError) else "interrupted"
