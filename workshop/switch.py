@@ -20,13 +20,43 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from workshop import backups, faults, git
+from workshop import backups, faults, git, lock
 from workshop.errors import WorkshopError
 from workshop.project import APP, STATE, steps
 from workshop.ui import bad, ok, plural
+
+
+@contextmanager
+def session(root: Path, command: str) -> Iterator[None]:
+    """Hold the checkout's goto/restore lock from before app/ is read until done.
+
+    Taken before the snapshot, so a second command can neither read a half
+    switched app/ nor move files at the same time.
+    """
+    with lock.held(state_folder(root), command):
+        yield
+
+
+def state_folder(root: Path) -> Path:
+    """.workshop/, created if needed; one clear line when it cannot be."""
+    state = root / STATE
+    try:
+        state.mkdir(exist_ok=True)
+    except FileExistsError:
+        raise WorkshopError(
+            f"{STATE} is a file, not a folder: the workshop keeps its state "
+            "there; rename or remove it, then try again"
+        ) from None
+    except OSError as error:
+        raise WorkshopError(
+            f"cannot create {STATE}/ in {root}: {error.strerror} (goto and "
+            "restore keep their lock and journal there)"
+        ) from None
+    return state
 
 
 def switch(
@@ -57,9 +87,7 @@ def switch(
                 f"app/{change.path} is a nested git repository: move it out of "
                 "app/ first (goto and restore cannot save it)"
             )
-    state = root / STATE
-    state.mkdir(exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix="goto-", dir=state))
+    stage = Path(tempfile.mkdtemp(prefix="goto-", dir=state_folder(root)))
     keep_stage = False
     try:
         (stage / "new").mkdir()

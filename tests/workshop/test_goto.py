@@ -195,7 +195,7 @@ def test_a_bad_checkpoint_leaves_app_as_it_was(
     assert "nested git repository" in err
     assert files(app) == mine
     assert backup_refs(workshop_repo, git) == []
-    assert list(workshop_repo.glob(".workshop/*")) == []  # no staging left
+    assert list(workshop_repo.glob(".workshop/goto-*")) == []  # no staging left
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads unreadable files")

@@ -8,7 +8,7 @@ from pathlib import Path
 from workshop import git
 from workshop.errors import WorkshopError
 from workshop.project import APP, get_step, require_git
-from workshop.switch import switch
+from workshop.switch import session, switch
 from workshop.ui import style
 
 
@@ -18,14 +18,15 @@ def goto(root: Path, step_name: str) -> int:
     checkpoint = step.app.relative_to(root).as_posix()
     if not step.app.is_dir():
         raise WorkshopError(f"{checkpoint}/ is missing: step {step.number} has no app")
-    head = git.head_commit(root)
-    snap = git.snapshot(root, [APP, checkpoint], base=head)
-    target = snap.folders.get(checkpoint)
-    if target is None:
-        raise WorkshopError(f"{checkpoint}/ holds no files")
-    if snap.folders.get(APP) == target:
-        print(f"app/ already equals step {step.number}: nothing to do.")
-        return 0
-    switch(root, head, snap, target, f"before goto {step.number}")
+    with session(root, f"goto {step.number}"):
+        head = git.head_commit(root)
+        snap = git.snapshot(root, [APP, checkpoint], base=head)
+        target = snap.folders.get(checkpoint)
+        if target is None:
+            raise WorkshopError(f"{checkpoint}/ holds no files")
+        if snap.folders.get(APP) == target:
+            print(f"app/ already equals step {step.number}: nothing to do.")
+            return 0
+        switch(root, head, snap, target, f"before goto {step.number}")
     print(f"app/ is now {style(step.title, 'bold')} ({checkpoint}).")
     return 0

@@ -10,7 +10,7 @@ from pathlib import Path
 from workshop import backups, git
 from workshop.errors import WorkshopError
 from workshop.project import APP, require_git
-from workshop.switch import switch
+from workshop.switch import session, switch
 from workshop.ui import plural, style
 
 
@@ -20,14 +20,17 @@ def restore(root: Path, name: str | None = None, *, latest: bool = False) -> int
         raise WorkshopError("give a NAME or --latest, not both")
     if name is None and not latest:
         return list_saved(root)
-    backup = backups.find(root, name)
-    head = git.head_commit(root)
-    snap = git.snapshot(root, [APP], base=head)
-    target = git.subtrees(root, backup.commit, [APP]).get(APP)
-    if snap.folders.get(APP) == target:
-        print(f"app/ already equals the work saved as {backup.name}: nothing to do.")
-        return 0
-    switch(root, head, snap, target, f"before restore {backup.name}")
+    with session(root, "restore"):
+        backup = backups.find(root, name)
+        head = git.head_commit(root)
+        snap = git.snapshot(root, [APP], base=head)
+        target = git.subtrees(root, backup.commit, [APP]).get(APP)
+        if snap.folders.get(APP) == target:
+            print(
+                f"app/ already equals the work saved as {backup.name}: nothing to do."
+            )
+            return 0
+        switch(root, head, snap, target, f"before restore {backup.name}")
     print(f"app/ is back to the work saved as {style(backup.name, 'bold')}.")
     return 0
 
