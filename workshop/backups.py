@@ -105,6 +105,6 @@ def save(root: Path, head: str, tree: str, reason: str, files: list[str]) -> Bac
     return Backup(name, commit, when, reason, files)
 
 
-def drop(root: Path, backup: Backup) -> None:
+def drop(root: Path, name: str, commit: str) -> None:
     """Delete a backup ref (only if it still points where we left it)."""
-    git.run(root, "update-ref", "-d", backup.ref, backup.commit, check=False)
+    git.run(root, "update-ref", "-d", PREFIX + name, commit, check=False)

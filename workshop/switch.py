@@ -8,37 +8,72 @@ Only app/ changes. The index and the branch are left alone on purpose: what the
 learner staged stays staged (nothing of theirs is dropped), and `git status`
 keeps telling the truth about app/ compared with their last commit.
 
-Nothing is half-done: the new files are first written into a staging folder in
-.workshop/ (next to app/, same file system), then moved into app/ one rename at
-a time; if any rename fails, the ones already done are undone. Renaming files
-rather than the whole folder keeps app/ the same folder, so a running
-`fastapi dev` keeps watching it and a shell inside app/ stays valid.
+app/ ends as exactly the old or the new state, whatever happens:
+
+- one switch at a time: a lock is taken before app/ is read (workshop/lock.py);
+- the new files are first written into a stage on app/'s file system, then
+  moved into app/ one rename at a time, each logged first (workshop/moves.py);
+  renaming files rather than the whole folder keeps app/ the same folder, so a
+  running `fastapi dev` keeps watching it and a shell inside app/ stays valid;
+- a failure, Ctrl-C, SIGTERM or SIGHUP undoes the renames done so far; a
+  signal only takes a note and is acted on between two renames, and one that
+  comes during the undo waits for it to end (workshop/interrupts.py);
+- what cannot be caught (SIGKILL, a power cut) leaves a journal
+  (workshop/journal.py) from which the next goto or restore undoes or
+  finishes the switch, before it reads app/ (`recover`).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from workshop import backups, faults, git, lock
+from workshop import backups, faults, git, journal, lock, moves
 from workshop.errors import WorkshopError
+from workshop.interrupts import Guard, Interrupted, deferred
+from workshop.journal import Entry, Goal
+from workshop.moves import Moves
 from workshop.project import APP, STATE, steps
 from workshop.ui import bad, ok, plural
 
+LEFT_AS_IT_WAS = "app/ left as it was"
+STAGE_PREFIX = "goto-"
+
+
+@dataclass
+class Session:
+    """A goto or restore holding the lock, with signals noted by `guard`."""
+
+    root: Path
+    guard: Guard
+    after: str = ""  # once app/ is switched: its state, for a late interrupt
+
 
 @contextmanager
-def session(root: Path, command: str) -> Iterator[None]:
-    """Hold the checkout's goto/restore lock from before app/ is read until done.
+def session(root: Path, command: str) -> Iterator[Session]:
+    """Lock, defer signals and finish an interrupted switch, before app/ is read.
 
     Taken before the snapshot, so a second command can neither read a half
     switched app/ nor move files at the same time.
     """
-    with lock.held(state_folder(root), command):
-        yield
+    with deferred() as guard, lock.held(state_folder(root), command):
+        current = Session(root, guard)
+        try:
+            recover(current)
+            yield current
+        except WorkshopError as error:
+            if isinstance(error, Interrupted):
+                raise
+            # A git command that died of the same Ctrl-C: say what happened.
+            guard.check(current.after or LEFT_AS_IT_WAS)
+            raise
+        guard.check(current.after or LEFT_AS_IT_WAS)
 
 
 def state_folder(root: Path) -> Path:
@@ -60,20 +95,37 @@ def state_folder(root: Path) -> Path:
 
 
 def switch(
-    root: Path, head: str, snap: git.Snapshot, target: str | None, reason: str
+    session: Session, head: str, snap: git.Snapshot, target: str | None, goal: Goal
 ) -> backups.Backup | None:
     """Make app/ hold `target` (None: no files), printing what was saved.
 
     Returns the backup made of the current app/, or None when nothing needed
     saving. Raises WorkshopError with app/ unchanged when anything fails.
     """
-    app = root / APP
+    root = session.root
+    _check_app_folder(root / APP)
+    plan = _plan(root, snap.folders.get(APP), target)
+    stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=state_folder(root)))
+    saved = _prepare(session, stage, head, snap, target, goal)
+    entry = Entry(
+        goal, os.getpid(), head, snap.tree, target, str(stage.relative_to(root)),
+        saved.name if saved else None, saved.commit if saved else None,
+    )  # fmt: skip
+    _move(session, entry, plan, saved)
+    _finish(session, entry, saved)
+    return saved
+
+
+def _check_app_folder(app: Path) -> None:
     if app.is_symlink() or (app.exists() and not app.is_dir()):
         kind = "a symbolic link" if app.is_symlink() else "a file"
         raise WorkshopError(
             f"{APP} is {kind}, not a folder: rename or move it, then try again"
         )
-    current = snap.folders.get(APP)
+
+
+def _plan(root: Path, current: str | None, target: str | None) -> list[git.Change]:
+    """The files that differ; refused if a nested repository would move."""
     empty = git.empty_tree(root)
     plan = git.changes(root, current or empty, target or empty)
     for change in plan:
@@ -87,37 +139,123 @@ def switch(
                 f"app/{change.path} is a nested git repository: move it out of "
                 "app/ first (goto and restore cannot save it)"
             )
-    stage = Path(tempfile.mkdtemp(prefix="goto-", dir=state_folder(root)))
-    keep_stage = False
+    return plan
+
+
+def _prepare(
+    session: Session,
+    stage: Path,
+    head: str,
+    snap: git.Snapshot,
+    target: str | None,
+    goal: Goal,
+) -> backups.Backup | None:
+    """Stage the new files, save app/, write the journal; app/ is untouched."""
+    root, saved = session.root, None
     try:
         (stage / "new").mkdir()
         (stage / "old").mkdir()
         if target:
-            git.write_tree_to(root, target, stage / "new")
-        saved = None
-        if current and current not in _known_states(root, head):
-            files = _describe(root, head, current)
-            saved = backups.save(root, head, snap.tree, reason, files)
+            git.write_tree_to(root, git.wrap(root, [target], APP)[0], stage / "new")
+        session.guard.check(LEFT_AS_IT_WAS)
+        saved = _save_first(root, head, snap, goal)
         faults.point("after-snapshot")
-        try:
-            apply(root / APP, stage / "new", stage / "old", plan)
-        except _RollbackFailed as error:
-            keep_stage = True
-            raise WorkshopError(
-                f"{error.cause}; could not undo everything: the old files are in "
-                f"{(stage / 'old').relative_to(root)}"
-                + (f" and saved as {saved.name}" if saved else "")
-            ) from None
-        except OSError as error:
-            if saved:
-                backups.drop(root, saved)
-            raise WorkshopError(
-                f"app/ left as it was: {_describe_error(error)}"
-            ) from None
-        faults.point("switched")
+        session.guard.check(LEFT_AS_IT_WAS)
+        return saved
+    except BaseException:
+        if saved:
+            backups.drop(root, saved.name, saved.commit)
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+
+
+def _save_first(
+    root: Path, head: str, snap: git.Snapshot, goal: Goal
+) -> backups.Backup | None:
+    """Save app/ as a backup, unless its tree is already kept somewhere."""
+    current = snap.folders.get(APP)
+    if not current or current in _known_states(root, head):
+        return None
+    files = _describe(root, head, current)
+    try:
+        return backups.save(root, head, snap.tree, goal.reason, files)
+    except WorkshopError as error:
+        raise WorkshopError(
+            f"{LEFT_AS_IT_WAS}: could not save it first: {error}"
+        ) from None
+
+
+def _move(
+    session: Session, entry: Entry, plan: list[git.Change], saved: backups.Backup | None
+) -> None:
+    """Every rename, journaled; on any error or signal, all of them undone."""
+    root, stage = session.root, session.root / entry.stage
+    try:
+        journal.write(root, entry)
+    except OSError as error:
+        raise _roll_back(session, entry, [], saved, error) from None
+    renames = Moves(root, stage, lambda n: _between_renames(session, n))
+    try:
+        apply(root / APP, stage / "new" / APP, plan, renames)
+    except BaseException as error:
+        raise _roll_back(session, entry, renames.done, saved, error) from None
     finally:
-        if not keep_stage:
-            shutil.rmtree(stage, ignore_errors=True)
+        renames.close()
+
+
+def _between_renames(session: Session, count: int) -> None:
+    """The one place a switch may stop: all renames so far are in the log."""
+    faults.point(f"moved@{count}")
+    session.guard.check(LEFT_AS_IT_WAS)
+
+
+def _roll_back(
+    session: Session,
+    entry: Entry,
+    done: list[moves.Op],
+    saved: backups.Backup | None,
+    error: BaseException,
+) -> BaseException:
+    """Undo `done` (signals wait meanwhile); the exception to raise after."""
+    root, stage = session.root, session.root / entry.stage
+    failed = moves.undo(root, stage, done, lambda n: faults.point(f"undone@{n}"))
+    if failed:
+        return WorkshopError(
+            f"{_cause(error)}; could not undo every move "
+            f"({_describe_error(failed[0])}): the next goto or restore tries "
+            f"again; until then app/'s old files are in {entry.stage}/old"
+        )
+    _close(root, stage)
+    if saved:
+        backups.drop(root, saved.name, saved.commit)
+    if isinstance(error, WorkshopError):
+        return error
+    if isinstance(error, KeyboardInterrupt):  # where no handler could be set
+        return Interrupted(f"interrupted: {LEFT_AS_IT_WAS}", signal.SIGINT)
+    return WorkshopError(f"{LEFT_AS_IT_WAS}: {_cause(error)}")
+
+
+def _cause(error: BaseException) -> str:
+    if isinstance(error, OSError):
+        return _describe_error(error)
+    return str(error) or type(error).__name__
+
+
+def _finish(session: Session, entry: Entry, saved: backups.Backup | None) -> None:
+    """app/ is switched: say so and what was saved first, then clean up."""
+    root = session.root
+    session.after = entry.goal.after + (
+        f"; your work was saved as {saved.name}" if saved else ""
+    )
+    journal.write(root, entry.at("switched"))
+    faults.point("switched")
+    _announce(root, saved)
+    journal.write(root, entry.at("cleaning"))
+    _close(root, root / entry.stage)
+    session.guard.check(session.after, when="after the switch")
+
+
+def _announce(root: Path, saved: backups.Backup | None) -> None:
     if saved:
         count = plural(len(saved.files), "file")
         print(f"Saved your changes to app/ ({count}) as {ok(saved.name)}.")
@@ -128,7 +266,58 @@ def switch(
             f"{bad('note:')} you have staged changes under app/; they stay staged "
             "(git restore --staged app unstages them)."
         )
-    return saved
+
+
+def _close(root: Path, stage: Path) -> None:
+    """Delete the stage, then the journal: nothing of the switch is left."""
+    shutil.rmtree(stage, ignore_errors=True)
+    journal.remove(root)
+
+
+def recover(session: Session) -> None:
+    """Undo or finish a switch whose process died (SIGKILL, power cut, crash).
+
+    Its journal says how far it got: renames under way are undone from the
+    stage's log; a complete switch is finished. Says what it did in one line.
+    """
+    root = session.root
+    entry = journal.read(root)
+    _remove_stray_stages(root, entry)
+    if entry is None:
+        return
+    who = f"'workshop {entry.goal.command}' (pid {entry.pid})"
+    if entry.phase == "moving":
+        _recover_moves(root, entry, who)
+        return
+    _close(root, root / entry.stage)
+    print(f"Finished {who}, which stopped after its switch: {entry.goal.after}.")
+
+
+def _recover_moves(root: Path, entry: Entry, who: str) -> None:
+    stage = root / entry.stage
+    failed = moves.undo(root, stage, moves.read_log(stage))
+    if failed:
+        raise WorkshopError(
+            f"{who} stopped halfway and cannot be undone "
+            f"({_describe_error(failed[0])}): app/'s old files are in "
+            f"{entry.stage}/old"
+        )
+    _close(root, stage)
+    if entry.backup and entry.backup_commit:
+        backups.drop(root, entry.backup, entry.backup_commit)
+    print(f"Undid {who}, which stopped halfway: app/ is as it was before it.")
+
+
+def _remove_stray_stages(root: Path, entry: Entry | None) -> None:
+    """Stages of a switch killed before its first rename: no one's files."""
+    keep = root / entry.stage if entry else None
+    for stage in (root / STATE).glob(f"{STAGE_PREFIX}*"):
+        if stage != keep and stage.is_dir() and not _holds_files(stage / "old"):
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+def _holds_files(folder: Path) -> bool:
+    return any(files for _, _, files in os.walk(folder))
 
 
 def _known_states(root: Path, head: str) -> set[str]:
@@ -156,64 +345,24 @@ def _describe_error(error: OSError) -> str:
     return f"{error.strerror or error}{where}"
 
 
-class _RollbackFailed(Exception):
-    def __init__(self, cause: str) -> None:
-        super().__init__(cause)
-        self.cause = cause
+def apply(app: Path, new: Path, plan: list[git.Change], renames: Moves) -> None:
+    """Move the planned files from `new` into `app`, each old one aside first.
 
-
-def apply(app: Path, new: Path, old: Path, plan: list[git.Change]) -> None:
-    """Move the planned files from `new` into `app`, or undo every move and raise.
-
-    Files that leave app/ (deleted or replaced) are moved into `old`. Ignored
-    files (such as __pycache__) stay where they are unless a new file needs
-    their place.
+    Ignored files (such as __pycache__) stay where they are unless a new file
+    needs their place. Stops at the first error; undoing is the caller's.
     """
-    undo: list[Callable[[], None]] = []
-    renames = 0
+    renames.make_folder(app)
+    for change in sorted(plan, key=lambda c: c.status != "D"):
+        path = app / change.path
+        renames.aside(path)
+        if change.status != "D":
+            renames.make_folder(path.parent)
+            renames.move(new / change.path, path)
+    _tidy(app, plan)
 
-    def move(source: Path, dest: Path) -> None:
-        nonlocal renames
-        os.rename(source, dest)
-        undo.append(lambda: os.rename(dest, source))
-        renames += 1
-        faults.point(f"moved@{renames}")
 
-    def move_aside(path: Path) -> None:
-        if os.path.lexists(path):
-            move(path, old / str(len(undo)))
-
-    def make_folder(folder: Path) -> None:
-        if folder.is_dir() and not folder.is_symlink():
-            return
-        make_folder(folder.parent)
-        move_aside(folder)
-        folder.mkdir()
-        undo.append(folder.rmdir)
-
-    try:
-        make_folder(app)
-        for change in sorted(plan, key=lambda c: c.status != "D"):
-            path = app / change.path
-            move_aside(path)
-            if change.status != "D":
-                make_folder(path.parent)
-                move(new / change.path, path)
-    except BaseException as error:  # also Ctrl-C: never leave app/ half-done
-        failed = []
-        for done, step in enumerate(reversed(undo), start=1):
-            try:
-                step()
-            except OSError as undo_error:
-                failed.append(undo_error)
-            faults.point(f"undone@{done}")
-        if failed:
-            cause = (
-                _describe_error(error) if isinstance(error, OSError) else "interrupted"
-            )
-            raise _RollbackFailed(cause) from error
-        raise
-    # Done: tidy up folders left empty by deleted files (never app/ itself).
+def _tidy(app: Path, plan: list[git.Change]) -> None:
+    """Remove folders left empty by deleted files (never app/ itself)."""
     for change in plan:
         if change.status == "D":
             for folder in (app / change.path).parents:

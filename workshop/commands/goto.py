@@ -7,6 +7,7 @@ from pathlib import Path
 
 from workshop import git
 from workshop.errors import WorkshopError
+from workshop.journal import Goal
 from workshop.project import APP, get_step, require_git
 from workshop.switch import session, switch
 from workshop.ui import style
@@ -18,7 +19,8 @@ def goto(root: Path, step_name: str) -> int:
     checkpoint = step.app.relative_to(root).as_posix()
     if not step.app.is_dir():
         raise WorkshopError(f"{checkpoint}/ is missing: step {step.number} has no app")
-    with session(root, f"goto {step.number}"):
+    command = f"goto {step.number}"
+    with session(root, command) as current:
         head = git.head_commit(root)
         snap = git.snapshot(root, [APP, checkpoint], base=head)
         target = snap.folders.get(checkpoint)
@@ -27,6 +29,7 @@ def goto(root: Path, step_name: str) -> int:
         if snap.folders.get(APP) == target:
             print(f"app/ already equals step {step.number}: nothing to do.")
             return 0
-        switch(root, head, snap, target, f"before goto {step.number}")
+        after = f"app/ is now step {step.number}"
+        switch(current, head, snap, target, Goal(command, f"before {command}", after))
     print(f"app/ is now {style(step.title, 'bold')} ({checkpoint}).")
     return 0

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from workshop import backups, git
 from workshop.errors import WorkshopError
+from workshop.journal import Goal
 from workshop.project import APP, require_git
-from workshop.switch import session, switch
+from workshop.switch import Session, session, switch
 from workshop.ui import plural, style
 
 
@@ -18,19 +19,25 @@ def restore(root: Path, name: str | None = None, *, latest: bool = False) -> int
     require_git(root, "restore")
     if name and latest:
         raise WorkshopError("give a NAME or --latest, not both")
-    if name is None and not latest:
-        return list_saved(root)
-    with session(root, "restore"):
-        backup = backups.find(root, name)
-        head = git.head_commit(root)
-        snap = git.snapshot(root, [APP], base=head)
-        target = git.subtrees(root, backup.commit, [APP]).get(APP)
-        if snap.folders.get(APP) == target:
-            print(
-                f"app/ already equals the work saved as {backup.name}: nothing to do."
-            )
-            return 0
-        switch(root, head, snap, target, f"before restore {backup.name}")
+    # Even the list waits for the lock: it first finishes an interrupted switch.
+    with session(root, "restore") as current:
+        if name is None and not latest:
+            return list_saved(root)
+        return bring_back(current, backups.find(root, name))
+
+
+def bring_back(current: Session, backup: backups.Backup) -> int:
+    """Make app/ the backup's app/, saving the current one first."""
+    root = current.root
+    head = git.head_commit(root)
+    snap = git.snapshot(root, [APP], base=head)
+    target = git.subtrees(root, backup.commit, [APP]).get(APP)
+    if snap.folders.get(APP) == target:
+        print(f"app/ already equals the work saved as {backup.name}: nothing to do.")
+        return 0
+    command = f"restore {backup.name}"
+    after = f"app/ is back to the work saved as {backup.name}"
+    switch(current, head, snap, target, Goal(command, f"before {command}", after))
     print(f"app/ is back to the work saved as {style(backup.name, 'bold')}.")
     return 0
 
