@@ -29,6 +29,12 @@ class Interrupted(WorkshopError):
     def __init__(self, message: str, number: int) -> None:
         super().__init__(message)
         self.exit_code = 128 + number  # 130 for Ctrl-C, as shells report it
+        self.by = signal_name(number)
+
+
+def signal_name(number: int) -> str:
+    """'Ctrl-C' for SIGINT, else the signal's name, e.g. 'SIGTERM'."""
+    return _NICE.get(number) or signal.Signals(number).name
 
 
 class Guard:
@@ -44,7 +50,7 @@ class Guard:
     def check(self, state: str, when: str = "") -> None:
         """If a signal came, raise Interrupted saying which, and `state`."""
         if self.received is not None:
-            name = _NICE.get(self.received) or signal.Signals(self.received).name
+            name = signal_name(self.received)
             when = f" {when}" if when else ""
             raise Interrupted(f"interrupted by {name}{when}: {state}", self.received)
 

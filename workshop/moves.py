@@ -65,9 +65,7 @@ class Moves:
     def aside(self, path: Path) -> None:
         """Move whatever is at `path` in app/ into old/ (if anything is)."""
         if os.path.lexists(path):
-            dest = place_aside(self.stage, path.relative_to(self.app))
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            self.move(path, dest)
+            self.move(path, place_aside(self.stage, path.relative_to(self.app)))
 
     def make_folder(self, folder: Path) -> None:
         """Make `folder` (and its parents) a real folder, moving files aside."""
@@ -80,13 +78,14 @@ class Moves:
 
 
 def place_aside(stage: Path, relative: Path) -> Path:
-    """A free STAGE/old/G/app/<relative>: the first G where the path fits."""
+    """A free STAGE/old/G/app/<relative> (the first G where it fits), made ready."""
     for generation in count():
         top = stage / "old" / str(generation)
         dest = top / APP / relative
         folders = [p for p in dest.parents if p.is_relative_to(top) and p != top]
         blocked = any(os.path.lexists(p) and not _is_folder(p) for p in folders)
         if not blocked and not os.path.lexists(dest):
+            dest.parent.mkdir(parents=True, exist_ok=True)
             return dest
     raise AssertionError("unreachable")
 

@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from workshop import backups, faults, git, journal, lock, moves
+from workshop import backups, faults, git, journal, leftovers, lock, moves
 from workshop.errors import WorkshopError
 from workshop.interrupts import Guard, Interrupted, deferred
 from workshop.journal import Entry, Goal
@@ -225,6 +225,7 @@ def _roll_back(
             f"({_describe_error(failed[0])}): the next goto or restore tries "
             f"again; until then app/'s old files are in {entry.stage}/old"
         )
+    _save_leftovers(root, entry)
     _close(root, stage)
     if saved:
         backups.drop(root, saved.name, saved.commit)
@@ -236,6 +237,8 @@ def _roll_back(
 
 
 def _cause(error: BaseException) -> str:
+    if isinstance(error, Interrupted):
+        return f"interrupted by {error.by}"
     if isinstance(error, OSError):
         return _describe_error(error)
     return str(error) or type(error).__name__
@@ -250,6 +253,7 @@ def _finish(session: Session, entry: Entry, saved: backups.Backup | None) -> Non
     journal.write(root, entry.at("switched"))
     faults.point("switched")
     _announce(root, saved)
+    _save_leftovers(root, entry)
     journal.write(root, entry.at("cleaning"))
     _close(root, root / entry.stage)
     session.guard.check(session.after, when="after the switch")
@@ -266,6 +270,37 @@ def _announce(root: Path, saved: backups.Backup | None) -> None:
             f"{bad('note:')} you have staged changes under app/; they stay staged "
             "(git restore --staged app unstages them)."
         )
+
+
+def _save_leftovers(root: Path, entry: Entry, moved_in: bool = False) -> None:
+    """Save what the stage holds that is in no backup yet, and say so.
+
+    old/ holds what left app/ (compared with the snapshot); with `moved_in`,
+    new/ holds files that were in app/ for a while after a crash (compared
+    with the new tree), which someone may have edited.
+    """
+    stage = root / entry.stage
+    old = stage / "old"
+    checks = [(entry.snapshot, sorted(old.iterdir()) if old.is_dir() else [])]
+    if moved_in and entry.target:
+        checks.append((_with_app(root, entry.snapshot, entry.target), [stage / "new"]))
+    for base, folders in checks:
+        found = leftovers.find(root, base, folders)
+        if found:
+            reason = f"while {entry.goal.command} ran"
+            late = backups.save(root, entry.head, found.tree, reason, found.files)
+            count = plural(len(late.files), "file")
+            print(f"Saved changes made to app/ {reason} ({count}) as {ok(late.name)}.")
+            for line in late.how_to_restore():
+                print(f"  {line}")
+
+
+def _with_app(root: Path, tree: str, app: str) -> str:
+    """`tree` with its app/ folder replaced by the tree `app`."""
+    entries = git.run(root, "ls-tree", "-z", tree).split("\0")
+    kept = [e for e in entries if e and e.split("\t", 1)[1] != APP]
+    kept.append(f"{git.TREE_MODE} tree {app}\t{APP}")
+    return git.run(root, "mktree", "-z", input="".join(f"{e}\0" for e in kept)).strip()
 
 
 def _close(root: Path, stage: Path) -> None:
@@ -289,6 +324,8 @@ def recover(session: Session) -> None:
     if entry.phase == "moving":
         _recover_moves(root, entry, who)
         return
+    if entry.phase == "switched":
+        _save_leftovers(root, entry)
     _close(root, root / entry.stage)
     print(f"Finished {who}, which stopped after its switch: {entry.goal.after}.")
 
@@ -302,10 +339,11 @@ def _recover_moves(root: Path, entry: Entry, who: str) -> None:
             f"({_describe_error(failed[0])}): app/'s old files are in "
             f"{entry.stage}/old"
         )
+    print(f"Undid {who}, which stopped halfway: app/ is as it was before it.")
+    _save_leftovers(root, entry, moved_in=True)
     _close(root, stage)
     if entry.backup and entry.backup_commit:
         backups.drop(root, entry.backup, entry.backup_commit)
-    print(f"Undid {who}, which stopped halfway: app/ is as it was before it.")
 
 
 def _remove_stray_stages(root: Path, entry: Entry | None) -> None:
