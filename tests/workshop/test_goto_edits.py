@@ -12,8 +12,6 @@ import re
 import threading
 from pathlib import Path
 
-from workshop.moves import Moves, undo
-
 SAVED = re.compile(r"while goto 2 ran \((\d+) files?\) as (\S+)\.")
 
 
@@ -79,10 +77,10 @@ def test_a_writer_appending_every_2_ms_loses_no_line(
     code, out, _ = goto.finish()
 
     assert code == 0
-    assert SAVED.search(out)  # announced
     kept = "".join(saved_versions(workshop_repo, git, "app/work.txt"))
     kept += work.read_text() if work.exists() else ""
     assert [line for line in written if line not in kept] == []
+    assert SAVED.search(out)  # and said so
 
 
 def test_an_unchanged_app_saves_no_extra_backup(
@@ -98,6 +96,8 @@ def test_an_unchanged_app_saves_no_extra_backup(
 
 
 def test_undo_keeps_a_file_that_took_a_moved_path_meanwhile(tmp_path) -> None:
+    from workshop.moves import Moves, undo
+
     stage, app = tmp_path / "stage", tmp_path / "app"
     (stage / "old").mkdir(parents=True)
     app.mkdir()
