@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from workshop import backups, faults, git, journal, leftovers, lock, moves
+from workshop import backups, faults, git, journal, leftovers, lock, moves, progress
 from workshop.errors import WorkshopError
 from workshop.interrupts import Guard, Interrupted, deferred
 from workshop.journal import Entry, Goal
@@ -106,13 +106,13 @@ def switch(
     _check_app_folder(root / APP)
     plan = _plan(root, snap.folders.get(APP), target)
     stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=state_folder(root)))
-    saved = _prepare(session, stage, head, snap, target, goal)
+    saved, note = _prepare(session, stage, head, snap, target, goal)
     entry = Entry(
         goal, os.getpid(), head, snap.tree, target, str(stage.relative_to(root)),
         saved.name if saved else None, saved.commit if saved else None,
     )  # fmt: skip
     _move(session, entry, plan, saved)
-    _finish(session, entry, saved)
+    _finish(session, entry, saved, note)
     return saved
 
 
@@ -149,8 +149,8 @@ def _prepare(
     snap: git.Snapshot,
     target: str | None,
     goal: Goal,
-) -> backups.Backup | None:
-    """Stage the new files, save app/, write the journal; app/ is untouched."""
+) -> tuple[backups.Backup | None, str]:
+    """Stage the new files and save app/ (or say why not); app/ is untouched."""
     root, saved = session.root, None
     try:
         (stage / "new").mkdir()
@@ -158,10 +158,10 @@ def _prepare(
         if target:
             git.write_tree_to(root, git.wrap(root, [target], APP)[0], stage / "new")
         session.guard.check(LEFT_AS_IT_WAS)
-        saved = _save_first(root, head, snap, goal)
+        saved, note = _save_first(root, head, snap, goal)
         faults.point("after-snapshot")
         session.guard.check(LEFT_AS_IT_WAS)
-        return saved
+        return saved, note
     except BaseException:
         if saved:
             backups.drop(root, saved.name, saved.commit)
@@ -171,14 +171,17 @@ def _prepare(
 
 def _save_first(
     root: Path, head: str, snap: git.Snapshot, goal: Goal
-) -> backups.Backup | None:
-    """Save app/ as a backup, unless its tree is already kept somewhere."""
+) -> tuple[backups.Backup | None, str]:
+    """Save app/ as a backup, unless its tree is kept somewhere: then say where."""
     current = snap.folders.get(APP)
-    if not current or current in _known_states(root, head):
-        return None
+    if not current:
+        return None, ""
+    known = _known_states(root, head)
+    if current in known:
+        return None, known[current]
     files = _describe(root, head, current)
     try:
-        return backups.save(root, head, snap.tree, goal.reason, files)
+        return backups.save(root, head, snap.tree, goal.reason, files), ""
     except WorkshopError as error:
         raise WorkshopError(
             f"{LEFT_AS_IT_WAS}: could not save it first: {error}"
@@ -244,7 +247,9 @@ def _cause(error: BaseException) -> str:
     return str(error) or type(error).__name__
 
 
-def _finish(session: Session, entry: Entry, saved: backups.Backup | None) -> None:
+def _finish(
+    session: Session, entry: Entry, saved: backups.Backup | None, note: str
+) -> None:
     """app/ is switched: say so and what was saved first, then clean up."""
     root = session.root
     session.after = entry.goal.after + (
@@ -252,14 +257,18 @@ def _finish(session: Session, entry: Entry, saved: backups.Backup | None) -> Non
     )
     journal.write(root, entry.at("switched"))
     faults.point("switched")
-    _announce(root, saved)
+    _announce(root, saved, note)
     _save_leftovers(root, entry)
+    record_progress(root, entry.goal)
     journal.write(root, entry.at("cleaning"))
     _close(root, root / entry.stage)
     session.guard.check(session.after, when="after the switch")
 
 
-def _announce(root: Path, saved: backups.Backup | None) -> None:
+def _announce(root: Path, saved: backups.Backup | None, note: str) -> None:
+    """What became of the work app/ held: saved (and how to get it back), or why not."""
+    if note:
+        print(note)
     if saved:
         count = plural(len(saved.files), "file")
         print(f"Saved your changes to app/ ({count}) as {ok(saved.name)}.")
@@ -303,6 +312,12 @@ def _with_app(root: Path, tree: str, app: str) -> str:
     return git.run(root, "mktree", "-z", input="".join(f"{e}\0" for e in kept)).strip()
 
 
+def record_progress(root: Path, goal: Goal) -> None:
+    """goto N: step N is done (the learner is on N+1); restore: as it was saved."""
+    if goal.sets_progress:
+        progress.record_done(root, goal.progress)
+
+
 def _close(root: Path, stage: Path) -> None:
     """Delete the stage, then the journal: nothing of the switch is left."""
     shutil.rmtree(stage, ignore_errors=True)
@@ -326,6 +341,7 @@ def recover(session: Session) -> None:
         return
     if entry.phase == "switched":
         _save_leftovers(root, entry)
+        record_progress(root, entry.goal)
     _close(root, root / entry.stage)
     print(f"Finished {who}, which stopped after its switch: {entry.goal.after}.")
 
@@ -358,18 +374,44 @@ def _holds_files(folder: Path) -> bool:
     return any(files for _, _, files in os.walk(folder))
 
 
-def _known_states(root: Path, head: str) -> set[str]:
-    """app/ trees kept elsewhere: HEAD's, each checkpoint's, each backup's."""
-    names = [f"{head}:{APP}"]
-    names += [f"{head}:{s.app.relative_to(root).as_posix()}" for s in steps(root)]
-    names += [f"{b.commit}:{APP}" for b in backups.all_backups(root)]
-    out = git.run(root, "cat-file", "--batch-check", input="\n".join(names) + "\n")
-    known = set()
-    for line in out.splitlines():
+def _known_states(root: Path, head: str) -> dict[str, str]:
+    """app/ trees kept elsewhere -> what to say instead of saving one again."""
+    named = _kept_elsewhere(root, head)
+    lines = "".join(f"{name}\n" for name, _ in named)
+    out = git.run(root, "cat-file", "--batch-check", input=lines).splitlines()
+    known = {}
+    for (_, note), line in zip(named, out, strict=True):
         parts = line.split()
         if len(parts) == 3 and parts[1] == "tree":
-            known.add(parts[0])
+            known[parts[0]] = note  # later entries win
     return known
+
+
+def _kept_elsewhere(root: Path, head: str) -> list[tuple[str, str]]:
+    """(tree-ish, note) for each backup, HEAD and each checkpoint, in that order.
+
+    A checkpoint's note wins over HEAD's (on a fresh clone they are the same
+    tree), and HEAD's over a backup's (a commit is the learner's own record).
+    """
+    saved = "Nothing new to save: app/ equals {}, saved before."
+    named = [
+        (f"{b.commit}:{APP}", saved.format(b.name))
+        for b in reversed(backups.all_backups(root))
+    ]
+    short = git.run(root, "rev-parse", "--short", head).strip()
+    named.append((f"{head}:{APP}", _in_head(short)))
+    for step in steps(root):
+        checkpoint = step.app.relative_to(root).as_posix()
+        note = f"Nothing to save: app/ was step {step.number}'s checkpoint, unchanged."
+        named.append((f"{head}:{checkpoint}", note))
+    return named
+
+
+def _in_head(short: str) -> str:
+    return (
+        f"Nothing uncommitted to save: your work is in HEAD ({short}).\n"
+        "  get it back:  git restore --source=HEAD -- app"
+    )
 
 
 def _describe(root: Path, head: str, current: str) -> list[str]:

@@ -47,7 +47,8 @@ def huge_repo(workshop_repo: Path, git) -> Path:
 
 def leftovers(root: Path, git) -> list[str]:
     """Anything a switch may leave behind: stages, journal, backups."""
-    state = sorted(p.name for p in (root / ".workshop").glob("*") if p.name != "lock")
+    kept = ("lock", "progress.json")
+    state = sorted(p.name for p in (root / ".workshop").glob("*") if p.name not in kept)
     refs = git(root, "for-each-ref", "--format=%(refname)", "refs/workshop/")
     return state + refs.split()
 

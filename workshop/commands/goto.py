@@ -9,7 +9,7 @@ from workshop import git
 from workshop.errors import WorkshopError
 from workshop.journal import Goal
 from workshop.project import APP, get_step, require_git
-from workshop.switch import session, switch
+from workshop.switch import record_progress, session, switch
 from workshop.ui import style
 
 
@@ -26,10 +26,12 @@ def goto(root: Path, step_name: str) -> int:
         target = snap.folders.get(checkpoint)
         if target is None:
             raise WorkshopError(f"{checkpoint}/ holds no files")
+        after = f"app/ is now step {step.number}"
+        goal = Goal(command, f"before {command}", after, step.number, True)
         if snap.folders.get(APP) == target:
+            record_progress(root, goal)
             print(f"app/ already equals step {step.number}: nothing to do.")
             return 0
-        after = f"app/ is now step {step.number}"
-        switch(current, head, snap, target, Goal(command, f"before {command}", after))
+        switch(current, head, snap, target, goal)
     print(f"app/ is now {style(step.title, 'bold')} ({checkpoint}).")
     return 0
