@@ -25,6 +25,7 @@ app/ ends as exactly the old or the new state, whatever happens:
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import signal
@@ -43,7 +44,8 @@ from workshop.project import APP, STATE, steps
 from workshop.ui import bad, ok, plural
 
 LEFT_AS_IT_WAS = "app/ left as it was"
-STAGE_PREFIX = "goto-"
+STAGE_PREFIX = "goto-"  # in .workshop/
+HIDDEN_PREFIX = ".workshop-goto-"  # in app/ or the root, when .workshop/ is elsewhere
 
 
 @dataclass
@@ -105,7 +107,7 @@ def switch(
     root = session.root
     _check_app_folder(root / APP)
     plan = _plan(root, snap.folders.get(APP), target)
-    stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=state_folder(root)))
+    stage = _new_stage(root)
     saved, note = _prepare(session, stage, head, snap, target, goal)
     entry = Entry(
         goal, os.getpid(), head, snap.tree, target, str(stage.relative_to(root)),
@@ -114,6 +116,27 @@ def switch(
     _move(session, entry, plan, saved)
     _finish(session, entry, saved, note)
     return saved
+
+
+def _new_stage(root: Path) -> Path:
+    """A fresh stage on app/'s file system, so that every move is one rename.
+
+    That is .workshop/, unless it lives on another file system (a link to
+    elsewhere, or app/ is a mount of its own, as a container volume may be):
+    then a hidden folder inside app/ itself, or beside it while app/ is missing.
+    """
+    app = root / APP
+    device = (app if app.is_dir() else root).stat().st_dev
+    for folder, prefix in _stage_places(root):
+        if folder.is_dir() and folder.stat().st_dev == device:
+            return Path(tempfile.mkdtemp(prefix=prefix, dir=folder))
+    raise AssertionError("app/ or the root is always on its own file system")
+
+
+def _stage_places(root: Path) -> list[tuple[Path, str]]:
+    """Where stages may be, best first: (folder, name prefix)."""
+    state = state_folder(root)
+    return [(state, STAGE_PREFIX), (root / APP, HIDDEN_PREFIX), (root, HIDDEN_PREFIX)]
 
 
 def _check_app_folder(app: Path) -> None:
@@ -365,9 +388,10 @@ def _recover_moves(root: Path, entry: Entry, who: str) -> None:
 def _remove_stray_stages(root: Path, entry: Entry | None) -> None:
     """Stages of a switch killed before its first rename: no one's files."""
     keep = root / entry.stage if entry else None
-    for stage in (root / STATE).glob(f"{STAGE_PREFIX}*"):
-        if stage != keep and stage.is_dir() and not _holds_files(stage / "old"):
-            shutil.rmtree(stage, ignore_errors=True)
+    for folder, prefix in _stage_places(root):
+        for stage in folder.glob(f"{prefix}*") if folder.is_dir() else []:
+            if stage != keep and stage.is_dir() and not _holds_files(stage / "old"):
+                shutil.rmtree(stage, ignore_errors=True)
 
 
 def _holds_files(folder: Path) -> bool:
@@ -422,6 +446,8 @@ def _describe(root: Path, head: str, current: str) -> list[str]:
 
 def _describe_error(error: OSError) -> str:
     where = f": {error.filename}" if error.filename else ""
+    if error.errno == errno.EXDEV:  # app/ spans mounts: no rename can cross them
+        return f"part of app/ is on another file system (a mount){where}"
     return f"{error.strerror or error}{where}"
 
 
