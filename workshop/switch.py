@@ -69,13 +69,23 @@ def session(root: Path, command: str) -> Iterator[Session]:
         try:
             recover(current)
             yield current
-        except WorkshopError as error:
-            if isinstance(error, Interrupted):
-                raise
-            # A git command that died of the same Ctrl-C: say what happened.
-            guard.check(current.after or LEFT_AS_IT_WAS)
-            raise
+        except (WorkshopError, OSError) as error:
+            raise _explained(current, error) from None
         guard.check(current.after or LEFT_AS_IT_WAS)
+
+
+def _explained(current: Session, error: WorkshopError | OSError) -> WorkshopError:
+    """One line for any failure, saying what state app/ is in."""
+    state = current.after or LEFT_AS_IT_WAS
+    if isinstance(error, Interrupted):
+        return error
+    try:
+        current.guard.check(state)  # e.g. a git command died of the same Ctrl-C
+    except Interrupted as interrupted:
+        return interrupted
+    if isinstance(error, OSError):
+        return WorkshopError(f"{state}: {_describe_error(error)}")
+    return error
 
 
 def state_folder(root: Path) -> Path:
