@@ -268,7 +268,7 @@ def _roll_back(
     if isinstance(error, WorkshopError):
         return error
     if isinstance(error, KeyboardInterrupt):  # where no handler could be set
-        return Interrupted(f"interrupted: {LEFT_AS_IT_WAS}", signal.SIGINT)
+        return Interrupted(f"interrupted by Ctrl-C: {LEFT_AS_IT_WAS}", signal.SIGINT)
     return WorkshopError(f"{LEFT_AS_IT_WAS}: {_cause(error)}")
 
 
@@ -376,7 +376,8 @@ def recover(session: Session) -> None:
         _save_leftovers(root, entry)
         record_progress(root, entry.goal)
     _close(root, root / entry.stage)
-    print(f"Finished {who}, which stopped after its switch: {entry.goal.after}.")
+    saved = f"; your work was saved as {entry.backup}" if entry.backup else ""
+    print(f"Finished {who}, which stopped after its switch: {entry.goal.after}{saved}.")
 
 
 def _recover_moves(root: Path, entry: Entry, who: str) -> None:

@@ -53,6 +53,13 @@ def leftovers(root: Path, git) -> list[str]:
     return state + refs.split()
 
 
+def backup_name(root: Path, git) -> str:
+    """The name of the one backup there is."""
+    refs = git(root, "for-each-ref", "--format=%(refname:lstrip=3)", "refs/workshop/")
+    (name,) = refs.split()
+    return name
+
+
 def step(root: Path, number: int) -> Path:
     return root / "checkpoints" / f"step-{number}" / "app"
 
@@ -142,17 +149,18 @@ def test_a_kill_during_the_rollback_is_undone_by_the_next_command(
 
 
 def test_after_a_kill_once_switched_the_next_goto_finishes_it(
-    big_repo, start_workshop, run_workshop, files
+    big_repo, start_workshop, run_workshop, git, files
 ) -> None:
     killed = start_workshop("goto", "2", cwd=big_repo, fault="switched:sigkill")
     assert killed.finish().code == -signal.SIGKILL
 
     code, out, _ = run_workshop("goto", "2", cwd=big_repo)
 
+    saved = backup_name(big_repo, git)  # made, never announced until now
     assert code == 0
     assert out.splitlines() == [
         f"Finished 'workshop goto 2' (pid {killed.pid}), which stopped after its "
-        "switch: app/ is now step 2.",
+        f"switch: app/ is now step 2; your work was saved as {saved}.",
         "app/ already equals step 2: nothing to do.",
     ]
     assert files(big_repo / "app") == files(step(big_repo, 2))
@@ -182,8 +190,7 @@ def test_ctrl_c_after_the_switch_says_what_happened(
         "goto", "2", cwd=big_repo, fault="switched:sigint"
     ).finish()
 
-    saved = git(big_repo, "for-each-ref", "--format=%(refname:lstrip=3)",
-                "refs/workshop/backup/").strip()  # fmt: skip
+    saved = backup_name(big_repo, git)
     assert code == 130
     assert f"Saved your changes to app/ (2 files) as {saved}." in out
     assert err == (
