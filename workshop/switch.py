@@ -265,6 +265,11 @@ def _roll_back(
     _close(root, stage)
     if saved:
         backups.drop(root, saved.name, saved.commit)
+    return _left_as_it_was(error)
+
+
+def _left_as_it_was(error: BaseException) -> BaseException:
+    """The error to raise once every rename was undone."""
     if isinstance(error, WorkshopError):
         return error
     if isinstance(error, KeyboardInterrupt):  # where no handler could be set
