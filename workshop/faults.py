@@ -50,6 +50,8 @@ def point(name: str) -> None:
 
 def _pause(name: str) -> None:
     """Write the pause file, then wait until the test removes it."""
+    if not os.environ.get(PAUSE_ENV):
+        return
     path = Path(os.environ[PAUSE_ENV])
     path.write_text(f"{os.getpid()} {name}\n", encoding="utf-8")
     deadline = time.monotonic() + PAUSE_LIMIT

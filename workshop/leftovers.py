@@ -29,10 +29,17 @@ class Found:
 
 def find(root: Path, base: str, folders: list[Path]) -> Found | None:
     """Files in `folders` (laid out as app/...) that `base` lacks or differs from."""
+    listed = [(folder, paths) for folder in folders if (paths := _files(folder))]
+    if not listed:
+        return None  # nothing was moved aside (e.g. a switch that only adds)
     with git.temp_index() as env:
         git.run(root, "read-tree", base, env=env)
-        for folder in folders:
-            _add(root, folder, env)
+        for folder, paths in listed:
+            git.run(
+                root, "update-index", "--add", "--replace", "-z", "--stdin",
+                input="".join(f"{p}\0" for p in paths),
+                env={**env, "GIT_WORK_TREE": str(folder)},
+            )  # fmt: skip
         out = git.run(
             root, "diff-index", "--cached", "-z", "--name-status", base, env=env
         )
@@ -42,17 +49,6 @@ def find(root: Path, base: str, folders: list[Path]) -> Found | None:
         if not files:
             return None
         return Found(git.run(root, "write-tree", env=env).strip(), files)
-
-
-def _add(root: Path, folder: Path, env: dict[str, str]) -> None:
-    """Put folder's files into the index in `env`, as git add would hash them."""
-    paths = _files(folder)
-    if paths:
-        git.run(
-            root, "update-index", "--add", "--replace", "-z", "--stdin",
-            input="".join(f"{p}\0" for p in paths),
-            env={**env, "GIT_WORK_TREE": str(folder)},
-        )  # fmt: skip
 
 
 def _files(folder: Path) -> list[str]:
