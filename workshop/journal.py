@@ -74,7 +74,7 @@ def read(root: Path) -> Entry | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         return Entry(**{**data, "goal": Goal(**data["goal"])})
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except (OSError, ValueError, TypeError, KeyError) as error:
         raise WorkshopError(

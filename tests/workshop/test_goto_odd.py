@@ -46,7 +46,7 @@ def test_workshop_as_a_file_is_one_line_for_goto_restore_and_hint(
     (workshop_repo / "app" / "main.py").write_text("my edit\n")
     mine = files(workshop_repo / "app")
 
-    for args in (["goto", "2"], ["restore"], ["restore", "--latest"]):
+    for args in (["goto", "2"], ["restore", "--latest"]):
         code, out, err = run_workshop(*args, cwd=workshop_repo)
         assert (code, out) == (2, ""), args
         assert err == (
@@ -54,6 +54,7 @@ def test_workshop_as_a_file_is_one_line_for_goto_restore_and_hint(
             "state there; rename or remove it, then try again\n"
         )
     assert files(workshop_repo / "app") == mine
+    assert run_workshop("restore", cwd=workshop_repo).code == 0  # a list needs none
 
     code, out, err = run_workshop("hint", "1", cwd=workshop_repo)
     assert code == 0
@@ -87,6 +88,7 @@ def test_a_read_only_root_is_one_line_and_app_stays(
     with read_only(workshop_repo):
         goto = run_workshop("goto", "2", cwd=workshop_repo)
         hint = run_workshop("hint", "1", cwd=workshop_repo)
+        listing = run_workshop("restore", cwd=workshop_repo)
 
     assert (goto.code, goto.stdout) == (2, "")
     assert re.fullmatch(
@@ -98,6 +100,7 @@ def test_a_read_only_root_is_one_line_and_app_stays(
     assert files(workshop_repo / "app") == mine
     assert hint.code == 0
     assert one_line(hint.stderr)
+    assert (listing.code, listing.stderr) == (0, "")
 
 
 def test_refs_that_cannot_be_written_leave_app_as_it_was(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workshop import backups, git
+from workshop import backups, git, journal
 from workshop.errors import WorkshopError
 from workshop.journal import Goal
 from workshop.project import APP, require_git, steps
@@ -19,9 +19,12 @@ def restore(root: Path, name: str | None = None, *, latest: bool = False) -> int
     require_git(root, "restore")
     if name and latest:
         raise WorkshopError("give a NAME or --latest, not both")
-    # Even the list waits for the lock: it first finishes an interrupted switch.
+    listing = name is None and not latest
+    if listing and journal.read(root) is None:
+        return list_saved(root)  # reads only: no lock, so a read-only checkout lists
+    # An interrupted switch is finished first, so the list shows what is kept.
     with session(root, "restore") as current:
-        if name is None and not latest:
+        if listing:
             return list_saved(root)
         return bring_back(current, backups.find(root, name))
 
