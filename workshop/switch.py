@@ -394,11 +394,40 @@ def _recover_moves(root: Path, entry: Entry, who: str) -> None:
             f"({_describe_error(failed[0])}): app/'s old files are in "
             f"{entry.stage}/old"
         )
+    astray = _not_as_before(root, entry)
+    if astray:
+        _keep_stage(root, entry, who, astray)
+        return
     print(f"Undid {who}, which stopped halfway: app/ is as it was before it.")
     _save_leftovers(root, entry, moved_in=True)
     _close(root, stage)
     if entry.backup and entry.backup_commit:
         backups.drop(root, entry.backup, entry.backup_commit)
+
+
+def _not_as_before(root: Path, entry: Entry) -> str | None:
+    """A file the switch was to change that is not as before after the undo.
+
+    After a power cut the end of the log may be lost, so some renames cannot
+    be undone from it; this says so instead of deleting what is left.
+    """
+    empty = git.empty_tree(root)
+    before = git.subtrees(root, entry.snapshot, [APP]).get(APP) or empty
+    now = git.snapshot(root, [APP]).folders.get(APP) or empty
+    planned = {c.path for c in git.changes(root, before, entry.target or empty)}
+    astray = [c.path for c in git.changes(root, before, now) if c.path in planned]
+    return f"app/{astray[0]}" if astray else None
+
+
+def _keep_stage(root: Path, entry: Entry, who: str, astray: str) -> None:
+    """Leave everything in place, say where, and let the command go on."""
+    journal.remove(root)  # the stage stays: nothing in it is ever deleted
+    saved = f"; app/ as it was is saved as {entry.backup}" if entry.backup else ""
+    print(
+        f"{who} stopped halfway and could not be fully undone ({astray} is not "
+        f"as it was; a power cut can lose the end of its log): nothing was "
+        f"deleted, what it moved aside is in {entry.stage}/old{saved}."
+    )
 
 
 def _remove_stray_stages(root: Path, entry: Entry | None) -> None:

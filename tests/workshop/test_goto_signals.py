@@ -7,6 +7,7 @@ count only changes the run time); the learner has edited app/.
 
 from __future__ import annotations
 
+import re
 import signal
 from pathlib import Path
 
@@ -199,3 +200,30 @@ def test_ctrl_c_after_the_switch_says_what_happened(
     )
     assert files(big_repo / "app") == files(step(big_repo, 2))
     assert leftovers(big_repo, git) == [f"refs/workshop/backup/{saved}"]
+
+
+def test_a_log_cut_short_by_a_power_cut_deletes_nothing(
+    big_repo, start_workshop, run_workshop, git, files
+) -> None:
+    before = files(big_repo / "app")
+    killed = start_workshop("goto", "2", cwd=big_repo, fault=f"{HALF}:sigkill")
+    killed.finish()
+    saved = backup_name(big_repo, git)
+    (stage,) = (big_repo / ".workshop").glob("goto-*")
+    lines = (stage / "moves").read_bytes().splitlines(keepends=True)
+    (stage / "moves").write_bytes(b"".join(lines[:-10]))  # never reached the disk
+
+    code, out, _ = run_workshop("goto", "1", cwd=big_repo)
+
+    assert code == 0
+    assert re.fullmatch(
+        rf"'workshop goto 2' \(pid {killed.pid}\) stopped halfway and could not be "
+        r"fully undone \(app/lib/m\d+\.py is not as it was; a power cut can lose "
+        r"the end of its log\): nothing was deleted, what it moved aside is in "
+        rf"\.workshop/{stage.name}/old; app/ as it was is saved as {saved}\.",
+        out.splitlines()[0],
+    ), out
+    assert stage.is_dir()
+    assert files(big_repo / "app") == files(step(big_repo, 1))
+    assert run_workshop("restore", saved, cwd=big_repo).code == 0
+    assert files(big_repo / "app") == before
