@@ -459,8 +459,8 @@ def _known_states(root: Path, head: str) -> dict[str, str]:
 def _kept_elsewhere(root: Path, head: str) -> list[tuple[str, str]]:
     """(tree-ish, note) for each backup, HEAD and each checkpoint, in that order.
 
-    A checkpoint's note wins over HEAD's (on a fresh clone they are the same
-    tree), and HEAD's over a backup's (a commit is the learner's own record).
+    A checkpoint wins over HEAD (on a fresh clone they are the same tree), and
+    HEAD over a backup (a commit is the learner's own record).
     """
     saved = "Nothing new to save: app/ equals {}, saved before."
     named = [
@@ -469,10 +469,8 @@ def _kept_elsewhere(root: Path, head: str) -> list[tuple[str, str]]:
     ]
     short = git.run(root, "rev-parse", "--short", head).strip()
     named.append((f"{head}:{APP}", _in_head(short)))
-    for step in steps(root):
-        checkpoint = step.app.relative_to(root).as_posix()
-        note = f"Nothing to save: app/ was step {step.number}'s checkpoint, unchanged."
-        named.append((f"{head}:{checkpoint}", note))
+    for step in steps(root):  # an untouched checkpoint is no one's work: say nothing
+        named.append((f"{head}:{step.app.relative_to(root).as_posix()}", ""))
     return named
 
 

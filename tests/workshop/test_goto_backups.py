@@ -96,7 +96,9 @@ def test_goto_records_the_step_done_and_restore_brings_the_record_back(
     assert recorded(workshop_repo) == 0
     assert f"as {name} (" in out and "before goto 2, on step 1)" in out
 
-    assert run_workshop("goto", "1", cwd=workshop_repo).code == 0
+    code, out, _ = run_workshop("goto", "1", cwd=workshop_repo)
+    assert code == 0
+    assert f"Nothing new to save: app/ equals {name}, saved before." in out
     assert recorded(workshop_repo) == 1
     assert run_workshop("goto", "1", cwd=workshop_repo).code == 0  # nothing to do
     assert recorded(workshop_repo) == 1
