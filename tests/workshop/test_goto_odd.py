@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -145,14 +146,15 @@ def test_a_file_name_with_a_record_separator_never_breaks_later_commands(
     assert files(app) == mine
 
 
-def test_output_that_cannot_encode_the_dash_degrades(
-    workshop_repo, run_workshop, files
-) -> None:
+def test_output_that_cannot_encode_the_dash_degrades(workshop_repo, files) -> None:
     (workshop_repo / "app" / "main.py").write_text("my edit\n")
 
-    code, out, err = run_workshop(
-        "goto", "2", cwd=workshop_repo, env={"PYTHONIOENCODING": "ascii"}
-    )
+    # A process of its own: the encoding of stdout is set when Python starts.
+    done = subprocess.run(
+        [sys.executable, "-m", "workshop", "goto", "2"], cwd=workshop_repo,
+        env={**os.environ, "PYTHONIOENCODING": "ascii"}, capture_output=True,
+    )  # fmt: skip
+    code, out, err = done.returncode, done.stdout.decode(), done.stderr.decode()
 
     assert (code, err) == (0, "")
     assert "app/ is now Step 2 ? Async tasks (checkpoints/step-2/app)." in out
