@@ -72,6 +72,16 @@ def _add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         add("-v", "--verbose", action="store_true", help="also show pytest's output")
     elif name == "watch":
         _step(parser)
+        add(
+            "--poll",
+            action="store_true",
+            help="look at the files every 300 ms (Docker Desktop mounts, network "
+            "drives: where saves are not noticed)",
+        )
+        parser.epilog = (
+            "Keys on a terminal: h hint, l steps, r check again, "
+            "n open the guide, q quit."
+        )
     elif name == "hint":
         _step(parser, help="the step (default: the step you are on)")
         add("--all", action="store_true", help="every hint and the solution at once")
@@ -149,7 +159,7 @@ def dispatch(args: argparse.Namespace) -> int:
                 root, upto=args.step, checkpoint=args.checkpoint, verbose=args.verbose
             )
         case "watch":
-            return watch(root, upto=args.step)
+            return watch(root, upto=args.step, poll=args.poll)
         case "hint" if args.reset:
             return reset(root, args.step)
         case "hint":
