@@ -22,6 +22,7 @@ from workshop.commands.restore import restore
 from workshop.commands.serve import serve
 from workshop.commands.status import status
 from workshop.commands.tags import tags
+from workshop.commands.tours import write_tours
 from workshop.commands.verify import verify
 from workshop.commands.watch import watch
 from workshop.errors import WorkshopError
@@ -42,6 +43,7 @@ AUTHOR_COMMANDS = {
     "verify": "prove every checkpoint, step and guide (authors, CI)",
     "tags": "build the step-N git tags from the checkpoints",
     "bench": "measure that responses do not wait for background tasks",
+    "tours": "write the CodeTour of every step (.tours/step-N.tour)",
 }
 COMMANDS = LEARNER_COMMANDS | AUTHOR_COMMANDS
 
@@ -118,6 +120,8 @@ def _add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         parser.epilog = "Tags are built from HEAD's commit, never from the files."
     elif name == "bench":
         bench.add_arguments(parser)
+    elif name == "tours":
+        add("--check", action="store_true", help="write nothing; fail if out of date")
 
 
 def build_parser() -> tuple[Parser, dict[str, argparse.ArgumentParser]]:
@@ -180,6 +184,8 @@ def dispatch(args: argparse.Namespace) -> int:
             return tags(root, push=args.push, dry_run=args.dry_run)
         case "bench":
             return run_bench(bench.settings(args))
+        case "tours":
+            return write_tours(root, check=args.check)
     raise AssertionError(f"no command {args.command!r}")
 
 
