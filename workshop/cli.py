@@ -24,6 +24,7 @@ from workshop.commands.room import room
 from workshop.commands.serve import serve
 from workshop.commands.status import status
 from workshop.commands.tags import tags
+from workshop.commands.tours import write_tours
 from workshop.commands.update import update
 from workshop.commands.verify import verify
 from workshop.commands.watch import watch
@@ -47,6 +48,7 @@ AUTHOR_COMMANDS = {
     "tags": "build the step-N git tags from the checkpoints",
     "bench": "measure that responses do not wait for background tasks",
     "room": "instructors: every learner's repository through the checks",
+    "tours": "write the CodeTour of every step (.tours/step-N.tour)",
 }
 COMMANDS = LEARNER_COMMANDS | AUTHOR_COMMANDS
 
@@ -79,6 +81,16 @@ def _add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         add("-v", "--verbose", action="store_true", help="also show pytest's output")
     elif name == "watch":
         _step(parser)
+        add(
+            "--poll",
+            action="store_true",
+            help="look at the files every 300 ms (Docker Desktop mounts, network "
+            "drives: where saves are not noticed)",
+        )
+        parser.epilog = (
+            "Keys on a terminal: h hint, l steps, r check again, "
+            "n open the guide, q quit."
+        )
     elif name == "hint":
         _step(parser, help="the step (default: the step you are on)")
         add("--all", action="store_true", help="every hint and the solution at once")
@@ -130,6 +142,8 @@ def _add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         add("--cache", type=Path, help="the cache folder (.workshop/room)")
     elif name == "bench":
         bench.add_arguments(parser)
+    elif name == "tours":
+        add("--check", action="store_true", help="write nothing; fail if out of date")
 
 
 def build_parser() -> tuple[Parser, dict[str, argparse.ArgumentParser]]:
@@ -176,7 +190,7 @@ def dispatch(args: argparse.Namespace) -> int:
                 root, upto=args.step, checkpoint=args.checkpoint, verbose=args.verbose
             )
         case "watch":
-            return watch(root, upto=args.step)
+            return watch(root, upto=args.step, poll=args.poll)
         case "hint" if args.reset:
             return reset(root, args.step)
         case "hint":
@@ -206,6 +220,8 @@ def dispatch(args: argparse.Namespace) -> int:
             )  # fmt: skip
         case "bench":
             return run_bench(bench.settings(args))
+        case "tours":
+            return write_tours(root, check=args.check)
     raise AssertionError(f"no command {args.command!r}")
 
 

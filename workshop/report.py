@@ -8,7 +8,7 @@ and then counted.
 from __future__ import annotations
 
 from workshop.project import Step
-from workshop.results import StepResult
+from workshop.results import Failure, StepResult
 from workshop.ui import FAIL, PASS, SKIP, bad, indent, ok, plural, style
 
 
@@ -75,11 +75,24 @@ def print_details(result: StepResult) -> None:
             continue
         seen[failure.message] = 0
         print(f"      {bad(FAIL)} {failure.expectation}")
-        print(style(indent(failure.message, 10, first=True), "dim"))
+        print(located(failure))
     repeats = sum(seen.values())
     if repeats:
         more = plural(repeats, "more check")
         print(style(f"          (and {more} with the same message)", "dim"))
+
+
+def located(failure: Failure) -> str:
+    """The message under a failure, its first line led by `path:line: `: the
+    form editors, problem matchers and terminals turn into a link."""
+    pad = " " * 10
+    if not failure.location:
+        return style(indent(failure.message, 10, first=True), "dim")
+    first, _, rest = failure.message.partition("\n")
+    lines = [f"{pad}{failure.location}: {style(first, 'dim')}"]
+    if rest:
+        lines.append(style(indent(rest, 10, first=True), "dim"))
+    return "\n".join(lines)
 
 
 def same_error_note(numbers: list[int]) -> str:

@@ -150,7 +150,7 @@ def run_suites(
             kill_group(child)
         if verdict == "cancelled":
             raise Cancelled
-        return results_of(numbers, spare.files, verdict, app_dir, limits)
+        return results_of(numbers, spare.files, verdict, app_dir, limits, root)
     finally:
         if owned:
             spare.close()
@@ -252,20 +252,30 @@ def supervise(
 
 
 def results_of(
-    numbers: list[int], files: Path, verdict: str, app_dir: Path, limits: Limits
+    numbers: list[int],
+    files: Path,
+    verdict: str,
+    app_dir: Path,
+    limits: Limits,
+    root: Path | None = None,
 ) -> list[StepResult]:
     status = read_status(files)
     known = {r["number"]: StepResult.from_dict(r) for r in status.get("results", [])}
     results = {n: known.get(n, StepResult(n)) for n in numbers}
     if verdict == "timeout":
-        _mark_hang(results, status, stuck_at(files / "stack.txt", app_dir), limits)
+        where = location = None
+        if frame := stuck_frame(files / "stack.txt", app_dir):
+            path, line, function = frame
+            where = f"{_under(path, app_dir)}:{line} in {function}"
+            location = f"{_under(path, root or app_dir)}:{line}"
+        _mark_hang(results, status, where, limits, location)
     elif verdict == "exited":
         _mark_exit(results, status, files / "output")
     return [results[n] for n in numbers]
 
 
-def stuck_at(stack: Path, app_dir: Path) -> str | None:
-    """'app/tasks.py:31 in send_digest': the newest frame in app/ of the dump."""
+def stuck_frame(stack: Path, app_dir: Path) -> tuple[Path, int, str] | None:
+    """(file, line, function) of the newest frame in app/ of the dump."""
     try:
         text = stack.read_text(encoding="utf-8", errors="replace")
     except OSError:
@@ -274,9 +284,16 @@ def stuck_at(stack: Path, app_dir: Path) -> str | None:
     for line in text.splitlines():
         match = _FRAME.match(line)
         if match and Path(match.group(1)).resolve().is_relative_to(app):
-            name = Path(match.group(1)).resolve().relative_to(app.parent).as_posix()
-            return f"{name}:{match.group(2)} in {match.group(3)}"
+            return Path(match.group(1)).resolve(), int(match.group(2)), match.group(3)
     return None
+
+
+def _under(path: Path, folder: Path) -> str:
+    """`path` relative to `folder` (both resolved), in forward slashes."""
+    try:
+        return path.relative_to(folder.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def _mark_hang(
@@ -284,6 +301,7 @@ def _mark_hang(
     status: dict[str, Any],
     where: str | None,
     limits: Limits,
+    location: str | None = None,
 ) -> None:
     phase = status.get("phase")
     at = f"stuck at {where}" if where else "stuck"
@@ -298,9 +316,8 @@ def _mark_hang(
             "running: the machine may be busy. Run the check again, or give it "
             "more time: WORKSHOP_TEST_LIMIT=30 workshop check"
         )
-        result.failures.append(
-            Failure(status["test"], status.get("expectation", ""), message)
-        )
+        expectation = status.get("expectation", "")
+        result.failures.append(Failure(status["test"], expectation, message, location))
         return
     limit = limits.importing if phase == "importing" else limits.collecting
     message = (

@@ -103,3 +103,43 @@ def live_server(settings) -> Iterator[AppServer]:
         yield server
     finally:
         server.close()
+
+
+# --- a time limit per test outside `workshop check` (tests/steps/timeouts.py) ---
+# The editor's Testing panel runs these suites with plain pytest: an endless
+# task must fail its test, not hang the panel.
+
+import timeouts  # noqa: E402
+
+_budgets: dict[str, timeouts.Budget] = {}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item):
+    if not timeouts.armed():
+        return (yield)
+    _budgets[item.nodeid] = timeouts.Budget(timeouts.limit())
+    with timeouts.time_limit(_budgets[item.nodeid]):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    budget = _budgets.get(item.nodeid)
+    if budget is None:
+        return (yield)
+    with timeouts.time_limit(budget):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
+    budget = _budgets.get(item.nodeid)
+    if budget is None:
+        return (yield)
+    with timeouts.time_limit(budget):
+        return (yield)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    timeouts.end_soon_if_stuck(list(_budgets.values()))

@@ -55,9 +55,7 @@ def test_an_endless_loop_at_import_is_one_line_naming_the_place(workshop_repo) -
 
 
 def test_a_test_that_never_ends_is_stopped_and_named(workshop_repo) -> None:
-    write_main(
-        workshop_repo, "\n\ndef hello() -> str:\n    while True:\n        pass\n"
-    )
+    write_main(workshop_repo, "\n\ndef hello() -> str:\n    while True: pass\n")
     suite = workshop_repo / "tests" / "steps" / "test_step_0.py"
     suite.write_text(
         "from app.main import hello\n\n\ndef test_hello() -> None:\n"
