@@ -84,6 +84,11 @@ def suites_copy(tmp_path: Path) -> Path:
     steps.mkdir(parents=True)
     for name in ("conftest.py", "step_support.py", "timeouts.py"):
         shutil.copy(STEPS / name, steps / name)
+    shutil.copytree(
+        ROOT / "tests" / "support",
+        root / "tests" / "support",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     (steps / "test_hangs.py").write_text(HANGS)
     (root / "app").mkdir()
     (root / "app" / "__init__.py").write_text("")
