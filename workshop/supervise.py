@@ -1,0 +1,208 @@
+"""The supervisor behind `workshop serve`: the app survives broken saves and stops
+when, and as gracefully as, you ask.
+
+It runs the app (`python -m workshop.serving`) as a child in a process group of
+its own, so a Ctrl-C in the terminal reaches only the supervisor, which decides:
+the first Ctrl-C (or SIGTERM, e.g. a dev container stopping) asks the app to
+stop gracefully, which waits for running background tasks, and says so; a
+second one kills the app's process group at once. Either way `workshop serve`
+exits 0: stopping it is not an error, so `make run` ends without "make: ***".
+
+On every save of a Python file under the served app/ it stops the app the same
+graceful way and starts a fresh one. If the app process ends on its own (a
+crash during startup), it waits for the next save and starts it again.
+
+On POSIX the supervisor holds the listening socket and hands it to each app
+process, so requests made during a restart wait for the new app instead of
+failing. Windows has no such hand-over here (nor killpg): each app process
+binds the port itself, and CTRL_BREAK_EVENT and TerminateProcess stand in for
+SIGTERM and SIGKILL.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from queue import Empty, SimpleQueue
+from typing import Any
+
+from workshop.project import APP
+from workshop.serving import FIX_IT
+
+POSIX = os.name == "posix"
+STOPPING = "stopping: waiting for running background tasks; Ctrl-C again to force"
+WATCH_TICK = 100  # ms: how long the first look for changes takes at most
+FORCED = "forced: the app was stopped without waiting for its background tasks"
+STOP_SIGNALS = [signal.SIGINT, signal.SIGTERM]
+if hasattr(signal, "SIGBREAK"):  # Windows: Ctrl-Break
+    STOP_SIGNALS.append(signal.SIGBREAK)
+
+
+@dataclass(frozen=True)
+class Changed:
+    paths: list[str]
+
+
+@dataclass(frozen=True)
+class Exited:
+    process: subprocess.Popen[bytes]
+
+
+@dataclass(frozen=True)
+class Stop:
+    signum: int
+
+
+Event = Changed | Exited | Stop
+
+
+def say(message: str, *, after_ctrl_c: bool = False) -> None:
+    """One line of the supervisor's own, between the app's log lines."""
+    if after_ctrl_c and sys.stderr.isatty():
+        print(file=sys.stderr)  # end the line the terminal echoed ^C on
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass
+class Supervisor:
+    """Start, restart and stop the app process; see the module docstring."""
+
+    folder: Path  # holds the app/ that is served
+    root: Path  # the app's working directory: its relative paths start here
+    listener: socket.socket  # bound and listening; on Windows closed before use
+    events: SimpleQueue[Event] = field(default_factory=SimpleQueue)
+    child: subprocess.Popen[bytes] | None = None
+    restarting: bool = False
+    stopping: bool = False
+
+    def __post_init__(self) -> None:
+        self.address: tuple[str, int] = self.listener.getsockname()[:2]
+        # POSIX: app processes read the first end; it closes when we end.
+        self.lifeline = os.pipe() if POSIX else None
+
+    def run(self) -> int:
+        """Serve until a stop is asked for; 0 once the app process is gone."""
+        if not POSIX:
+            self.listener.close()  # each app process binds the port itself
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, lambda signum, _: self.events.put(Stop(signum)))
+        watching = threading.Event()
+        threading.Thread(target=self._watch, args=(watching,), daemon=True).start()
+        watching.wait()  # before the app starts: see _watch
+        try:
+            self._start()
+            while not self._handle(self._next_event()):
+                pass
+        finally:
+            self._kill()  # only if something above failed: never leave it behind
+            self.listener.close()
+        return 0
+
+    def _handle(self, event: Event) -> bool:
+        """Act on one event; True when `workshop serve` is done."""
+        match event:
+            case Stop() if self.child is None:
+                return True
+            case Stop() if self.stopping:
+                self._kill()
+                say(FORCED)
+                return True
+            case Stop(signum):
+                self.stopping = True
+                say(STOPPING, after_ctrl_c=signum == signal.SIGINT)
+                self._terminate()
+            case Exited(process) if process is self.child:
+                self.child = None
+                if self.stopping:
+                    return True
+                if self.restarting:
+                    self.restarting = False
+                    self._start()
+                else:
+                    status = process.returncode
+                    say(f"the app stopped (exit status {status}) — {FIX_IT}")
+            case Changed(paths) if not (self.stopping or self.restarting):
+                say(f"{', '.join(paths)} changed: restarting the app")
+                if self.child is None:
+                    self._start()
+                else:
+                    self.restarting = True
+                    self._terminate()
+        return False
+
+    def _next_event(self) -> Event:
+        # A timeout, so that Windows, where a blocked get() does not wake for
+        # Ctrl-C, still runs the signal handler.
+        while True:
+            try:
+                return self.events.get(timeout=1.0)
+            except Empty:
+                pass
+
+    def _watch(self, ready: threading.Event) -> None:
+        """Put a Changed event for every save of a Python file under app/.
+
+        The watcher exists once the first (empty) batch comes back after
+        WATCH_TICK ms: only then is `ready` set and the app started, so no save
+        made after the app answers can go unnoticed.
+        """
+        from watchfiles import PythonFilter, watch
+
+        changes = watch(
+            self.folder / APP,
+            watch_filter=PythonFilter(),
+            debounce=300,
+            rust_timeout=WATCH_TICK,
+            yield_on_timeout=True,
+        )
+        try:
+            for batch in changes:
+                ready.set()
+                paths = {Path(p).relative_to(self.root).as_posix() for _, p in batch}
+                if paths:
+                    self.events.put(Changed(sorted(paths)))
+        except Exception as error:  # e.g. no inotify watches left: serve anyway
+            say(f"cannot watch {self.folder / APP} ({error}): restart by hand")
+        finally:
+            ready.set()
+
+    def _start(self) -> None:
+        """Start a fresh app process, and report its end as an Exited event."""
+        command = [sys.executable, "-m", "workshop.serving", str(self.folder)]
+        options: dict[str, Any] = {"cwd": self.root, "stdin": subprocess.DEVNULL}
+        if self.lifeline is not None:  # POSIX
+            fds = (self.listener.fileno(), self.lifeline[0])
+            command += ["--fd", str(fds[0]), "--parent-fd", str(fds[1])]
+            options |= {"pass_fds": fds, "start_new_session": True}
+        else:
+            command += ["--host", self.address[0], "--port", str(self.address[1])]
+            options |= {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+        self.child = child = subprocess.Popen(command, **options)
+        threading.Thread(
+            target=lambda: (child.wait(), self.events.put(Exited(child))),
+            daemon=True,
+        ).start()
+
+    def _terminate(self) -> None:
+        """Ask the app to stop gracefully: uvicorn waits for running tasks."""
+        if self.child is not None and self.child.poll() is None:
+            if POSIX:
+                self.child.send_signal(signal.SIGTERM)
+            else:
+                self.child.send_signal(signal.CTRL_BREAK_EVENT)
+
+    def _kill(self) -> None:
+        """Stop the app at once, with anything it started, and wait for it."""
+        if self.child is None or self.child.poll() is not None:
+            return
+        if POSIX:
+            os.killpg(self.child.pid, signal.SIGKILL)
+        else:
+            self.child.kill()
+        self.child.wait()
