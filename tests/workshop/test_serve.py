@@ -94,11 +94,28 @@ def send(background_tasks: BackgroundTasks) -> dict[str, str]:
     return {"queued": "deliver"}
 """
 
+STARTUP_FAILS = """\
+from contextlib import asynccontextmanager
 
-def fetch(url: str, data: bytes | None = None) -> tuple[int, str]:
+from fastapi import FastAPI
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    raise RuntimeError("no database")
+    yield
+
+
+app = FastAPI(lifespan=lifespan)
+"""
+
+
+def fetch(
+    url: str, data: bytes | None = None, timeout: float = TIMEOUT
+) -> tuple[int, str]:
     """(status, body) of a request that must get an answer."""
     try:
-        with urllib.request.urlopen(url, data=data, timeout=TIMEOUT) as response:
+        with urllib.request.urlopen(url, data=data, timeout=timeout) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
@@ -281,6 +298,21 @@ def test_a_save_that_breaks_the_running_app_is_one_line(
     main.write_text(APP.format(where="app, fixed"), encoding="utf-8")
     wait_for(url, {"where": "app, fixed"}, process, log)
     assert log.read_text().count("SyntaxError") == 1
+
+
+def test_an_app_whose_startup_fails_comes_back_on_save(
+    fastapi_repo: Path, serve
+) -> None:
+    """A lifespan that raises (say, a typo in the schema) is answered, not hung."""
+    main = fastapi_repo / "app" / "main.py"
+    main.write_text(STARTUP_FAILS, encoding="utf-8")
+    process, url, log = serve(fastapi_repo)
+    expected = f"the app's startup failed (the error is above) — {FIX_IT}"
+    wait_for_line(log, "RuntimeError: no database", process)
+    assert fetch(url, timeout=PROMPT) == (503, f"{expected}\n")
+    assert expected in log.read_text().splitlines()
+    main.write_text(APP.format(where="app, fixed"), encoding="utf-8")
+    wait_for(url, {"where": "app, fixed"}, process, log)
 
 
 # --- stopping -----------------------------------------------------------------
