@@ -4,7 +4,9 @@
 after every save, so each start imports the learner's code afresh. When app/
 does not import, this process still starts: it prints the error once, as one
 line that points at the learner's line, and serves a page that says the same,
-so a browser shows why instead of waiting. The next save replaces this process.
+so a browser shows why instead of waiting. An app whose startup (lifespan)
+fails is handled the same way, after uvicorn's traceback. The next save
+replaces this process.
 
 `build_app` is the one place that decides which ASGI app uvicorn runs: wrap its
 result to add anything around the learner's app.
@@ -35,6 +37,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 FIX_IT = "fix it and save: the app restarts"
+STARTUP_FAILED = 3  # uvicorn's exit status when the app's lifespan startup fails
 
 
 def build_app(folder: Path) -> ASGIApp:
@@ -120,7 +123,15 @@ def main(argv: list[str] | None = None) -> int:
         stop_with_parent(args.parent_fd)
 
     os.environ.setdefault("FASTAPI_ENV", "development")  # as `fastapi dev` sets it
-    run(build_app(args.folder), args)
+    try:
+        run(build_app(args.folder), args)
+    except SystemExit as exit:
+        if exit.code != STARTUP_FAILED:
+            raise
+        # uvicorn printed the error; the port stays served until the next save
+        line = f"the app's startup failed (the error is above) — {FIX_IT}"
+        print(style(line, "red", stream=sys.stderr), file=sys.stderr, flush=True)
+        run(ErrorPage(f"{line}\n"), args)
     return 0
 
 
