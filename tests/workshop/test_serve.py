@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -372,3 +373,58 @@ def test_a_busy_port_is_one_line_with_the_way_out(fastapi_repo, run_workshop) ->
     )
     assert match, err
     assert match[1] == match[2] and int(match[1]) > port
+
+
+# --- the app process and the supervisor -----------------------------------------
+
+
+def test_an_app_process_that_ends_comes_back_on_save(fastapi_repo: Path, serve) -> None:
+    """The app process exits on its own: one line; a save starts it again; Ctrl-C
+    while it is down ends serve at once."""
+    main = fastapi_repo / "app" / "main.py"
+    die = '\n\n@app.get("/die")\ndef die() -> None:\n    import os\n\n    os._exit(4)\n'
+    main.write_text(APP.format(where="app") + die, encoding="utf-8")
+    process, url, log = serve(fastapi_repo)
+    wait_for(url, {"where": "app"}, process, log)
+    with pytest.raises((urllib.error.URLError, ConnectionError)):
+        urllib.request.urlopen(f"{url}die", timeout=PROMPT)
+    wait_for_line(log, f"the app stopped (exit status 4) — {FIX_IT}", process)
+    main.write_text(APP.format(where="app, back") + die, encoding="utf-8")
+    wait_for(url, {"where": "app, back"}, process, log)
+    with pytest.raises((urllib.error.URLError, ConnectionError)):
+        urllib.request.urlopen(f"{url}die", timeout=PROMPT)
+    wait_for_line(log, "(exit status 4)", process)
+    os.killpg(process.pid, signal.SIGINT)
+    assert process.wait(timeout=PROMPT) == 0
+
+
+def test_killing_serve_leaves_no_app_behind(fastapi_repo: Path, serve) -> None:
+    """kill -9 of workshop serve (or a closed terminal): the app stops too."""
+    process, url, log = serve(fastapi_repo)
+    wait_for(url, {"where": "app"}, process, log)
+    os.killpg(process.pid, signal.SIGKILL)  # the app has a process group of its own
+    process.wait(timeout=PROMPT)
+    port = int(url.rsplit(":", 1)[1].strip("/"))
+    deadline = time.monotonic() + PROMPT
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) != 0:
+                return  # nothing listens any more
+        time.sleep(0.05)  # polling interval, not a wait for an event
+    pytest.fail(f"an app process still holds port {port}:\n{log.read_text()}")
+
+
+def test_restarts_go_on_after_app_is_removed_and_restored(
+    fastapi_repo: Path, serve, tmp_path: Path
+) -> None:
+    """rm -rf app, then app/ back (a copy, a git checkout): saves restart it again."""
+    process, url, log = serve(fastapi_repo)
+    wait_for(url, {"where": "app"}, process, log)
+    app = fastapi_repo / "app"
+    shutil.copytree(app, tmp_path / "saved")
+    shutil.rmtree(app)
+    wait_for_line(log, f"app/main.py: no such file — {FIX_IT}", process)
+    shutil.copytree(tmp_path / "saved", app)
+    wait_for_line(log, "app/ is back: restarting the app", process, timeout=PROMPT)
+    (app / "main.py").write_text(APP.format(where="app, again"), encoding="utf-8")
+    wait_for(url, {"where": "app, again"}, process, log)
