@@ -47,14 +47,22 @@ def build_app(folder: Path) -> ASGIApp:
     repository's own app/ in the working directory.
     """
     sys.path.insert(0, str(folder))
+    if not (folder / APP / "main.py").is_file():  # else another app/ could load
+        return error_page(f"{APP}/main.py: no such file", folder)
     try:
         return importlib.import_module(f"{APP}.main").app
     except (Exception, SystemExit) as error:  # sys.exit() at import too
-        line, _, advice = describe_load_error(error, folder).partition("\n")
-        line = f"{from_cwd(line, folder)} — {FIX_IT}"
-        print(style(line, "red", stream=sys.stderr), file=sys.stderr, flush=True)
-        lines = "\n".join(filter(None, [line, advice]))
-        return ErrorPage(f"The app does not import:\n\n{lines}\n")
+        return error_page(describe_load_error(error, folder), folder)
+
+
+def error_page(found: str, folder: Path) -> ErrorPage:
+    """Print the first line of `found` ('app/main.py:12: NameError: ...') once,
+    and serve it, with the advice that may follow, as a page."""
+    line, _, advice = found.partition("\n")
+    line = f"{from_cwd(line, folder)} — {FIX_IT}"
+    print(style(line, "red", stream=sys.stderr), file=sys.stderr, flush=True)
+    lines = "\n".join(filter(None, [line, advice]))
+    return ErrorPage(f"The app does not import:\n\n{lines}\n")
 
 
 def from_cwd(line: str, folder: Path) -> str:

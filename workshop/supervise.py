@@ -27,6 +27,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty, SimpleQueue
@@ -46,7 +47,7 @@ if hasattr(signal, "SIGBREAK"):  # Windows: Ctrl-Break
 
 @dataclass(frozen=True)
 class Changed:
-    paths: list[str]
+    what: str  # e.g. 'app/main.py changed'
 
 
 @dataclass(frozen=True)
@@ -127,8 +128,8 @@ class Supervisor:
                 else:
                     status = process.returncode
                     say(f"the app stopped (exit status {status}) — {FIX_IT}")
-            case Changed(paths) if not (self.stopping or self.restarting):
-                say(f"{', '.join(paths)} changed: restarting the app")
+            case Changed(what) if not (self.stopping or self.restarting):
+                say(f"{what}: restarting the app")
                 if self.child is None:
                     self._start()
                 else:
@@ -148,29 +149,54 @@ class Supervisor:
     def _watch(self, ready: threading.Event) -> None:
         """Put a Changed event for every save of a Python file under app/.
 
-        The watcher exists once the first (empty) batch comes back after
-        WATCH_TICK ms: only then is `ready` set and the app started, so no save
-        made after the app answers can go unnoticed.
+        The watcher exists once its first batch (empty after WATCH_TICK ms)
+        comes back: only then is `ready` set and the app started, so no save
+        made after the app answers goes unnoticed. A removed or replaced app/
+        (`rm -rf app`, then a copy or a checkout) is watched again once back.
         """
+        app = self.folder / APP
+        back = None
+        try:
+            while True:
+                if app.is_dir():
+                    self._watch_folder(app, ready, first=back)
+                    back = None
+                    continue
+                ready.set()
+                time.sleep(WATCH_TICK / 1000)  # app/ was removed: wait for it
+                back = Changed(f"{self._name(app)}/ is back")
+        except Exception as error:  # e.g. no inotify watches left: serve anyway
+            say(f"cannot watch {app} ({error}): restart by hand")
+        finally:
+            ready.set()
+
+    def _watch_folder(
+        self, app: Path, ready: threading.Event, first: Changed | None
+    ) -> None:
+        """Watch `app` until it is removed or replaced by another folder;
+        `first` is put once the watcher exists."""
         from watchfiles import PythonFilter, watch
 
-        changes = watch(
-            self.folder / APP,
+        inode = app.stat().st_ino
+        for batch in watch(
+            app,
             watch_filter=PythonFilter(),
             debounce=300,
             rust_timeout=WATCH_TICK,
             yield_on_timeout=True,
-        )
-        try:
-            for batch in changes:
-                ready.set()
-                paths = {Path(p).relative_to(self.root).as_posix() for _, p in batch}
-                if paths:
-                    self.events.put(Changed(sorted(paths)))
-        except Exception as error:  # e.g. no inotify watches left: serve anyway
-            say(f"cannot watch {self.folder / APP} ({error}): restart by hand")
-        finally:
+        ):
             ready.set()
+            if first is not None:
+                self.events.put(first)
+                first = None
+            if batch:
+                paths = sorted({self._name(Path(path)) for _, path in batch})
+                self.events.put(Changed(f"{', '.join(paths)} changed"))
+            if not app.is_dir() or app.stat().st_ino != inode:
+                return
+
+    def _name(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
 
     def _start(self) -> None:
         """Start a fresh app process, and report its end as an Exited event."""
