@@ -21,6 +21,7 @@ SIGTERM and SIGKILL.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -228,7 +229,8 @@ class Supervisor:
         if self.child is None or self.child.poll() is not None:
             return
         if POSIX:
-            os.killpg(self.child.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):  # it ended just now
+                os.killpg(self.child.pid, signal.SIGKILL)
         else:
             self.child.kill()
         self.child.wait()
