@@ -8,6 +8,10 @@ so a browser shows why instead of waiting. An app whose startup (lifespan)
 fails is handled the same way, after uvicorn's traceback. The next save
 replaces this process.
 
+Each process starts warm (FastAPI and uvicorn imported) and waits for a
+line `go` on stdin before it imports app/: the supervisor keeps the next one
+ready while the current one serves.
+
 `build_app` is the one place that decides which ASGI app uvicorn runs: wrap its
 result to add anything around the learner's app.
 """
@@ -118,6 +122,16 @@ def run(app: ASGIApp, args: argparse.Namespace) -> None:
         uvicorn.Server(config).run(sockets=args.sockets)
 
 
+def warm_up() -> None:
+    """Import what every app needs (FastAPI, uvicorn and its protocols) now,
+    before the save that needs it: the supervisor keeps one process warm and
+    waiting, so a restart pays only for importing app/."""
+    import fastapi  # noqa: F401
+    import uvicorn
+
+    uvicorn.Config(ErrorPage("")).load()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workshop.serving")
     parser.add_argument("folder", type=Path, help="the folder that holds app/")
@@ -131,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
         stop_with_parent(args.parent_fd)
 
     os.environ.setdefault("FASTAPI_ENV", "development")  # as `fastapi dev` sets it
+    warm_up()
+    if sys.stdin.readline().strip() != "go":
+        return 0  # not needed after all: serve stopped or ended
     try:
         run(build_app(args.folder), args)
     except SystemExit as exit:

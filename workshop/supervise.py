@@ -79,7 +79,8 @@ class Supervisor:
     root: Path  # the app's working directory: its relative paths start here
     listener: socket.socket  # bound and listening; on Windows closed before use
     events: SimpleQueue[Event] = field(default_factory=SimpleQueue)
-    child: subprocess.Popen[bytes] | None = None
+    child: subprocess.Popen[bytes] | None = None  # the app process serving now
+    spare: subprocess.Popen[bytes] | None = None  # the next one, warm and waiting
     restarting: bool = False
     stopping: bool = False
 
@@ -102,7 +103,8 @@ class Supervisor:
             while not self._handle(self._next_event()):
                 pass
         finally:
-            self._kill()  # only if something above failed: never leave it behind
+            kill(self.child)  # only if something above failed: never leave it behind
+            kill(self.spare)  # it holds the socket too
             self.listener.close()
         return 0
 
@@ -112,7 +114,7 @@ class Supervisor:
             case Stop() if self.child is None:
                 return True
             case Stop() if self.stopping:
-                self._kill()
+                kill(self.child)
                 say(FORCED)
                 return True
             case Stop(signum):
@@ -200,9 +202,23 @@ class Supervisor:
         return path.relative_to(self.root).as_posix()
 
     def _start(self) -> None:
-        """Start a fresh app process, and report its end as an Exited event."""
+        """Let the warm spare serve (a new process if it is gone), report its
+        end as an Exited event, and warm up the next spare."""
+        child, self.spare = self.spare, None
+        if child is None or not self._go(child):
+            child = self._spawn()
+            self._go(child)  # if it failed already, Exited says so
+        self.child = child
+        threading.Thread(
+            target=lambda: (child.wait(), self.events.put(Exited(child))),
+            daemon=True,
+        ).start()
+        self.spare = self._spawn()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        """A new app process: it imports FastAPI and uvicorn, then waits for go."""
         command = [sys.executable, "-m", "workshop.serving", str(self.folder)]
-        options: dict[str, Any] = {"cwd": self.root, "stdin": subprocess.DEVNULL}
+        options: dict[str, Any] = {"cwd": self.root, "stdin": subprocess.PIPE}
         if self.lifeline is not None:  # POSIX
             fds = (self.listener.fileno(), self.lifeline[0])
             command += ["--fd", str(fds[0]), "--parent-fd", str(fds[1])]
@@ -210,11 +226,18 @@ class Supervisor:
         else:
             command += ["--host", self.address[0], "--port", str(self.address[1])]
             options |= {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
-        self.child = child = subprocess.Popen(command, **options)
-        threading.Thread(
-            target=lambda: (child.wait(), self.events.put(Exited(child))),
-            daemon=True,
-        ).start()
+        return subprocess.Popen(command, **options)
+
+    @staticmethod
+    def _go(process: subprocess.Popen[bytes]) -> bool:
+        """Tell a waiting app process to import app/ and serve; False if it died."""
+        assert process.stdin is not None
+        try:
+            process.stdin.write(b"go\n")
+            process.stdin.close()  # its stdin is empty from now on, as with no input
+        except OSError:  # BrokenPipeError: it has ended
+            return False
+        return process.poll() is None
 
     def _terminate(self) -> None:
         """Ask the app to stop gracefully: uvicorn waits for running tasks."""
@@ -224,13 +247,14 @@ class Supervisor:
             else:
                 self.child.send_signal(signal.CTRL_BREAK_EVENT)
 
-    def _kill(self) -> None:
-        """Stop the app at once, with anything it started, and wait for it."""
-        if self.child is None or self.child.poll() is not None:
-            return
-        if POSIX:
-            with contextlib.suppress(ProcessLookupError):  # it ended just now
-                os.killpg(self.child.pid, signal.SIGKILL)
-        else:
-            self.child.kill()
-        self.child.wait()
+
+def kill(process: subprocess.Popen[bytes] | None) -> None:
+    """End `process` and its process group at once, and wait for it."""
+    if process is None or process.poll() is not None:
+        return
+    if POSIX:
+        with contextlib.suppress(ProcessLookupError):  # it ended just now
+            os.killpg(process.pid, signal.SIGKILL)
+    else:
+        process.kill()
+    process.wait()
