@@ -428,3 +428,20 @@ def test_restarts_go_on_after_app_is_removed_and_restored(
     wait_for_line(log, "app/ is back: restarting the app", process, timeout=PROMPT)
     (app / "main.py").write_text(APP.format(where="app, again"), encoding="utf-8")
     wait_for(url, {"where": "app, again"}, process, log)
+
+
+def test_an_app_folder_replaced_at_once_is_served_and_watched(
+    fastapi_repo: Path, serve, tmp_path: Path
+) -> None:
+    """app/ swapped for another folder in one rename: the new one is served."""
+    process, url, log = serve(fastapi_repo)
+    wait_for(url, {"where": "app"}, process, log)
+    app = fastapi_repo / "app"
+    new = fastapi_repo / "app-new"
+    shutil.copytree(app, new)
+    (new / "main.py").write_text(APP.format(where="app, swapped"), encoding="utf-8")
+    app.rename(tmp_path / "old-app")
+    new.rename(app)
+    wait_for(url, {"where": "app, swapped"}, process, log)
+    (app / "main.py").write_text(APP.format(where="app, saved"), encoding="utf-8")
+    wait_for(url, {"where": "app, saved"}, process, log)
