@@ -154,33 +154,37 @@ class Supervisor:
 
         The watcher exists once its first batch (empty after WATCH_TICK ms)
         comes back: only then is `ready` set and the app started, so no save
-        made after the app answers goes unnoticed. A removed or replaced app/
-        (`rm -rf app`, then a copy or a checkout) is watched again once back.
+        made after the app answers goes unnoticed. An app/ that is removed
+        (`rm -rf app`) or replaced by another folder is watched again once it
+        is there, and the app restarts on it.
         """
-        app = self.folder / APP
+        app, name = self.folder / APP, self._name(self.folder / APP)
         back = None
         try:
             while True:
-                if app.is_dir():
-                    self._watch_folder(app, ready, first=back)
-                    back = None
+                inode = _inode(app)
+                if inode is None:
+                    ready.set()
+                    time.sleep(WATCH_TICK / 1000)  # app/ was removed: wait for it
+                    back = Changed(f"{name}/ is back")
                     continue
-                ready.set()
-                time.sleep(WATCH_TICK / 1000)  # app/ was removed: wait for it
-                back = Changed(f"{self._name(app)}/ is back")
-        except Exception as error:  # e.g. no inotify watches left: serve anyway
-            say(f"cannot watch {app} ({error}): restart by hand")
+                try:
+                    self._watch_folder(app, inode, ready, first=back)
+                except (OSError, RuntimeError) as error:
+                    if _inode(app) == inode:  # not app/ vanishing under it
+                        say(f"cannot watch {name}/ ({error}): restart by hand")
+                        return
+                back = Changed(f"{name}/ was replaced")
         finally:
             ready.set()
 
     def _watch_folder(
-        self, app: Path, ready: threading.Event, first: Changed | None
+        self, app: Path, inode: int, ready: threading.Event, first: Changed | None
     ) -> None:
         """Watch `app` until it is removed or replaced by another folder;
         `first` is put once the watcher exists."""
         from watchfiles import PythonFilter, watch
 
-        inode = app.stat().st_ino
         for batch in watch(
             app,
             watch_filter=PythonFilter(),
@@ -195,7 +199,7 @@ class Supervisor:
             if batch:
                 paths = sorted({self._name(Path(path)) for _, path in batch})
                 self.events.put(Changed(f"{', '.join(paths)} changed"))
-            if not app.is_dir() or app.stat().st_ino != inode:
+            if _inode(app) != inode:
                 return
 
     def _name(self, path: Path) -> str:
@@ -246,6 +250,14 @@ class Supervisor:
                 self.child.send_signal(signal.SIGTERM)
             else:
                 self.child.send_signal(signal.CTRL_BREAK_EVENT)
+
+
+def _inode(folder: Path) -> int | None:
+    """The folder's inode, or None when there is no such folder."""
+    try:
+        return folder.stat().st_ino if folder.is_dir() else None
+    except OSError:
+        return None
 
 
 def kill(process: subprocess.Popen[bytes] | None) -> None:
