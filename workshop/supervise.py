@@ -9,8 +9,10 @@ second one kills the app's process group at once. Either way `workshop serve`
 exits 0: stopping it is not an error, so `make run` ends without "make: ***".
 
 On every save of a Python file under the served app/ it stops the app the same
-graceful way and starts a fresh one. If the app process ends on its own (a
-crash during startup), it waits for the next save and starts it again.
+graceful way and lets the next app process serve: one that was started ahead
+and waits with FastAPI and uvicorn imported (see workshop/serving.py). If the
+app process ends on its own (os._exit, a crash), it says so and waits for the
+next save.
 
 On POSIX the supervisor holds the listening socket and hands it to each app
 process, so requests made during a restart wait for the new app instead of
@@ -38,8 +40,8 @@ from workshop.project import APP
 from workshop.serving import FIX_IT
 
 POSIX = os.name == "posix"
-STOPPING = "stopping: waiting for running background tasks; Ctrl-C again to force"
 WATCH_TICK = 100  # ms: how long the first look for changes takes at most
+STOPPING = "stopping: waiting for running background tasks; Ctrl-C again to force"
 FORCED = "forced: the app was stopped without waiting for its background tasks"
 STOP_SIGNALS = [signal.SIGINT, signal.SIGTERM]
 if hasattr(signal, "SIGBREAK"):  # Windows: Ctrl-Break
