@@ -114,3 +114,18 @@ def test_diff_with_a_checkpoint_without_app_says_so(
         assert (
             err == "workshop: checkpoints/step-1/app/ is missing: step 1 has no app\n"
         )
+
+
+def test_the_diff_applies_whatever_the_users_git_config_says(
+    workshop_repo, run_workshop, git, files
+) -> None:
+    """`diff.noprefix`, `diff.mnemonicPrefix` in the user's config must not
+    change the patch: `workshop diff 1 | git apply` still works."""
+    git(workshop_repo, "config", "diff.noprefix", "true")
+    git(workshop_repo, "config", "diff.mnemonicPrefix", "true")
+    patch = run_workshop("diff", "1", cwd=workshop_repo).stdout
+    assert "--- a/app/main.py" in patch and "+++ b/app/main.py" in patch
+    git(workshop_repo, "config", "--unset", "diff.noprefix")
+    git(workshop_repo, "apply", input=patch)
+    checkpoint = workshop_repo / "checkpoints" / "step-1" / "app"
+    assert files(workshop_repo / "app") == files(checkpoint)

@@ -41,6 +41,9 @@ def diff(root: Path, step_name: str, *, stat: bool = False, color: str = "auto")
         root,
         "diff",
         "--no-ext-diff",
+        # a/ and b/ whatever the user's diff.noprefix says: `| git apply` works
+        "--src-prefix=a/",
+        "--dst-prefix=b/",
         f"--color={'always' if colored else 'never'}",
         "--stat" if stat else "--patch",
         old,
