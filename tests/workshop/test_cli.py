@@ -92,3 +92,14 @@ def test_usage_errors_are_one_line(
     assert err.count("\n") == 1
     assert err.startswith(expected)
     assert err.rstrip().endswith(f"(see 'workshop {args[0]} --help')")
+
+
+def test_an_extra_argument_points_at_the_commands_own_help(
+    workshop_repo, run_workshop
+) -> None:
+    code, out, err = run_workshop("status", "extra", cwd=workshop_repo)
+    assert (code, out) == (2, "")
+    assert err == (
+        "workshop status: unrecognized arguments: extra "
+        "(see 'workshop status --help')\n"
+    )
