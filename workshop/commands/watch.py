@@ -243,10 +243,38 @@ def _watch_until_replaced(
     poll: bool,
 ) -> bool:
     """Report changes until stopped (False) or app/ is removed or replaced (True)."""
+    app = root / APP
+    with _held(app):
+        return _report_changes(root, app, events, changed, stop, poll)
+
+
+@contextmanager
+def _held(folder: Path) -> Iterator[None]:
+    """Keep the folder open while it is watched, so that its inode number cannot
+    be reused by a new app/ (`rm -rf app; git checkout app` often gets the same
+    number back, and the watcher would never notice the switch)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # Windows cannot open a folder this way: compare numbers only
+        fd = None
+    try:
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def _report_changes(
+    root: Path,
+    app: Path,
+    events: queue.Queue[Event],
+    changed: threading.Event,
+    stop: threading.Event,
+    poll: bool,
+) -> bool:
     from watchfiles import PythonFilter
     from watchfiles import watch as watch_files
 
-    app = root / APP
     inode = os.stat(app).st_ino
     for changes in watch_files(
         app,
