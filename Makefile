@@ -7,18 +7,19 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+BROWSER := $(VENV)/.installed-browser
 PORT   ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint venv lock clean
+.PHONY: help run test lint venv browser lock clean
 
 help: ## list the targets
-	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "  make %-6s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "  make %-7s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 run: $(STAMP) ## run the app with reload on port 8000 (make run PORT=8080 for another)
 	$(BIN)/workshop serve --port $(PORT)
 
-test: $(STAMP) ## authors: every check (lint, tool tests, all checkpoints)
+test: $(STAMP) $(BROWSER) ## authors: every check (lint, tool tests, all checkpoints)
 	@$(BIN)/python -m workshop.authoring
 	$(BIN)/pre-commit run --all-files --show-diff-on-failure
 	$(BIN)/pytest -n auto -q
@@ -29,6 +30,9 @@ lint: $(STAMP) ## ruff and the pre-commit checks only
 
 venv: $(STAMP) ## create or refresh .venv
 
+# Playwright, for the browser tests only: learners' make venv never installs it.
+browser: $(BROWSER) ## authors: add Playwright to .venv (make test does it)
+
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 	  || { echo "error: Python 3.11 or newer is needed (found $$($(PYTHON) --version))" >&2; exit 1; }
@@ -37,11 +41,18 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable .
 	@touch $@
 
-lock: ## re-resolve requirements.txt (versions and hashes, no URLs)
+$(BROWSER): $(STAMP) requirements-browser.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements-browser.txt
+	@touch $@
+
+lock: ## re-resolve requirements*.txt (versions and hashes, no URLs)
 	@test -x .cache/lock/bin/uv || { $(PYTHON) -m venv .cache/lock && .cache/lock/bin/python -m pip install --quiet uv==0.13.8; }
 	.cache/lock/bin/uv pip compile pyproject.toml --group dev --universal \
 	  --python-version 3.11 --generate-hashes --upgrade \
 	  --custom-compile-command "make lock" --output-file requirements.txt
+	.cache/lock/bin/uv pip compile --group pyproject.toml:browser --constraints requirements.txt \
+	  --universal --python-version 3.11 --generate-hashes --upgrade \
+	  --custom-compile-command "make lock" --output-file requirements-browser.txt
 
 clean: ## remove the virtual environment and caches (never app/ or data you typed)
 	rm -rf $(VENV) .cache .pytest_cache .ruff_cache
