@@ -60,8 +60,9 @@ class Watcher:
 
     def wake(self) -> None:
         """Start the poller if it is not running (on the server's loop)."""
-        if self._poller is None or self._poller.done():
-            loop = asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
+        poller = self._poller
+        if poller is None or poller.done() or poller.get_loop() is not loop:
             # A fresh context: the poller must not inherit the request's.
             self._poller = loop.create_task(self._poll(), context=contextvars.Context())
 
@@ -112,6 +113,7 @@ class Instrumented:
                 Route(f"{PREFIX}/timeline", self.page),
                 Route(f"{PREFIX}/timeline.json", self.json),
                 Route(f"{PREFIX}/timeline/reset", self.reset, methods=["POST"]),
+                Route(f"{docs.STATIC}/{docs.REDOC}", docs.serve_redoc_bundle),
                 Mount(f"{PREFIX}/static", StaticFiles(directory=docs.static_folder())),
             ]
         )

@@ -7,16 +7,23 @@ icon URLs to /_workshop/static/, which serves the files of the pinned and
 hashed `fastapi-offline` package (Swagger UI 5 and ReDoc 2, byte for byte the
 upstream releases), and drops ReDoc's web-font link (it falls back to the
 system fonts). Only those known URLs change; any other page is left alone.
+
+ReDoc's bundle itself asks its vendor's CDN for a small logo, and hides the
+logo when that fails: the bundle is served with that one URL blanked, so the
+logo is hidden at once and no request leaves the machine.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import re
 from pathlib import Path
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workshop.errors import WorkshopError
@@ -35,6 +42,8 @@ REWRITES = [
 ]
 # any stylesheet still loaded from elsewhere (ReDoc's web fonts) is dropped
 EXTERNAL_LINK = re.compile(r"<link\b[^>]*href=[\"']" + _URL + r"[\"'][^>]*>")
+REDOC = "redoc.standalone.js"
+REDOC_LOGO = re.compile(r'"https://[^"]*/logo-mini\.svg"')  # an <img> src in the bundle
 
 
 def static_folder() -> Path:
@@ -45,6 +54,18 @@ def static_folder() -> Path:
             f"the {ASSETS_PACKAGE} package (offline /docs) is missing: run 'make venv'"
         )
     return Path(next(iter(spec.submodule_search_locations))) / "static"
+
+
+@functools.cache
+def redoc_bundle() -> bytes:
+    """ReDoc's bundle with its logo's URL blanked (read once, kept)."""
+    text = (static_folder() / REDOC).read_text(encoding="utf-8")
+    return REDOC_LOGO.sub('""', text).encode("utf-8")
+
+
+async def serve_redoc_bundle(request: Request) -> Response:
+    headers = {"Cache-Control": "max-age=3600"}
+    return Response(redoc_bundle(), media_type="text/javascript", headers=headers)
 
 
 def offline(html: str, root_path: str = "") -> str:
