@@ -167,18 +167,26 @@ def json_emails(seen: Seen) -> list[dict[str, Any]]:
 def assert_email_inside_the_request(seen: Seen) -> None:
     """Step 0: every email bar ends before the request bar does."""
     assert seen.emails, "no email on the timeline"
-    assert all(end <= seen.request_right + 1 for _, end in seen.emails)
+    drawn = [end for _, end in seen.emails]
+    assert all(end <= seen.request_right + 1 for end in drawn), (
+        f"an email bar ends at x={max(drawn)}, after the request bar "
+        f"(x={seen.request_right}): it was not sent inside the request"
+    )
     sent = seen.json["response_sent_ms"]
-    assert all(e["end_ms"] <= sent for e in json_emails(seen))
+    assert all(e["end_ms"] <= sent for e in json_emails(seen)), seen.json
     assert "the email was sent inside the request" in seen.reading
 
 
 def assert_email_after_the_response(seen: Seen) -> None:
     """Step 1: every email bar starts where the request bar has ended."""
     assert seen.emails, "no email on the timeline"
-    assert all(start >= seen.request_right - 1 for start, _ in seen.emails)
+    drawn = [start for start, _ in seen.emails]
+    assert all(start >= seen.request_right - 1 for start in drawn), (
+        f"an email bar starts at x={min(drawn)}, before the request bar ends "
+        f"(x={seen.request_right}): it did not wait for the response"
+    )
     sent = seen.json["response_sent_ms"]
-    assert all(e["start_ms"] >= sent for e in json_emails(seen))
+    assert all(e["start_ms"] >= sent for e in json_emails(seen)), seen.json
     assert "after the response" in seen.reading
 
 
