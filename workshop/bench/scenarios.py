@@ -3,6 +3,7 @@
 - response: does POST /subscribers wait for the welcome email? (step 0 vs 1)
 - trap: a blocking call in an `async def` task stalls every other request.
 - ceiling: `def` tasks share the 40-thread pool; where respond-first stops.
+- overhead: what `workshop serve`'s timeline costs step 1's POST /subscribers.
 
 Every run gets a fresh server (its own process and database), so no run
 inherits another's pending tasks. Runs that are compared with each other as
@@ -25,10 +26,11 @@ import httpx
 
 from workshop.bench.load import Samples, client, drive, timed, warm_up
 from workshop.bench.server import Server
-from workshop.bench.stats import Claim, Summary, at_least, at_most, ratio
+from workshop.bench.stats import Claim, Summary, at_least, at_most, median, ratio
 
 DEMO_APP = "workshop.bench.demo_app:app"
 CHECKPOINT_APP = "app.main:app"
+TIMELINE_APP = "workshop.timeline.served:app"  # what `workshop serve` runs
 
 # How close "within" means, as the issue states the claims.
 RESPONSE_VS_BASELINE = 1.2  # step 1 p50 <= 1.2 x the no-email baseline
@@ -41,6 +43,8 @@ ENDPOINT_AT_CEILING = 1.5  # past it, a def endpoint serves <= 1.5 x threads / d
 DEFAULT_THREADS = 40  # anyio's default threadpool size (what Starlette uses)
 DELIVERY_SLACK = 10.0  # seconds beyond the threadpool's pace to wait for emails
 DELIVERY_POLL = 0.05  # seconds between polls of the outbox during a flood
+TIMELINE_OVERHEAD = 1.2  # timeline on: p50 <= 1.2 x off (median of the runs)
+OVERHEAD_RUNS = 3
 
 
 @dataclass(frozen=True)
@@ -440,3 +444,50 @@ def ceiling_claims(in_threads: Flood, on_loop: Flood, delay: float) -> list[Clai
             ENDPOINT_AT_CEILING,
         ),
     ]
+
+
+# --- d) overhead ------------------------------------------------------------
+
+
+async def overhead(options: Options, step1: Path) -> Result:
+    d = options.delay
+    result = Result(
+        "overhead",
+        "What the timeline costs a request",
+        f"POST /subscribers on checkpoint step-1 (MAIL_DELAY={d:g} s, paced as in "
+        f"a) on two servers at the same time: the app alone, and the app as "
+        f"`workshop serve` runs it, inside the timeline's wrapper "
+        f"({TIMELINE_APP}: every request, task and email recorded). "
+        f"{OVERHEAD_RUNS} runs, each on fresh servers; the claim takes the median "
+        f"of the runs' p50 ratios.",
+    )
+    ratios, p50s = [], {"off": [], "on": []}
+    for run in range(1, OVERHEAD_RUNS + 1):
+        off, on = await _post_subscribers(
+            options,
+            {
+                f"run {run}: timeline off": checkpoint_server(step1, d),
+                f"run {run}: timeline on": checkpoint_server(step1, d, TIMELINE_APP),
+            },
+        )
+        result.runs += [off, on]
+        ratios.append(ratio(on.p50, off.p50))
+        p50s["off"].append(off.p50)
+        p50s["on"].append(on.p50)
+    for name, values in p50s.items():
+        result.facts.append(
+            Fact(f"timeline {name}: median of the p50s", median(values) * 1000, "ms")
+        )
+    result.notes.append(
+        "p50 on / off, run by run: " + ", ".join(f"{r:.2f}x" for r in ratios)
+    )
+    result.claims.append(overhead_claim(ratios))
+    return result
+
+
+def overhead_claim(ratios: list[float]) -> Claim:
+    return at_most(
+        "timeline on: p50 / timeline off p50 (median of the runs)",
+        median(ratios),
+        TIMELINE_OVERHEAD,
+    )
