@@ -69,13 +69,27 @@ def test_readme_opens_with_the_two_commands() -> None:
     assert readme.index("```") < readme.index("\n## ")
 
 
+# What .ci/run may do before `make test`: install Chromium for the browser
+# tests when it is missing, and make a missing browser fail there.
+CI_SETUP = [
+    'if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get'
+    " > /dev/null; then",
+    "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq"
+    " chromium > /dev/null",
+    "fi",
+    "export REQUIRE_BROWSER=1",
+]
+
+
 def test_ci_runs_the_readme_test_command() -> None:
-    """.ci/run calls `make test` and nothing else."""
+    """.ci/run calls `make test` and nothing else, after the browser's setup."""
     lines = (ROOT / ".ci" / "run").read_text().splitlines()
     commands = [
-        line for line in lines if line and not line.startswith(("#", "set ", "cd "))
+        line.strip()
+        for line in lines
+        if line and not line.startswith(("#", "set ", "cd "))
     ]
-    assert commands == ["make test"]
+    assert commands == [*CI_SETUP, "make test"]
 
 
 def test_makefile_has_the_readme_targets() -> None:
