@@ -3,7 +3,8 @@
 Playwright drives the system's Chromium (Debian's `chromium` package; no
 browser is downloaded). Every request that leaves the machine is blocked and
 counted, and every console error is collected: each test ends with none of
-either. Screenshots go to screenshots/ (git-ignored) for the docs.
+either. Screenshots go to screenshots/ (git-ignored) for the docs; the ones
+in docs/img/ were taken with TIMELINE_TEST_DELAY=1 (the lesson's mail delay).
 
 Where there is no Chromium or no Playwright (`make browser` installs it) these
 tests are skipped with the reason; with REQUIRE_BROWSER=1 (.ci/run sets it)
@@ -76,7 +77,8 @@ class Tab:
 
 @pytest.fixture
 def tab(browser: Any) -> Iterator[Tab]:
-    context = browser.new_context(viewport={"width": 1000, "height": 480})
+    # full-page screenshots grow to the content: a short viewport, no blank space
+    context = browser.new_context(viewport={"width": 1000, "height": 300})
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
     opened = Tab(page)

@@ -10,6 +10,7 @@ returned): the event a test waits for, bounded, never a fixed sleep.
 from __future__ import annotations
 
 import json
+import os
 import time
 import urllib.error
 import urllib.request
@@ -21,7 +22,9 @@ from workshop.bench.server import Server
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVED = "workshop.timeline.served:app"
-DELAY = 0.25  # MAIL_DELAY: bars long enough to see; the order never depends on it
+# MAIL_DELAY: bars long enough to see; the order never depends on it.
+# TIMELINE_TEST_DELAY=1 takes the docs' screenshots at the lesson's delay.
+DELAY = float(os.environ.get("TIMELINE_TEST_DELAY") or 0.25)
 WAIT = 20.0  # seconds: the bound of every wait; reached only when broken
 POLL = 0.02  # seconds between looks at the JSON while waiting
 
