@@ -92,12 +92,13 @@ class Recording:
         return task
 
     def task_ended(self, token: Event, error: BaseException | None) -> None:
+        self.watcher.look()  # first: what the task wrote ends before it does
         now = time.perf_counter()
         if error is None:
             token.finish(now, "done")
         else:
             token.finish(now, FAILED, describe(error))
-        self.watcher.look()
+        self.watcher.timeline.changed()
 
 
 class Instrumented:
