@@ -115,3 +115,17 @@ def test_the_file_is_opened_read_only(tmp_path: Path) -> None:
     assert connection is not None
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
         connection.execute("DELETE FROM outbox")
+
+
+def test_a_table_created_later_is_seen(tmp_path: Path) -> None:
+    """A missing table is not asked for again until the schema changes."""
+    path = tmp_path / "newsletter.db"
+    write(path, "CREATE TABLE subscribers (id INTEGER PRIMARY KEY)")
+    database = Database(path)
+    database.changes()
+    write(path, "INSERT INTO subscribers DEFAULT VALUES")
+    assert database.changes() == []
+    write(path, SCHEMA.split(";")[0])  # the outbox appears (a later step's app)
+    database.changes()
+    add_email(path, "ada@example.com")
+    assert [s.name for s in database.changes()] == ["email to ada@example.com"]

@@ -67,6 +67,8 @@ class Database:
         self._path = path
         self._db: sqlite3.Connection | None = None
         self._version: int | None = None
+        self._schema: int | None = None
+        self._missing: set[str] = set()  # tables this app has not (yet)
         self._cursors = {t.kind: Cursor() for t in (EMAILS, JOBS)}
 
     def open_rows(self) -> bool:
@@ -82,6 +84,9 @@ class Database:
             if version == self._version:
                 return []
             self._version = version
+            schema = db.execute("PRAGMA schema_version").fetchone()[0]
+            if schema != self._schema:  # a table may have appeared: try again
+                self._schema, self._missing = schema, set()
             return [*self._read(db, EMAILS), *self._read(db, JOBS)]
         except sqlite3.Error:
             self.close()  # e.g. the file was replaced: open it again next time
@@ -99,19 +104,22 @@ class Database:
 
     def _read(self, db: sqlite3.Connection, table: Table) -> list[Seen]:
         cursor = self._cursors[table.kind]
+        if table.table in self._missing:
+            return []
         try:
             if cursor.last is None:  # the first look: what is there is old
                 row = db.execute(f"SELECT max(rowid) FROM {table.table}").fetchone()
                 cursor.last = row[0] or 0
                 return []
-            marks = ",".join("?" * len(cursor.open))
-            rows = db.execute(
-                f"SELECT {table.columns} FROM {table.table}"
-                f" WHERE rowid > ? OR rowid IN ({marks})",
-                (cursor.last, *cursor.open),
-            ).fetchall()
-        except sqlite3.OperationalError:
-            return []  # no such table (or column) in this app: not shown
+            # Two lookups by rowid, not one with OR: SQLite would scan the table.
+            select = f"SELECT {table.columns} FROM {table.table} WHERE rowid"
+            rows = db.execute(f"{select} > ?", (cursor.last,)).fetchall()
+            if cursor.open:
+                marks = ",".join("?" * len(cursor.open))
+                rows += db.execute(f"{select} IN ({marks})", [*cursor.open]).fetchall()
+        except sqlite3.OperationalError:  # no such table (or column) in this app
+            self._missing.add(table.table)
+            return []
         return [seen for row in rows if (seen := self._note(table, cursor, row))]
 
     def _note(self, table: Table, cursor: Cursor, row: tuple) -> Seen | None:
@@ -131,4 +139,4 @@ class Database:
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
-        self._db, self._version = None, None
+        self._db, self._version, self._schema = None, None, None

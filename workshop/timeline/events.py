@@ -194,7 +194,9 @@ class Timeline:
         owner = self.owner()
         if owner is None:
             return None  # written outside any request we saw: not ours to show
-        start = max(at, owner.arrival)
+        # Not seen when the response started, so written after that: if the
+        # response is out, after it (the send itself takes microseconds).
+        start = max(at, owner.response_sent or owner.arrival)
         bar = Event(row.kind, row.name, start, status=row.status, error=row.error)
         bar.phases.append((row.status, start))
         owner.events.append(bar)
