@@ -97,3 +97,18 @@ def test_makefile_has_the_readme_targets() -> None:
     makefile = (ROOT / "Makefile").read_text()
     for target in ("run", "test", "lock", "venv"):
         assert re.search(rf"^{target}:", makefile, re.MULTILINE), target
+
+
+def test_playwright_is_locked_apart_for_the_tests_only() -> None:
+    """requirements-browser.txt pins Playwright with hashes and no URLs;
+    `make test` installs it, `make venv` (what learners run) does not."""
+    browser_lock = (ROOT / "requirements-browser.txt").read_text()
+    assert "://" not in browser_lock
+    entries = [e for e in re.split(r"\n(?=\S)", browser_lock) if e[:1].isalpha()]
+    assert any(e.startswith("playwright==") for e in entries)
+    assert all("--hash=sha256:" in e for e in entries)
+    assert "playwright" not in lock_pins()
+    makefile = (ROOT / "Makefile").read_text()
+    venv_recipe = re.search(r"^\$\(STAMP\):.*?\n\n", makefile, re.M | re.S)
+    assert venv_recipe and "requirements-browser" not in venv_recipe.group(0)
+    assert re.search(r"^test: .*\$\(BROWSER\)", makefile, re.M)
