@@ -168,8 +168,7 @@ class Instrumented:
         finally:
             tasks.current.reset(token)
             self.watcher.look()
-            request.finished = time.perf_counter()
-            self.timeline.changed()
+            self.timeline.finish(request, time.perf_counter())
 
     async def page(self, request: HttpRequest) -> Response:
         html = resources.files(__package__).joinpath(PAGE).read_text(encoding="utf-8")

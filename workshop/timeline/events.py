@@ -125,6 +125,7 @@ class Timeline:
         self._requests: deque[Request] = deque(maxlen=keep)
         self._ids = itertools.count(1)
         self._rows: dict[tuple[str, str], Event] = {}  # (kind, key) -> its bar
+        self._active: list[Request] = []  # not finished, oldest first
         self.version = 0  # bumped on every change: the page redraws only then
 
     def changed(self) -> None:
@@ -133,20 +134,25 @@ class Timeline:
     def arrive(self, method: str, path: str, at: float) -> Request:
         request = Request(next(self._ids), method, path, at, time.time())
         self._requests.append(request)
+        self._active.append(request)
         self.changed()
         return request
 
-    def active(self) -> list[Request]:
-        return [r for r in self._requests if r.finished is None]
+    def finish(self, request: Request, at: float) -> None:
+        """The app call for `request` returned: its last task is done."""
+        request.finished = at
+        self._active.remove(request)
+        self.changed()
 
     def busy(self) -> bool:
         """A request is in flight or still running its tasks."""
-        return bool(self.active())
+        return bool(self._active)
 
     def reset(self) -> None:
-        """Forget everything; requests in flight keep recording into their rows."""
-        self._requests.clear()
-        self._rows.clear()
+        """Forget every finished request; those in flight stay, and go on."""
+        kept = {id(bar) for request in self._active for bar in request.events}
+        self._requests = deque(self._active, maxlen=self._requests.maxlen)
+        self._rows = {key: bar for key, bar in self._rows.items() if id(bar) in kept}
         self.changed()
 
     def owner(self) -> Request | None:
@@ -156,7 +162,7 @@ class Timeline:
         else one still in its handler, the latest first. With one request at a
         time (a learner trying things) that is always right.
         """
-        active = self.active()
+        active = self._active
         for wanted in (Request.running_tasks, lambda r: r.response_sent is None):
             matches = [r for r in active if wanted(r)]
             if matches:
