@@ -35,6 +35,8 @@ _INTROSPECTION = re.compile(r"^\s*\+\s+(where|and)\b")
 MESSAGE_LINES = 6
 LINE_WIDTH = 200
 NEVER_AWAITED = "was never awaited"
+# What the suites import, loaded before app/ (and by a spare before its task).
+WARM_MODULES = ("pytest", "fastapi", "fastapi.testclient", "httpx", "uvicorn")
 
 
 class Status:
@@ -89,6 +91,10 @@ def docstring(item: object) -> str | None:
 
 def load_error(app_dir: Path) -> str | None:
     """Import app/ as the suites will; a failure as `app/main.py:12: Error: ...`."""
+    if not (app_dir / "app" / "__init__.py").is_file():
+        return (
+            "app/__init__.py is missing: create it (an empty file makes app/ a package)"
+        )
     module = "app.main" if (app_dir / "app" / "main.py").is_file() else "app"
     sys.path.insert(0, str(app_dir))
     try:
@@ -279,6 +285,7 @@ def run_pytest(
 def run(args: argparse.Namespace) -> None:
     results = {n: StepResult(n) for n in args.numbers}
     status = Status(args.status, args.stack, json.loads(args.limits))
+    warm_up()  # not timed as "importing app/": a loaded machine is slow at this
     status.enter("importing", results)
     error = load_error(args.app_dir)
     if error is not None:
@@ -310,10 +317,6 @@ def run(args: argparse.Namespace) -> None:
     status.enter("finished", results)
 
 
-# What the suites import, loaded by a waiting runner before it has its task.
-WARM_MODULES = ("pytest", "fastapi", "fastapi.testclient", "httpx", "uvicorn")
-
-
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m workshop.runner")
     parser.add_argument("app_dir", type=Path)
@@ -328,12 +331,17 @@ def parser() -> argparse.ArgumentParser:
     return parser
 
 
-def wait_for_task() -> list[str] | None:
-    """A spare runner: import what every run needs, then wait for its arguments
-    (one JSON line on stdin). app/ is imported only after, so it is fresh."""
+def warm_up() -> None:
+    """Import what every run needs (and no part of app/)."""
     for name in WARM_MODULES:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+
+
+def wait_for_task() -> list[str] | None:
+    """A spare runner: warm up, then wait for its arguments (one JSON line on
+    stdin). app/ is imported only after, so it is fresh."""
+    warm_up()
     line = sys.stdin.readline()
     return json.loads(line) if line.strip() else None
 

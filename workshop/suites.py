@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workshop.errors import WorkshopError
 from workshop.results import Failure, StepResult
 
 POLL = 0.02  # seconds between looks at the child
@@ -43,9 +44,10 @@ class Limits:
     @classmethod
     def from_env(cls) -> Limits:
         """WORKSHOP_TEST_LIMIT and WORKSHOP_IMPORT_LIMIT: seconds, for slow machines."""
-        test = float(os.environ.get("WORKSHOP_TEST_LIMIT") or cls.test)
-        importing = float(os.environ.get("WORKSHOP_IMPORT_LIMIT") or cls.importing)
-        return cls(importing=importing, test=test)
+        test = _seconds("WORKSHOP_TEST_LIMIT", cls.test)
+        return cls(
+            importing=_seconds("WORKSHOP_IMPORT_LIMIT", cls.importing), test=test
+        )
 
     def of(self, phase: str) -> float | None:
         return {"importing": self.importing, "collecting": self.collecting}.get(
@@ -88,6 +90,17 @@ class Spare:
     def close(self) -> None:
         kill_group(self.child)
         self.folder.cleanup()
+
+
+def _seconds(name: str, default: float) -> float:
+    text = os.environ.get(name) or str(default)
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 86400:
+        raise WorkshopError(f"{name} must be a number of seconds, not {text!r}")
+    return value
 
 
 def run_suites(

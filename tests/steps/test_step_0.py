@@ -56,6 +56,14 @@ def test_duplicate_email_is_a_conflict(client):
     assert len(client.get("/subscribers").json()) == 1
 
 
+def test_duplicate_email_is_a_conflict_in_any_alphabet(client):
+    """ü@example.com and Ü@example.com are the same address: the second answers 409."""
+    assert subscribe(client, email="ü@example.com").status_code == 201
+    response = subscribe(client, email="Ü@example.com", name="Ü")
+    assert response.status_code == 409, response.text
+    assert len(client.get("/subscribers").json()) == 1
+
+
 def test_invalid_email_is_rejected(client):
     """An email address that is not valid answers 422 and names the field."""
     response = subscribe(client, email="not-an-email")
@@ -138,3 +146,40 @@ def test_odd_input_gets_a_clear_4xx_never_a_crash(client):
         assert response.json()["detail"]
     for path in ["/subscribers/99999999999999999999", "/subscribers/%ED%A0%80"]:
         assert client.get(path).status_code == 422, path
+
+
+def test_oversized_body_is_refused(live_server):
+    """A request body over 64 KiB answers 413, whether its size is announced or not."""
+    json_type = {"content-type": "application/json"}
+    big = {**ADA, "name": "x" * 1024 * 1024}
+    response = live_server.post("/subscribers", json=big)  # with a Content-Length
+    assert response.status_code == 413, (response.status_code, len(response.content))
+
+    def streamed():  # no Content-Length (chunked): 8 MiB unless the server stops us
+        yield b'{"email": "ada@example.com", "name": "'
+        for _ in range(512):
+            yield b"x" * 16 * 1024
+        yield b'"}'
+
+    response = live_server.post("/subscribers", content=streamed(), headers=json_type)
+    assert response.status_code == 413, (response.status_code, len(response.content))
+    assert response.json()["detail"]
+    assert live_server.get("/subscribers").json() == []
+
+
+def test_invalid_input_gets_a_short_answer(client):
+    """A 422 answer stays short, however long the wrong value was."""
+    long = 60_000  # just under the 64 KiB limit, once sent as JSON
+    bodies = [
+        {**ADA, "name": "x" * long},
+        {**ADA, "name": "ü" * (long // 2)},
+        {**ADA, "email": "a" * long + "@example.com"},
+        {**ADA, "email": "\u200b\u200c" * (long // 8) + "@example.com"},
+        {"name": "x" * long},
+        ["x" * long],
+    ]
+    for body in bodies:
+        response = client.post("/subscribers", json=body)
+        assert response.status_code == 422, response.status_code
+        size = len(response.content)
+        assert size < 8 * 1024, f"the 422 answer has {size} bytes"

@@ -148,3 +148,11 @@ def test_ctrl_c_ends_the_command_with_one_line(
     assert process.returncode == 130
     assert err == "workshop: interrupted\n"
     assert "Traceback" not in out + err
+
+
+def test_a_missing_init_file_names_the_fix(workshop_repo) -> None:
+    (workshop_repo / "app" / "__init__.py").unlink()
+    done = workshop(workshop_repo, "check", "1")
+    assert done.returncode == 1
+    assert "app/__init__.py is missing: create it" in done.stdout
+    assert "UsageError" not in done.stdout and "WORKSHOP_APP_DIR" not in done.stdout

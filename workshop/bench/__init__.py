@@ -65,7 +65,13 @@ def add_arguments(parser: argparse.ArgumentParser, name: str = "bench") -> None:
         help="measure the learner's loop (check, verify, watch) instead",
     )
     add("--runs", default="5", metavar="N", help="--loop: runs per command (5)")
-    add("--step", default="1", metavar="N", help="--loop: the step to check (1)")
+    add(
+        "--step",
+        default="1",
+        metavar="N",
+        help="--loop: the step to check (1); all: every step green and red, "
+        "watch and Ctrl-C",
+    )
 
 
 @dataclass(frozen=True)

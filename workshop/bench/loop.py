@@ -13,6 +13,7 @@ import json
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -175,17 +176,92 @@ def watch_mode(
     return timing
 
 
+def every_step(
+    checkout: Path, numbers: list[int], runs: int, env: dict[str, str]
+) -> list[Timing]:
+    """`check N --checkpoint N` (green) and `--checkpoint N-1` (red) for each N."""
+    workshop = [sys.executable, "-m", "workshop", "check"]
+    found = []
+    for n in numbers:
+        green = [*workshop, str(n), "--checkpoint", str(n)]
+        found.append(time_command(f"check {n}, green", green, checkout, runs, env))
+        if n > numbers[0]:
+            red = [*workshop, str(n), "--checkpoint", str(n - 1)]
+            found.append(time_command(f"check {n}, red", red, checkout, runs, env))
+    return found
+
+
+HANG = "open({marker!r}, 'w').close()\nwhile True: pass\n"
+
+
+def ctrl_c(checkout: Path, runs: int, env: dict[str, str]) -> Timing:
+    """Ctrl-C while `workshop check` waits for a hung app: signal to exit."""
+    timing = Timing("Ctrl-C during check -> prompt")
+    main = checkout / "app" / "main.py"
+    original = main.read_text(encoding="utf-8")
+    marker = checkout / ".workshop-bench-started"
+    try:
+        for _ in range(runs):
+            marker.unlink(missing_ok=True)
+            main.write_text(original + HANG.format(marker=str(marker)), "utf-8")
+            timing.seconds.append(_interrupt(checkout, marker, env, timing))
+    finally:
+        main.write_text(original, encoding="utf-8")
+        marker.unlink(missing_ok=True)
+    return timing
+
+
+def _interrupt(checkout: Path, marker: Path, env: dict[str, str], t: Timing) -> float:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "workshop", "check", "0"],
+        cwd=checkout,
+        env={**env, "WORKSHOP_IMPORT_LIMIT": "600"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + WATCH_TIMEOUT
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    sent = time.perf_counter()
+    process.send_signal(signal.SIGINT)
+    t.codes.append(process.wait(timeout=WATCH_TIMEOUT))
+    return time.perf_counter() - sent
+
+
+def measure_all(root: Path, runs: int, env: dict[str, str]) -> list[Timing]:
+    """Every step's check green and red, watch on step 1, Ctrl-C, verify."""
+    from workshop.project import all_steps
+
+    numbers = [s.number for s in all_steps(root)]
+    workshop = [sys.executable, "-m", "workshop"]
+    with tempfile.TemporaryDirectory(prefix="workshop-loop-") as name:
+        checkout = sandbox(root, Path(name))
+        loop = every_step(checkout, numbers, runs, env)
+        app = checkout / "app"
+        shutil.rmtree(app)
+        shutil.copytree(checkout / "checkpoints" / "step-1" / "app", app)
+        loop.append(watch_mode("watch 1: save -> result", checkout, "1", runs, env))
+        loop.append(ctrl_c(checkout, runs, env))
+        loop.append(
+            time_command("workshop verify", [*workshop, "verify"], checkout, 1, env)
+        )
+    return loop
+
+
 def measure(settings: Settings) -> tuple[list[Timing], list[Timing]]:
     """The floor, then check and watch with app/ red (step 0, as on main) and
     green (step N's checkpoint), and a full verify."""
     from workshop.project import find_root, get_step
 
     root = find_root()
+    if settings.step == "all":
+        env = _env()
+        with tempfile.TemporaryDirectory(prefix="workshop-floor-") as name:
+            floors = floor(Path(name), settings.runs, env)
+        return floors, measure_all(root, settings.runs, env)
     step = get_step(root, settings.step)
     n = str(step.number)
-    env = {**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
-    env.pop("FORCE_COLOR", None)
-    env.pop("WORKSHOP_APP_DIR", None)
+    env = _env()
     runs = settings.runs
     workshop = [sys.executable, "-m", "workshop"]
     with tempfile.TemporaryDirectory(prefix="workshop-loop-") as name:
@@ -217,6 +293,13 @@ def measure(settings: Settings) -> tuple[list[Timing], list[Timing]]:
             watch_mode("watch: save -> result, green", checkout, n, runs, env),
         ]
     return floors, loop
+
+
+def _env() -> dict[str, str]:
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
+    env.pop("FORCE_COLOR", None)
+    env.pop("WORKSHOP_APP_DIR", None)
+    return env
 
 
 def text(settings: Settings, floors: list[Timing], loop: list[Timing], info) -> str:

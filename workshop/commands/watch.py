@@ -102,30 +102,47 @@ def _watch_forever(
     changed: threading.Event,
     stop: threading.Event,
 ) -> None:
+    app, lost = root / APP, False
+    while not stop.is_set():
+        if not app.is_dir():
+            lost = True
+            stop.wait(0.2)  # app/ was removed: wait until it is back
+            continue
+        if lost:
+            _put(saves, changed, {f"{APP}/ (back again)"})
+        try:
+            lost = _watch_until_replaced(root, app, saves, changed, stop)
+        except (OSError, RuntimeError):  # app/ vanished under the watcher
+            lost = True
+            stop.wait(0.2)
+
+
+def _watch_until_replaced(
+    root: Path,
+    app: Path,
+    saves: queue.Queue[set[str]],
+    changed: threading.Event,
+    stop: threading.Event,
+) -> bool:
+    """Report changes until stopped (False) or app/ is removed or replaced (True)."""
     from watchfiles import PythonFilter
     from watchfiles import watch as watch_files
 
-    app = root / APP
-    while not stop.is_set():
-        if not app.is_dir():
-            stop.wait(0.2)  # app/ was removed: wait until it is back
-            if app.is_dir():
-                _put(saves, changed, {f"{APP}/ (back again)"})
-            continue
-        inode = os.stat(app).st_ino
-        for changes in watch_files(
-            app,
-            watch_filter=PythonFilter(extra_extensions=EXTRA_EXTENSIONS),
-            debounce=300,
-            step=30,
-            stop_event=stop,
-            rust_timeout=300,
-            yield_on_timeout=True,
-        ):
-            if changes:
-                _put(saves, changed, {_name(root, path) for _, path in changes})
-            if not app.is_dir() or os.stat(app).st_ino != inode:
-                break  # app/ was replaced: watch the new one
+    inode = os.stat(app).st_ino
+    for changes in watch_files(
+        app,
+        watch_filter=PythonFilter(extra_extensions=EXTRA_EXTENSIONS),
+        debounce=300,
+        step=30,
+        stop_event=stop,
+        rust_timeout=300,
+        yield_on_timeout=True,
+    ):
+        if changes:
+            _put(saves, changed, {_name(root, path) for _, path in changes})
+        if not app.is_dir() or os.stat(app).st_ino != inode:
+            return True
+    return False
 
 
 def _name(root: Path, path: str) -> str:

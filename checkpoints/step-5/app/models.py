@@ -1,13 +1,14 @@
 """What the API accepts and returns."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, EmailStr, Field
 
 
 class SubscriberIn(BaseModel):
-    email: EmailStr
+    # lower case: one subscriber per address, whatever its case (Ü@… = ü@…)
+    email: Annotated[EmailStr, AfterValidator(str.lower)]
     name: str = Field(min_length=1, max_length=100)
 
 
