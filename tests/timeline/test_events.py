@@ -74,3 +74,12 @@ def test_reset_keeps_the_requests_in_flight() -> None:
     assert [r["id"] for r in requests] == [running.id]
     (bar,) = running.events  # the same bar, finished: not a second one
     assert (bar.status, bar.end) == ("sent", 1.25)
+
+
+def test_an_email_seen_during_a_task_starts_with_it_at_the_earliest() -> None:
+    timeline = Timeline()
+    request = timeline.arrive("POST", "/subscribers", at=0.0)
+    request.response_sent = 0.25
+    request.events.append(Event("task", "send_welcome_email", 0.5))
+    timeline.observe([email("1", "sending")], now=0.625, since=0.125)
+    assert request.events[-1].start == 0.5

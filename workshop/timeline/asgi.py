@@ -139,10 +139,14 @@ class Instrumented:
             if message["type"].startswith("lifespan.shutdown"):
                 self.watcher.stop()
             await send(message)
+            if message["type"] == "lifespan.startup.complete":
+                self.watcher.look()  # the app made its tables: note what is old
 
         return lifespan_send
 
     async def _record(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.watcher.database.started:
+            self.watcher.look()  # what is in the database now is old
         now = time.perf_counter()
         request = self.timeline.arrive(scope["method"], scope["path"], now)
         token = tasks.current.set(Recording(request, self.watcher))

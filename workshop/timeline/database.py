@@ -71,6 +71,11 @@ class Database:
         self._missing: set[str] = set()  # tables this app has not (yet)
         self._cursors = {t.kind: Cursor() for t in (EMAILS, JOBS)}
 
+    @property
+    def started(self) -> bool:
+        """The first look was taken: rows that appear now are new."""
+        return self._version is not None
+
     def open_rows(self) -> bool:
         """Some email or job is not final yet: worth looking again."""
         return any(c.open for c in self._cursors.values())

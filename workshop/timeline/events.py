@@ -58,6 +58,16 @@ class Request:
     def running_tasks(self) -> bool:
         return any(e.kind == "task" and e.end is None for e in self.events)
 
+    def earliest_new(self) -> float:
+        """The earliest a row that appears now can have been written.
+
+        During a task: not before that task began. After the response: not
+        before it (a row not seen when the response started was written
+        later; the send takes microseconds). Else: not before the arrival.
+        """
+        running = [e.start for e in self.events if e.kind == "task" and e.end is None]
+        return max([self.response_sent or self.arrival, *running])
+
     def bar_status(self) -> str:
         if self.error is not None and self.response_sent is None:
             return FAILED
@@ -200,9 +210,7 @@ class Timeline:
         owner = self.owner()
         if owner is None:
             return None  # written outside any request we saw: not ours to show
-        # Not seen when the response started, so written after that: if the
-        # response is out, after it (the send itself takes microseconds).
-        start = max(at, owner.response_sent or owner.arrival)
+        start = max(at, owner.earliest_new())
         bar = Event(row.kind, row.name, start, status=row.status, error=row.error)
         bar.phases.append((row.status, start))
         owner.events.append(bar)
