@@ -89,9 +89,10 @@ class Database:
             if version == self._version:
                 return []
             self._version = version
-            schema = db.execute("PRAGMA schema_version").fetchone()[0]
-            if schema != self._schema:  # a table may have appeared: try again
-                self._schema, self._missing = schema, set()
+            if self._missing:  # asked again only once the schema has changed
+                schema = db.execute("PRAGMA schema_version").fetchone()[0]
+                if schema != self._schema:
+                    self._schema, self._missing = schema, set()
             return [*self._read(db, EMAILS), *self._read(db, JOBS)]
         except sqlite3.Error:
             self.close()  # e.g. the file was replaced: open it again next time
@@ -123,6 +124,8 @@ class Database:
                 marks = ",".join("?" * len(cursor.open))
                 rows += db.execute(f"{select} IN ({marks})", [*cursor.open]).fetchall()
         except sqlite3.OperationalError:  # no such table (or column) in this app
+            if not self._missing:
+                self._schema = db.execute("PRAGMA schema_version").fetchone()[0]
             self._missing.add(table.table)
             return []
         return [seen for row in rows if (seen := self._note(table, cursor, row))]
