@@ -47,7 +47,9 @@ def browser_problem() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is open, an event loop
+# runs in this thread, and a later test's asyncio.run() would fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     problem = browser_problem()
     if problem is not None:

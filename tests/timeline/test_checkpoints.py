@@ -48,8 +48,8 @@ def test_a_job_goes_pending_running_done_on_step_7(checkpoint) -> None:
     if 7 not in steps():
         pytest.skip("no checkpoint 7")
     # "pending" and "done" are seen on the wrapper's own boundaries (response
-    # start, task end); "running" by the 10 ms poller while the emails take
-    # MAIL_DELAY each.
+    # start, task end); "running" by its poller, which runs while someone
+    # fetches timeline.json (here `finished`) and the emails take MAIL_DELAY.
     url = checkpoint(7)
     signup(url, f"ada-{uuid.uuid4().hex[:8]}@example.com")
     finished(url)

@@ -44,6 +44,7 @@ DEFAULT_THREADS = 40  # anyio's default threadpool size (what Starlette uses)
 DELIVERY_SLACK = 10.0  # seconds beyond the threadpool's pace to wait for emails
 DELIVERY_POLL = 0.05  # seconds between polls of the outbox during a flood
 TIMELINE_OVERHEAD = 1.2  # timeline on: p50 <= 1.2 x off (median of the runs)
+PAGE_POLL = 0.25  # seconds between the timeline page's fetches (page.html)
 OVERHEAD_RUNS = 3
 
 
@@ -133,13 +134,21 @@ async def serving(
 
 
 async def _post_subscribers(
-    options: Options, servers: dict[str, Server]
+    options: Options, servers: dict[str, Server], watched: str | None = None
 ) -> list[Summary]:
     """POST /subscribers to every server at the same time, each at the same
-    pace, so they share whatever else the machine is doing meanwhile."""
-    async with serving(*servers.values(), concurrency=options.concurrency) as clients:
+    pace, so they share whatever else the machine is doing meanwhile. The
+    server labelled `watched` has its timeline page open meanwhile."""
+    concurrency = options.concurrency + (watched is not None)  # the page's too
+    async with serving(*servers.values(), concurrency=concurrency) as clients:
         for http in clients:
             await warm_up(http, "/openapi.json")
+        stop = asyncio.Event()
+        pages = [
+            asyncio.create_task(_watch_timeline(http, stop))
+            for label, http in zip(servers, clients, strict=True)
+            if label == watched
+        ]
         runs = [
             drive(
                 http,
@@ -151,8 +160,20 @@ async def _post_subscribers(
             )
             for http in clients
         ]
-        samples = await asyncio.gather(*runs)
+        try:
+            samples = await asyncio.gather(*runs)
+        finally:
+            stop.set()
+            await asyncio.gather(*pages)
     return [s.summary(label) for label, s in zip(servers, samples, strict=True)]
+
+
+async def _watch_timeline(http: httpx.AsyncClient, stop: asyncio.Event) -> None:
+    """What the open timeline page does: fetch timeline.json every 250 ms."""
+    while not stop.is_set():
+        await http.get("/_workshop/timeline.json")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), PAGE_POLL)
 
 
 async def response(options: Options, step0: Path, step1: Path) -> Result:
@@ -457,18 +478,22 @@ async def overhead(options: Options, step1: Path) -> Result:
         f"POST /subscribers on checkpoint step-1 (MAIL_DELAY={d:g} s, paced as in "
         f"a) on two servers at the same time: the app alone, and the app as "
         f"`workshop serve` runs it, inside the timeline's wrapper "
-        f"({TIMELINE_APP}: every request, task and email recorded). "
+        f"({TIMELINE_APP}: every request, task and email recorded), with its "
+        f"page open (timeline.json fetched every {PAGE_POLL:g} s, as the page "
+        f"does). "
         f"{OVERHEAD_RUNS} runs, each on fresh servers; the claim takes the median "
         f"of the runs' p50 ratios.",
     )
     ratios, p50s = [], {"off": [], "on": []}
     for run in range(1, OVERHEAD_RUNS + 1):
+        on_label = f"run {run}: timeline on"
         off, on = await _post_subscribers(
             options,
             {
                 f"run {run}: timeline off": checkpoint_server(step1, d),
-                f"run {run}: timeline on": checkpoint_server(step1, d, TIMELINE_APP),
+                on_label: checkpoint_server(step1, d, TIMELINE_APP),
             },
+            watched=on_label,
         )
         result.runs += [off, on]
         ratios.append(ratio(on.p50, off.p50))

@@ -6,8 +6,9 @@ app call returns only after the response's background tasks, which the task
 hook (tasks.py) times one by one. The database is looked at just before the
 response starts (so an email that ended inside the request is seen before
 the response is sent), at the end of each task and of the app call, and every
-10 ms while something runs. A look costs one `PRAGMA data_version` when
-nothing was written: `workshop bench --scenario overhead` measures the rest.
+20 ms while something runs and the page is open. A look costs one `PRAGMA
+data_version` when nothing was written: `workshop bench --scenario overhead`
+measures the rest.
 
 Paths under /_workshop/ are the tooling's own (the page, the JSON, offline
 Swagger UI files); /docs and /redoc are served by the app and rewritten to
@@ -33,8 +34,9 @@ from workshop.timeline.database import Database
 from workshop.timeline.events import FAILED, Event, Request, Timeline
 
 PREFIX = "/_workshop"
-POLL_ACTIVE = 0.01  # seconds between looks while a request or task runs
+POLL_ACTIVE = 0.02  # seconds between looks while a request or task runs
 POLL_IDLE = 0.25  # ... while only an email or job is still open
+WATCHED = 5.0  # seconds a fetch of timeline.json keeps the poller going
 PAGE = "page.html"
 
 
@@ -44,13 +46,21 @@ def describe(error: BaseException) -> str:
 
 
 class Watcher:
-    """Looks at the database on each boundary, and on a timer while busy."""
+    """Looks at the database on each boundary, and on a timer while watched.
+
+    The boundaries alone place every email and job rightly against the
+    response and the tasks. The timer adds what happens in between (a job's
+    "running", an email's exact start) and runs only while someone watches:
+    the page, or anything else fetching timeline.json, in the last WATCHED
+    seconds. An unwatched server pays for the boundaries only.
+    """
 
     def __init__(self, timeline: Timeline, database: Database) -> None:
         self.timeline = timeline
         self.database = database
         self._last = time.perf_counter()
         self._poller: asyncio.Task[None] | None = None
+        self._watched_until = 0.0
 
     def look(self) -> None:
         now = time.perf_counter()
@@ -60,8 +70,15 @@ class Watcher:
             self.database.close()
         self._last = now
 
+    def watched(self) -> None:
+        """Someone looks at the timeline: keep it live for a while."""
+        self._watched_until = time.perf_counter() + WATCHED
+        self.wake()
+
     def wake(self) -> None:
-        """Start the poller if it is not running (on the server's loop)."""
+        """Start the poller if it is watched and not running (on this loop)."""
+        if time.perf_counter() > self._watched_until:
+            return
         loop = asyncio.get_running_loop()
         poller = self._poller
         if poller is None or poller.done() or poller.get_loop() is not loop:
@@ -69,7 +86,9 @@ class Watcher:
             self._poller = loop.create_task(self._poll(), context=contextvars.Context())
 
     async def _poll(self) -> None:
-        while self.timeline.busy() or self.database.open_rows():
+        while time.perf_counter() < self._watched_until and (
+            self.timeline.busy() or self.database.open_rows()
+        ):
             await asyncio.sleep(POLL_ACTIVE if self.timeline.busy() else POLL_IDLE)
             self.look()
 
@@ -179,6 +198,7 @@ class Instrumented:
         return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
     async def json(self, request: HttpRequest) -> Response:
+        self.watcher.watched()
         data: dict[str, Any] = self.timeline.to_json(time.perf_counter())
         return JSONResponse(data, headers={"Cache-Control": "no-store"})
 
