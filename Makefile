@@ -9,9 +9,15 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BROWSER := $(VENV)/.installed-browser
 PORT   ?= 8000
+# The offline room kit (make wheelhouse): a folder of wheels, or the address an
+# instructor serves one at (make venv WHEELHOUSE=http://192.168.1.10:8080/).
+# When it is there, make venv installs from it alone, still --require-hashes.
+WHEELHOUSE ?= wheelhouse
+KIT := $(if $(findstring ://,$(WHEELHOUSE)),$(WHEELHOUSE),$(if $(wildcard $(WHEELHOUSE)/*.whl),$(WHEELHOUSE)))
+FROM_KIT := $(if $(KIT),--no-index --find-links $(KIT))
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint venv browser lock clean
+.PHONY: help run test lint venv browser lock wheelhouse clean
 
 help: ## list the targets
 	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "  make %-7s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -37,8 +43,9 @@ $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 	  || { echo "error: Python 3.11 or newer is needed (found $$($(PYTHON) --version))" >&2; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable .
+	$(if $(KIT),@echo "installing from the kit in $(KIT) (no package index)")
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(FROM_KIT) --require-hashes --no-deps -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(FROM_KIT) --no-deps --no-build-isolation --editable .
 	@touch $@
 
 $(BROWSER): $(STAMP) requirements-browser.txt
@@ -53,6 +60,9 @@ lock: ## re-resolve requirements*.txt (versions and hashes, no URLs)
 	.cache/lock/bin/uv pip compile --group pyproject.toml:browser --constraints requirements.txt \
 	  --universal --python-version 3.11 --generate-hashes --upgrade \
 	  --custom-compile-command "make lock" --output-file requirements-browser.txt
+
+wheelhouse: $(STAMP) ## the offline room kit: every locked wheel for Linux, macOS, Windows (3.11-3.13)
+	$(BIN)/python -m workshop.kit --dest $(WHEELHOUSE)
 
 clean: ## remove the virtual environment and caches (never app/ or data you typed)
 	rm -rf $(VENV) .cache .pytest_cache .ruff_cache

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 from workshop import __version__, bench
@@ -19,9 +20,12 @@ from workshop.commands.diff import diff
 from workshop.commands.goto import goto
 from workshop.commands.hint import hint, reset
 from workshop.commands.restore import restore
+from workshop.commands.room import room
 from workshop.commands.serve import serve
 from workshop.commands.status import status
 from workshop.commands.tags import tags
+from workshop.commands.tours import write_tours
+from workshop.commands.update import update
 from workshop.commands.verify import verify
 from workshop.commands.watch import watch
 from workshop.errors import WorkshopError
@@ -37,11 +41,14 @@ LEARNER_COMMANDS = {
     "restore": "list or bring back work saved by goto",
     "diff": "show step N's change to app/",
     "serve": "run the app with reload (fastapi dev)",
+    "update": "bring this copy up to the course's latest (never app/)",
 }
 AUTHOR_COMMANDS = {
     "verify": "prove every checkpoint, step and guide (authors, CI)",
     "tags": "build the step-N git tags from the checkpoints",
     "bench": "measure that responses do not wait for background tasks",
+    "room": "instructors: every learner's repository through the checks",
+    "tours": "write the CodeTour of every step (.tours/step-N.tour)",
 }
 COMMANDS = LEARNER_COMMANDS | AUTHOR_COMMANDS
 
@@ -66,12 +73,24 @@ def _add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     if name == "status":
         add("--all", action="store_true", help="also check the steps after yours")
+        add("--json", action="store_true", help="print the progress as JSON")
+        add("--summary", metavar="FILE", type=Path, help="append a Markdown table")
     elif name == "check":
         _step(parser)
         add("--checkpoint", metavar="K", help="check checkpoints/step-K/app instead")
         add("-v", "--verbose", action="store_true", help="also show pytest's output")
     elif name == "watch":
         _step(parser)
+        add(
+            "--poll",
+            action="store_true",
+            help="look at the files every 300 ms (Docker Desktop mounts, network "
+            "drives: where saves are not noticed)",
+        )
+        parser.epilog = (
+            "Keys on a terminal: h hint, l steps, r check again, "
+            "n open the guide, q quit."
+        )
     elif name == "hint":
         _step(parser, help="the step (default: the step you are on)")
         add("--all", action="store_true", help="every hint and the solution at once")
@@ -105,9 +124,26 @@ def _add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     elif name == "tags":
         add("--push", metavar="REMOTE", help="then push the tags that differ there")
         add("--dry-run", action="store_true", help="only report what would change")
+        add("--release", metavar="NAME", help="build NAME-step-N tags that never move")
         parser.epilog = "Tags are built from HEAD's commit, never from the files."
+    elif name == "update":
+        add("source", nargs="?", help="the course: a git URL or path (default: "
+            "[tool.workshop] source in pyproject.toml)")  # fmt: skip
+        add("--apply", action="store_true", help="write it (default: a dry run)")
+        add("--markers", action="store_true", help="apply despite conflicts, "
+            "leaving <<<<<<< markers in those files to resolve")  # fmt: skip
+    elif name == "room":
+        add("repos", nargs="*", metavar="REPO", help="a learner's git URL or path")
+        add("--file", type=Path, help="a file listing repositories, one a line")
+        add("--json", action="store_true", help="machine-readable output")
+        add("--watch", action="store_true", help="look again every --interval")
+        add("--interval", type=float, default=30.0, help="seconds (30)")
+        add("-j", "--jobs", type=int, help="repositories checked at once")
+        add("--cache", type=Path, help="the cache folder (.workshop/room)")
     elif name == "bench":
         bench.add_arguments(parser)
+    elif name == "tours":
+        add("--check", action="store_true", help="write nothing; fail if out of date")
 
 
 def build_parser() -> tuple[Parser, dict[str, argparse.ArgumentParser]]:
@@ -143,13 +179,18 @@ def dispatch(args: argparse.Namespace) -> int:
     root = find_root()
     match args.command:
         case None | "status":
-            return status(root, every=getattr(args, "all", False))
+            return status(
+                root,
+                every=getattr(args, "all", False),
+                as_json=getattr(args, "json", False),
+                summary=getattr(args, "summary", None),
+            )
         case "check":
             return check(
                 root, upto=args.step, checkpoint=args.checkpoint, verbose=args.verbose
             )
         case "watch":
-            return watch(root, upto=args.step)
+            return watch(root, upto=args.step, poll=args.poll)
         case "hint" if args.reset:
             return reset(root, args.step)
         case "hint":
@@ -167,13 +208,26 @@ def dispatch(args: argparse.Namespace) -> int:
         case "verify":
             return verify(root, fast=args.fast, skip_app=args.skip_app, jobs=args.jobs)
         case "tags":
-            return tags(root, push=args.push, dry_run=args.dry_run)
+            return tags(
+                root, push=args.push, dry_run=args.dry_run, release=args.release
+            )
+        case "update":
+            return update(root, args.source, apply=args.apply, markers=args.markers)
+        case "room":
+            return room(
+                root, args.repos, file=args.file, as_json=args.json, watch=args.watch,
+                interval=args.interval, jobs=args.jobs, cache=args.cache,
+            )  # fmt: skip
         case "bench":
             return run_bench(bench.settings(args))
+        case "tours":
+            return write_tours(root, check=args.check)
     raise AssertionError(f"no command {args.command!r}")
 
 
 def main(argv: list[str] | None = None) -> int:
+    if hasattr(sys.stdout, "reconfigure"):  # a terminal without ✓ or — gets ?
+        sys.stdout.reconfigure(errors="replace")
     parser, subparsers = build_parser()
     args, extra = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     if extra:

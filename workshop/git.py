@@ -186,3 +186,54 @@ def wrap(root: Path, trees: list[str | None], name: str) -> list[str]:
     made = iter(run(root, "mktree", "--batch", input=text).split() if present else [])
     empty = "" if all(trees) else empty_tree(root)
     return [next(made) if t else empty for t in trees]
+
+
+def files(root: Path, treeish: str) -> dict[str, tuple[str, str]]:
+    """path -> (mode, object id) of every entry below `treeish` (blobs, links)."""
+    out = run(root, "ls-tree", "-r", "-z", "--full-tree", treeish)
+    found = {}
+    for record in out.split("\0"):
+        if record:
+            meta, path = record.split("\t", 1)
+            mode, _kind, oid = meta.split()
+            found[path] = (mode, oid)
+    return found
+
+
+def blob(root: Path, oid: str) -> bytes:
+    return run_bytes(root, "cat-file", "blob", oid, input=b"")
+
+
+def write_blob(root: Path, data: bytes) -> str:
+    """Store `data` as a blob in the repository; its id."""
+    return run_bytes(root, "hash-object", "-w", "--stdin", input=data).decode().strip()
+
+
+def merge_file(
+    root: Path, ours: bytes, base: bytes, theirs: bytes, labels: tuple[str, str, str]
+) -> tuple[bytes, int]:
+    """`git merge-file` of three versions: (the result, its number of conflicts).
+
+    The count is -1 when git cannot merge them (binary content). git 2.39 has
+    no `--object-id`, so the versions go through a temporary folder.
+    """
+    with tempfile.TemporaryDirectory(prefix="workshop-merge-") as folder:
+        paths = [Path(folder) / name for name in ("ours", "base", "theirs")]
+        for path, data in zip(paths, (ours, base, theirs), strict=True):
+            path.write_bytes(data)
+        label_args = [arg for label in labels for arg in ("-L", label)]
+        result = subprocess.run(
+            _command(root, ("merge-file", "-p", *label_args, *map(str, paths))),
+            capture_output=True,
+        )
+    conflicts = result.returncode if 0 <= result.returncode < 128 else -1
+    return result.stdout, conflicts
+
+
+def is_ancestor(root: Path, older: str, newer: str) -> bool:
+    return succeeds(root, "merge-base", "--is-ancestor", older, newer)
+
+
+def merge_base(root: Path, one: str, other: str) -> str | None:
+    """The best common ancestor, or None for unrelated histories."""
+    return run(root, "merge-base", one, other, check=False).strip() or None

@@ -8,7 +8,7 @@ and then counted.
 from __future__ import annotations
 
 from workshop.project import Step
-from workshop.results import StepResult
+from workshop.results import Failure, StepResult
 from workshop.ui import FAIL, PASS, SKIP, bad, indent, ok, plural, style
 
 
@@ -23,6 +23,28 @@ def root_cause(result: StepResult) -> str | None:
     if result.messages:
         return result.messages[0]
     return result.failures[0].message if result.failures else None
+
+
+def first_problem(result: StepResult) -> dict[str, str | None] | None:
+    """A red step's first problem as data: the check in the learner's words
+    (None when the suite or app/ did not even load), its message, the test."""
+    if result.messages:
+        return {"check": None, "message": result.messages[0], "test": None}
+    if result.failures:
+        first = result.failures[0]
+        return {
+            "check": first.expectation,
+            "message": first.message,
+            "test": first.test,
+        }
+    return None
+
+
+def state(result: StepResult | None) -> str:
+    """'green', 'red' or 'not checked' (not run: the steps after yours)."""
+    if result is None or not result.ran:
+        return "not checked"
+    return "green" if result.ok else "red"
 
 
 def headline(result: StepResult) -> str:
@@ -53,11 +75,24 @@ def print_details(result: StepResult) -> None:
             continue
         seen[failure.message] = 0
         print(f"      {bad(FAIL)} {failure.expectation}")
-        print(style(indent(failure.message, 10, first=True), "dim"))
+        print(located(failure))
     repeats = sum(seen.values())
     if repeats:
         more = plural(repeats, "more check")
         print(style(f"          (and {more} with the same message)", "dim"))
+
+
+def located(failure: Failure) -> str:
+    """The message under a failure, its first line led by `path:line: `: the
+    form editors, problem matchers and terminals turn into a link."""
+    pad = " " * 10
+    if not failure.location:
+        return style(indent(failure.message, 10, first=True), "dim")
+    first, _, rest = failure.message.partition("\n")
+    lines = [f"{pad}{failure.location}: {style(first, 'dim')}"]
+    if rest:
+        lines.append(style(indent(rest, 10, first=True), "dim"))
+    return "\n".join(lines)
 
 
 def same_error_note(numbers: list[int]) -> str:

@@ -14,6 +14,9 @@ class Failure:
     test: str  # pytest node id
     expectation: str  # the test's docstring (or its name when it has none)
     message: str  # the essential assertion message, a few lines at most
+    # 'tests/steps/test_step_1.py:42' (from the checkout's root): where it failed,
+    # so the terminal, an editor's problem matcher or a click can jump there
+    location: str | None = None
 
 
 @dataclass

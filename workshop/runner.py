@@ -37,6 +37,9 @@ LINE_WIDTH = 200
 NEVER_AWAITED = "was never awaited"
 # What the suites import, loaded before app/ (and by a spare before its task).
 WARM_MODULES = ("pytest", "fastapi", "fastapi.testclient", "httpx", "uvicorn")
+# Set while the suites run here: tests/steps/conftest.py then leaves the time
+# limits to the supervisor and arms no timer of its own (tests/steps/timeouts.py).
+SUPERVISED = "WORKSHOP_SUPERVISED"
 
 
 class Status:
@@ -136,13 +139,31 @@ def _relative(path: Path, app_dir: Path, line: int | None) -> str:
     return f"{name}:{line}" if line else name
 
 
+def failure_location(report: Any, root: Path) -> str:
+    """'tests/steps/test_step_1.py:42': the line of the test file where it failed
+    (the last traceback entry in that file), else the line of the test itself."""
+    test_file = report.nodeid.split("::")[0]
+    target = (root / test_file).resolve()
+    traceback_ = getattr(report.longrepr, "reprtraceback", None)
+    for entry in reversed(getattr(traceback_, "reprentries", [])):
+        where = getattr(entry, "reprfileloc", None)
+        if where is not None and (root / where.path).resolve() == target:
+            return f"{test_file}:{where.lineno}"
+    _path, line, _name = report.location  # line: 0-based, None for a module
+    return test_file if line is None else f"{test_file}:{line + 1}"
+
+
 class Collector:
     """A pytest plugin that sorts test reports into per-step results."""
 
     def __init__(
-        self, results: dict[int, StepResult], status: Status, stop_from: int | None
+        self,
+        results: dict[int, StepResult],
+        status: Status,
+        stop_from: int | None,
+        root: Path,
     ) -> None:
-        self.results, self.status = results, status
+        self.results, self.status, self.root = results, status, root
         self.stop_from = stop_from  # stop after a red step numbered this or later
         self.expectations: dict[str, str] = {}
         self.never_awaited: list[str] = []
@@ -206,7 +227,8 @@ class Collector:
             if report.when != "call":
                 message = f"(error in {report.when}) {message}"
             message = self._with_advice(message)
-            step.failures.append(Failure(report.nodeid, expectation, message))
+            where = failure_location(report, self.root)
+            step.failures.append(Failure(report.nodeid, expectation, message, where))
         elif report.when == "call" and report.passed:
             step.passed += 1
 
@@ -260,8 +282,9 @@ def run_pytest(
         f"--color={'yes' if color else 'no'}",
         "-v" if verbose else "-q",
     ]
-    collector = Collector(results, status, stop_from)
+    collector = Collector(results, status, stop_from, root)
     os.environ["WORKSHOP_APP_DIR"] = str(app_dir)
+    os.environ[SUPERVISED] = "1"  # tests/steps/conftest.py: no timer of its own
     status.enter("collecting", results)
     output = io.StringIO()
     with contextlib.ExitStack() as stack:

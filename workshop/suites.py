@@ -38,7 +38,7 @@ class Limits:
 
     importing: float = 5.0
     collecting: float = 15.0
-    test: float = 6.0
+    test: float = 10.0
     run: float = 300.0
 
     @classmethod
@@ -60,9 +60,20 @@ class Cancelled(Exception):
 
 
 @dataclass(frozen=True)
+class Isolation:
+    """How to start the child for code that is not the user's own (`workshop
+    room`): its whole environment, a command that wraps it (resource limits)
+    and the folder it starts in. None: the user's environment, as is."""
+
+    env: dict[str, str]
+    prefix: tuple[str, ...] = ()
+    cwd: Path | None = None
+
+
+@dataclass(frozen=True)
 class Watching:
-    """How `workshop watch` runs the checks: in a spare runner, and stopped
-    when `cancel` is set (a new save came in)."""
+    """How `workshop watch` (and `room`) run the checks: in a spare runner,
+    stopped when `cancel` is set (a new save came in; Ctrl-C in the room)."""
 
     spare: Spare
     cancel: threading.Event
@@ -75,11 +86,13 @@ class Spare:
     paying for those imports. It is used once; app/ is imported only then.
     """
 
-    def __init__(self, root: Path, verbose: bool = False) -> None:
+    def __init__(
+        self, root: Path, verbose: bool = False, isolation: Isolation | None = None
+    ) -> None:
         self.folder = tempfile.TemporaryDirectory(prefix="workshop-check-")
         self.files = Path(self.folder.name)
         command = [sys.executable, "-m", "workshop.runner", "--wait"]
-        self.child = start(command, root, self.files / "output", verbose)
+        self.child = start(command, root, self.files / "output", verbose, isolation)
 
     def hand(self, args: list[str]) -> subprocess.Popen:
         assert self.child.stdin is not None
@@ -137,7 +150,7 @@ def run_suites(
             kill_group(child)
         if verdict == "cancelled":
             raise Cancelled
-        return results_of(numbers, spare.files, verdict, app_dir, limits)
+        return results_of(numbers, spare.files, verdict, app_dir, limits, root)
     finally:
         if owned:
             spare.close()
@@ -157,10 +170,20 @@ def child_args(
     ]  # fmt: skip
 
 
-def start(command: list[str], root: Path, output: Path, verbose: bool):
+def start(
+    command: list[str],
+    root: Path,
+    output: Path,
+    verbose: bool,
+    isolation: Isolation | None = None,
+):
     """The child in a process group of its own, so that a kill reaches all of it."""
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    base = isolation.env if isolation else os.environ
+    env = {**base, "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("WORKSHOP_APP_DIR", None)
+    if isolation:
+        command = [*isolation.prefix, *command]
+        root = isolation.cwd or root
     sink = None if verbose else output.open("wb")
     group: dict[str, Any] = (
         {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
@@ -229,20 +252,30 @@ def supervise(
 
 
 def results_of(
-    numbers: list[int], files: Path, verdict: str, app_dir: Path, limits: Limits
+    numbers: list[int],
+    files: Path,
+    verdict: str,
+    app_dir: Path,
+    limits: Limits,
+    root: Path | None = None,
 ) -> list[StepResult]:
     status = read_status(files)
     known = {r["number"]: StepResult.from_dict(r) for r in status.get("results", [])}
     results = {n: known.get(n, StepResult(n)) for n in numbers}
     if verdict == "timeout":
-        _mark_hang(results, status, stuck_at(files / "stack.txt", app_dir), limits)
+        where = location = None
+        if frame := stuck_frame(files / "stack.txt", app_dir):
+            path, line, function = frame
+            where = f"{_under(path, app_dir)}:{line} in {function}"
+            location = f"{_under(path, root or app_dir)}:{line}"
+        _mark_hang(results, status, where, limits, location)
     elif verdict == "exited":
         _mark_exit(results, status, files / "output")
     return [results[n] for n in numbers]
 
 
-def stuck_at(stack: Path, app_dir: Path) -> str | None:
-    """'app/tasks.py:31 in send_digest': the newest frame in app/ of the dump."""
+def stuck_frame(stack: Path, app_dir: Path) -> tuple[Path, int, str] | None:
+    """(file, line, function) of the newest frame in app/ of the dump."""
     try:
         text = stack.read_text(encoding="utf-8", errors="replace")
     except OSError:
@@ -251,9 +284,16 @@ def stuck_at(stack: Path, app_dir: Path) -> str | None:
     for line in text.splitlines():
         match = _FRAME.match(line)
         if match and Path(match.group(1)).resolve().is_relative_to(app):
-            name = Path(match.group(1)).resolve().relative_to(app.parent).as_posix()
-            return f"{name}:{match.group(2)} in {match.group(3)}"
+            return Path(match.group(1)).resolve(), int(match.group(2)), match.group(3)
     return None
+
+
+def _under(path: Path, folder: Path) -> str:
+    """`path` relative to `folder` (both resolved), in forward slashes."""
+    try:
+        return path.relative_to(folder.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def _mark_hang(
@@ -261,6 +301,7 @@ def _mark_hang(
     status: dict[str, Any],
     where: str | None,
     limits: Limits,
+    location: str | None = None,
 ) -> None:
     phase = status.get("phase")
     at = f"stuck at {where}" if where else "stuck"
@@ -270,10 +311,13 @@ def _mark_hang(
         message = (
             f"did not finish in {limits.test:g} s ({at}): does a background task "
             "or a path operation never end? The test client waits for every task"
+            if where
+            else f"did not finish in {limits.test:g} s, and no code of app/ was "
+            "running: the machine may be busy. Run the check again, or give it "
+            "more time: WORKSHOP_TEST_LIMIT=30 workshop check"
         )
-        result.failures.append(
-            Failure(status["test"], status.get("expectation", ""), message)
-        )
+        expectation = status.get("expectation", "")
+        result.failures.append(Failure(status["test"], expectation, message, location))
         return
     limit = limits.importing if phase == "importing" else limits.collecting
     message = (

@@ -15,6 +15,12 @@ The tool owns a tag name only when it is exactly `step-N` (no leading zero:
 step-03 is someone else's) and N has a checkpoint, or the tag is the step-N
 commit the tool made. Any other step-N is a user's tag: it is left alone,
 here and on a remote.
+
+Release tags (`NAME-step-N`, from `workshop tags --release NAME`) are the same
+commits under a name that is never moved: `release()` refuses when one exists
+and points elsewhere. They are not `NAME/step-N`, because a GitHub release
+makes the tag NAME itself, and git cannot hold refs/tags/NAME and
+refs/tags/NAME/step-0 at once (a ref is a file, not also a folder).
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ TAG_PREFIX = "refs/tags/"
 _TAG = re.compile(r"^step-(0|[1-9][0-9]*)$")  # exactly: not step-03, ASCII digits
 _CHECKPOINT_APP = re.compile(rf"^{CHECKPOINTS}/step-(\d+)/{APP}$")
 _APP_IS = re.compile(rf"^app/ is {CHECKPOINTS}/step-(\d+)/{APP}/;", re.MULTILINE)
+_RELEASE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def message(number: int, title: str | None) -> str:
@@ -59,10 +66,15 @@ class Tag:
     new: str | None  # commit id the tag should point at (None: delete the tag)
     old: str | None  # where it points now (None: it does not exist)
     ours: bool = True  # False: no checkpoint, and not made by the tool: keep it
+    release: str = ""  # a release's NAME: the tag is NAME-step-N
 
     @property
     def name(self) -> str:
-        return f"step-{self.number}"
+        return (
+            f"{self.release}-step-{self.number}"
+            if self.release
+            else (f"step-{self.number}")
+        )
 
     @property
     def ref(self) -> str:
@@ -79,6 +91,11 @@ class Tag:
 
 def build(root: Path) -> list[Tag]:
     """Make the step commits (objects only) and compare them with the tags."""
+    return compare(root, step_commits(root), _existing_tags(root))
+
+
+def step_commits(root: Path) -> dict[int, str]:
+    """step number -> the step commit made from HEAD (objects only, no ref)."""
     # No optional locks: status must not even refresh the learner's index.
     quiet = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
     dirty = git.run(root, "status", "--porcelain", "--", CHECKPOINTS, env=quiet)
@@ -119,7 +136,7 @@ def build(root: Path) -> list[Tag]:
             input=message(number, titles.get(number)), env=env,
         ).strip()  # fmt: skip
         wanted[number] = parent
-    return compare(root, wanted, _existing_tags(root))
+    return wanted
 
 
 def compare(root: Path, wanted: dict[int, str], existing: dict[int, str]) -> list[Tag]:
@@ -204,6 +221,66 @@ def _existing_tags(root: Path) -> dict[int, str]:
         if match:
             found[int(match.group(1))] = oid
     return found
+
+
+def check_release_name(name: str) -> None:
+    """One line naming the rule when NAME cannot start a tag name."""
+    if (
+        not _RELEASE.match(name)
+        or ".." in name
+        or name.endswith((".", ".lock"))
+        or not name.isascii()
+    ):
+        raise WorkshopError(
+            f"invalid release name {name!r}: use letters, digits, '.', '_' and "
+            "'-', starting with a letter or digit (e.g. v1.0 or 2025-05)"
+        )
+
+
+def release(root: Path, name: str) -> list[Tag]:
+    """NAME-step-N for every step: created where missing, never moved.
+
+    An existing NAME-step-N that is not the commit built now (a later HEAD, or
+    a tag made by hand) stops everything: a recording that says
+    `git checkout v1-step-3` must show the same code forever.
+    """
+    check_release_name(name)
+    wanted = step_commits(root)
+    refs = [f"{TAG_PREFIX}{name}-step-{n}" for n in sorted(wanted)]
+    out = git.run(root, "for-each-ref", "--format=%(refname) %(objectname)", *refs)
+    existing = dict(line.split() for line in out.splitlines())
+    tags = [
+        Tag(n, new, existing.get(f"{TAG_PREFIX}{name}-step-{n}"), release=name)
+        for n, new in sorted(wanted.items())
+    ]
+    _refuse_moves(name, tags, "")
+    return tags
+
+
+def remote_release(root: Path, remote: str, built: list[Tag]) -> list[Tag]:
+    """The release tags as `remote` has them: a different one there stops it."""
+    refs = {t.ref: t for t in built}
+    there = {}
+    for line in git.run(root, "ls-remote", "--tags", remote, *refs).splitlines():
+        oid, ref = line.split("\t", 1)
+        if ref in refs:  # not the peeled lines (NAME-step-N^{})
+            there[ref] = oid
+    tags = [Tag(t.number, t.new, there.get(t.ref), release=t.release) for t in built]
+    if tags:
+        _refuse_moves(tags[0].release, tags, f" on {remote}")
+    return tags
+
+
+def _refuse_moves(name: str, tags: list[Tag], where: str) -> None:
+    moved = [t for t in tags if t.state == "moved"]
+    if moved:
+        listed = ", ".join(
+            f"{t.name} is {(t.old or '')[:12]}, not {(t.new or '')[:12]}" for t in moved
+        )
+        raise WorkshopError(
+            f"release {name} exists{where}: {listed}; "
+            "a release tag never moves: pick a new name"
+        )
 
 
 def write(root: Path, tags: list[Tag]) -> None:

@@ -68,9 +68,9 @@ def test_with_uvicorn_the_response_is_sent_before_the_first_task_starts(
     release = gate()
     server = serve(make_app(events, release))
     try:
-        response = httpx.post(f"{server.url}/subscribers", timeout=10)
+        response = server.client.post("/subscribers")
         assert response.json() == {"status": "subscribed"}  # while the task waits
-        wait_until(lambda: "task started" in events, "the task to start")
+        wait_until(lambda: "task started" in events, "the task started")
         assert events == [
             "http.response.start",
             "http.response.body more_body=False",
@@ -78,7 +78,7 @@ def test_with_uvicorn_the_response_is_sent_before_the_first_task_starts(
         ]
     finally:
         release.set()
-    wait_until(lambda: "task finished" in events, "the task to finish")
+    wait_until(lambda: "task finished" in events, "the task finished")
 
 
 def test_keep_alive_connection_is_not_held_up_by_the_previous_requests_tasks(
@@ -94,7 +94,7 @@ def test_keep_alive_connection_is_not_held_up_by_the_previous_requests_tasks(
         with httpx.Client(base_url=server.url, timeout=10) as client:
             port = client.get("/client-port").json()
             assert client.post("/subscribers").status_code == 200
-            wait_until(lambda: "task started" in events, "the task to start")
+            wait_until(lambda: "task started" in events, "the task started")
             assert client.get("/client-port").json() == port  # answered, same socket
         assert "task finished" not in events
     finally:

@@ -71,9 +71,9 @@ def make_app(started, release) -> FastAPI:
     return app
 
 
-def assert_stalls(url: str) -> None:
+def assert_stalls(server, path: str) -> None:
     with pytest.raises(httpx.TimeoutException):
-        httpx.get(url, timeout=STALL)
+        server.client.get(path, timeout=STALL)
 
 
 def test_blocking_call_in_async_task_freezes_the_server(serve, gate):
@@ -83,14 +83,14 @@ def test_blocking_call_in_async_task_freezes_the_server(serve, gate):
     started, release = gate(), gate()
     server = serve(make_app(started, release))
     try:
-        response = httpx.post(f"{server.url}/async-task", timeout=10)
+        response = server.client.post("/async-task")
         assert response.status_code == 200  # the client got its answer first
         assert started.wait()
 
-        assert_stalls(f"{server.url}/ping")  # even an async endpoint is stuck
+        assert_stalls(server, "/ping")  # even an async endpoint is stuck
     finally:
         release.set()
-    assert httpx.get(f"{server.url}/ping", timeout=10).json() == "pong"
+    assert server.client.get("/ping").json() == "pong"
 
 
 def test_def_task_runs_in_threadpool_and_server_keeps_answering(serve, gate):
@@ -100,11 +100,11 @@ def test_def_task_runs_in_threadpool_and_server_keeps_answering(serve, gate):
     started, release = gate(), gate()
     server = serve(make_app(started, release))
     try:
-        assert httpx.post(f"{server.url}/sync-task", timeout=10).status_code == 200
+        assert server.client.post("/sync-task").status_code == 200
         assert started.wait()
 
-        assert httpx.get(f"{server.url}/ping", timeout=10).json() == "pong"
-        pool = httpx.get(f"{server.url}/threadpool", timeout=10).json()
+        assert server.client.get("/ping").json() == "pong"
+        pool = server.client.get("/threadpool").json()
         assert pool == {"total": 40, "borrowed": 1}  # the blocked task holds one
         assert not release.is_set()  # the task was blocked the whole time
     finally:
@@ -121,13 +121,13 @@ def test_def_tasks_share_the_threadpool_with_sync_endpoints_and_dependencies(
     server = serve(make_app(started, release))
     try:
         # Shrink the pool to one token so that a single task can exhaust it.
-        httpx.get(f"{server.url}/threadpool", params={"size": 1}, timeout=10)
-        assert httpx.post(f"{server.url}/sync-task", timeout=10).status_code == 200
+        server.client.get("/threadpool", params={"size": 1})
+        assert server.client.post("/sync-task").status_code == 200
         assert started.wait()
 
-        assert_stalls(f"{server.url}/sync-endpoint")
-        assert_stalls(f"{server.url}/sync-dependency")
-        assert httpx.get(f"{server.url}/ping", timeout=10).json() == "pong"
+        assert_stalls(server, "/sync-endpoint")
+        assert_stalls(server, "/sync-dependency")
+        assert server.client.get("/ping").json() == "pong"
     finally:
         release.set()
-    assert httpx.get(f"{server.url}/sync-endpoint", timeout=10).status_code == 200
+    assert server.client.get("/sync-endpoint").status_code == 200

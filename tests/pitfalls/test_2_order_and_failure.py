@@ -8,7 +8,6 @@ the server log ("Exception in ASGI application" with the traceback).
 
 import logging
 
-import httpx
 from fastapi import BackgroundTasks, FastAPI
 
 
@@ -46,7 +45,7 @@ def test_tasks_run_sequentially_in_the_order_added_sync_and_async_mixed(serve, g
 
     server = serve(app)
     try:
-        assert httpx.post(f"{server.url}/signup", timeout=10).status_code == 200
+        assert server.client.post("/signup").status_code == 200
     finally:
         release.set()
     assert done.wait()
@@ -90,7 +89,7 @@ def test_failing_task_skips_later_tasks_and_only_reaches_the_server_log(
 
     server = serve(app)
     caplog.set_level(logging.ERROR, logger="uvicorn.error")
-    response = httpx.post(f"{server.url}/subscribers", timeout=10)
+    response = server.client.post("/subscribers")
 
     assert response.status_code == 200
     assert response.json() == {"email": "ada@example.com"}
@@ -99,7 +98,7 @@ def test_failing_task_skips_later_tasks_and_only_reaches_the_server_log(
     def logged() -> list[logging.LogRecord]:
         return [r for r in caplog.records if r.name == "uvicorn.error"]
 
-    wait_until(lambda: bool(logged()), "the server to log the task's exception")
+    wait_until(lambda: bool(logged()), "the server logged the task's exception")
     (record,) = logged()
     assert record.levelno == logging.ERROR
     assert record.getMessage().startswith("Exception in ASGI application")

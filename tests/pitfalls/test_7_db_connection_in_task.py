@@ -22,7 +22,6 @@ scheduling.)
 import sqlite3
 from typing import Annotated
 
-import httpx
 import pytest
 from fastapi import BackgroundTasks, Depends, FastAPI
 from fastapi.exceptions import DependencyScopeError
@@ -144,9 +143,9 @@ def test_with_uvicorn_the_connection_is_held_while_the_client_already_has_its_re
     release = gate()
     server = serve(make_app(events, release))
     try:
-        response = httpx.post(f"{server.url}/default", timeout=10)
+        response = server.client.post("/default")
         assert response.status_code == 200
-        wait_until(lambda: "task started" in events, "the task to start")
+        wait_until(lambda: "task started" in events, "the task started")
         assert events == [
             "db opened",
             "endpoint returns",
@@ -155,7 +154,10 @@ def test_with_uvicorn_the_connection_is_held_while_the_client_already_has_its_re
         ]
     finally:
         release.set()
-    wait_until(lambda: "db closed" in events, "the dependency's exit code")
+    wait_until(
+        lambda: "db closed" in events,
+        "the dependency's exit code closed the connection",
+    )
     assert events[-2:] == ["task used the connection", "db closed"]
 
 

@@ -86,7 +86,7 @@ class Uvicorn:
         return self.log_path.read_text()
 
     def wait_for_log(self, text: str, wait_until) -> None:
-        wait_until(lambda: text in self.log(), f"{text!r} in the uvicorn log")
+        wait_until(lambda: text in self.log(), f"the uvicorn log says {text!r}")
 
     def url(self, wait_until) -> str:
         self.wait_for_log("Uvicorn running on", wait_until)
@@ -97,7 +97,7 @@ class Uvicorn:
     def queue_task(self, kind: str, wait_until) -> None:
         response = httpx.post(f"{self.url(wait_until)}/{kind}", timeout=WAIT)
         assert response.status_code == 200
-        wait_until(self.marker("started").exists, "the task to start")
+        wait_until(self.marker("started").exists, "the task started")
 
     def marker(self, name: str) -> Path:
         return self.folder / name

@@ -13,7 +13,9 @@ with GitHub's `bash --noprofile --norc -eo pipefail`, the workflow's, job's and
 step's env, GITHUB_OUTPUT, GITHUB_WORKSPACE and RUNNER_TEMP. Only these
 expressions are filled in: `${{ matrix.* }}`, `${{ github.repository }}`
 ($GITHUB_REPOSITORY or OWNER/REPO), `${{ github.token }}` (a dummy) and
-`${{ github.event.repository.is_template }}` ($IS_TEMPLATE or true). `origin`
+`${{ github.event.repository.is_template }}` ($IS_TEMPLATE or true) and
+`${{ github.event.release.tag_name }}` ($RELEASE_TAG or empty: not a release);
+GITHUB_STEP_SUMMARY is a file in RUNNER_TEMP, printed at the end. `origin`
 points at a throw-away bare repository, so a push never leaves the machine.
 Job outputs are not passed between jobs: give a matrix value with --matrix.
 """
@@ -44,6 +46,8 @@ def fill(value: str, matrix: dict[str, str]) -> str:
         if expression == "github.event.repository.is_template":
             # "true" as in the template itself; IS_TEMPLATE=false: a learner's copy
             return os.environ.get("IS_TEMPLATE", "true")
+        if expression == "github.event.release.tag_name":
+            return os.environ.get("RELEASE_TAG", "")
         raise SystemExit(f"cannot evaluate ${{{{ {expression} }}}} here")
 
     return re.sub(r"\$\{\{(.*?)\}\}", one, str(value))
@@ -80,11 +84,14 @@ def main() -> int:
                     str(bare)], check=True)  # fmt: skip
     output = runner_temp / "github-output"
     output.touch()
+    summary = runner_temp / "step-summary.md"
+    summary.touch()
     base_env = {
         **os.environ,
         **{k: fill(v, matrix) for k, v in data.get("env", {}).items()},
         **{k: fill(v, matrix) for k, v in job.get("env", {}).items()},
         "GITHUB_OUTPUT": str(output),
+        "GITHUB_STEP_SUMMARY": str(summary),
         "GITHUB_WORKSPACE": str(workspace),
         "GITHUB_SERVER_URL": "https://github.invalid",
         "RUNNER_TEMP": str(runner_temp),
@@ -122,6 +129,8 @@ def main() -> int:
         print(f"[{number}] {label}: {status} in {seconds:.1f}s", flush=True)
         if result.returncode:
             return 1
+    if summary.stat().st_size:
+        print(f"job summary ({summary}):\n{summary.read_text(encoding='utf-8')}")
     print(f"job {args.job} passed; kept in {temp}")
     return 0
 

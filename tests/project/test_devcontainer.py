@@ -19,6 +19,9 @@ from typing import Any
 import pytest
 from project_files import ROOT, command_problems, load_jsonc, strip_comments
 
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # tests/, for support
+from support.live import free_port
+
 DEVCONTAINER = ROOT / ".devcontainer" / "devcontainer.json"
 START_APP = ROOT / ".devcontainer" / "start-app.sh"
 VSCODE = ROOT / ".vscode"
@@ -35,12 +38,6 @@ def schema_errors(data: Any) -> list[str]:
 
     validator = jsonschema.Draft201909Validator(load_jsonc(SCHEMA))
     return [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(data)]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_comments_are_stripped_outside_strings_only() -> None:
@@ -319,5 +316,5 @@ def test_launch_command_serves_the_docs(tmp_path: Path) -> None:
         with urllib.request.urlopen(docs, timeout=10) as response:
             assert response.status == 200
     finally:
-        proc.terminate()
+        proc.kill()  # its shutdown is not under test: skip uvicorn's graceful 0.2 s
         proc.wait(timeout=15)

@@ -86,7 +86,8 @@ def test_zizmor_catches_an_unsafe_workflow(tmp_path: Path) -> None:
 
 
 def test_triggers() -> None:
-    """ci runs on branch pushes and pull requests; tags on main and by hand."""
+    """ci runs on branch pushes and pull requests; tags on main, by hand, and
+    when a GitHub release is published."""
     assert workflow("ci.yml")["on"] == {
         "push": {"branches": ["**"]},
         "pull_request": None,
@@ -94,7 +95,23 @@ def test_triggers() -> None:
     assert workflow("tags.yml")["on"] == {
         "push": {"branches": ["main"]},
         "workflow_dispatch": None,
+        "release": {"types": ["published"]},
     }
+
+
+def test_a_published_release_builds_its_release_tags() -> None:
+    """On a release, the publish job runs (its ref is the release's tag, not
+    main) and builds NAME-step-N from the release's tag name, which reaches the
+    script through env; on a push, the step-N tags as before."""
+    job = jobs("tags.yml")["publish"]
+    assert job["if"] == (
+        "github.ref == 'refs/heads/main' || github.event_name == 'release'"
+    )
+    [step] = [s for s in job["steps"] if "run" in s]
+    assert step["env"]["RELEASE"] == "${{ github.event.release.tag_name }}"
+    code = [ln.strip() for ln in step["run"].splitlines()]
+    assert code[code.index(RELEASE_PUSH) - 1] == 'if [ -n "$RELEASE" ]; then'
+    assert code[code.index(PUSH) - 1] == "else"
 
 
 def test_every_action_is_pinned_to_a_commit_with_its_version() -> None:
@@ -138,13 +155,14 @@ def test_credentials_are_never_persisted() -> None:
                 token_steps.append((name, job_id, step["run"]))
     [(name, job_id, script)] = token_steps
     assert (name, job_id) == ("tags.yml", "publish")
-    assert PUSH in script.splitlines()
+    assert PUSH in [line.strip() for line in script.splitlines()]
 
 
 # The one way the token-holding job starts Python: -S reads no site-packages
 # (so no .pth file runs), -E no PYTHON* variable; -m finds workshop/ in the
 # checkout, the current directory.
 PUSH = "python3 -S -E -m workshop tags --push origin"
+RELEASE_PUSH = 'python3 -S -E -m workshop tags --release "$RELEASE" --push origin'
 INSTALLS = re.compile(r"\b(make|pip3?|pipx|uv|poetry|conda|npm|apt-get|apt)\b|\.venv")
 
 
@@ -171,7 +189,17 @@ def test_the_job_holding_the_token_installs_nothing() -> None:
         code = [ln.strip() for ln in step.get("run", "").splitlines()]
         code = [ln for ln in code if ln and not ln.startswith("#")]
         assert not [ln for ln in code if INSTALLS.search(ln)], step
-        assert [ln for ln in code if "python" in ln] in ([], [PUSH]), step
+        assert [ln for ln in code if "python" in ln] in ([], [RELEASE_PUSH, PUSH])
+
+
+def test_a_copys_ci_puts_the_progress_table_on_the_job_summary() -> None:
+    """In a copy (not the template), the verify job prints the learner's
+    progress and appends it as a table to the job summary page."""
+    [step] = [s for _, s in steps("ci.yml") if "workshop status" in s.get("run", "")]
+    code = [ln.strip() for ln in step["run"].splitlines()]
+    code = [ln for ln in code if not ln.startswith("#")]
+    line = '.venv/bin/workshop status --all --summary "$GITHUB_STEP_SUMMARY"'
+    assert code[code.index(line) - 1] == 'if [ "$IS_TEMPLATE" = "false" ]; then'
 
 
 def test_concurrency_cancels_superseded_ci_runs_but_never_tag_publishing() -> None:

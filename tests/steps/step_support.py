@@ -1,16 +1,16 @@
-"""Helpers of the step suites: polling, the mail gate, a live uvicorn server."""
+"""Helpers of the step suites: the mail gate, response tracking, the app's server.
+
+The live server and `wait_until` are shared with the other tests: they live in
+tests/support/live.py (conftest.py puts tests/ on sys.path).
+"""
 
 from __future__ import annotations
 
 import contextvars
-import socket
 import threading
-import time
-from collections.abc import Callable
 
-import pytest
+from support.live import LiveServer
 
-TIMEOUT = 3.0  # seconds: a client request or a wait that takes longer fails
 GATE_LIMIT = 10.0  # seconds a held delivery waits at most, should a test forget
 
 
@@ -25,18 +25,6 @@ def written_summary(path: str, method: str) -> str | None:
         if found and method.upper() in route.methods:
             return route.summary
     raise AssertionError(f"no endpoint {method.upper()} {path}")
-
-
-def wait_for(condition: Callable[[], object], what: str, timeout: float = TIMEOUT):
-    """Poll `condition` until it returns something truthy; fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up after {timeout:g} s waiting until {what}")
-        time.sleep(0.01)
 
 
 class Exchange:
@@ -114,45 +102,13 @@ class MailGate:
         self.opened.set()
 
 
-class LiveServer:
-    """The app served by a real uvicorn server on a free port, in a thread."""
+class AppServer(LiveServer):
+    """The app under test on a live server (`support.live`), plus its outbox."""
 
     def __init__(self, app) -> None:
-        import httpx
-        import uvicorn
-
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.socket.bind(("127.0.0.1", 0))
-        host, port = self.socket.getsockname()
-        self.url = f"http://{host}:{port}"
-        # log_config=None: uvicorn's messages reach pytest's log capture (caplog)
-        config = uvicorn.Config(
-            track_responses(app), log_config=None, log_level="info", lifespan="on"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
-        )
-        # a new connection per request: a failed task closes its connection
-        fresh = httpx.Limits(max_keepalive_connections=0)
-        self.client = httpx.Client(base_url=self.url, timeout=TIMEOUT, limits=fresh)
-
-    def request(self, method: str, path: str, **kwargs):
-        """Send a request; no answer within TIMEOUT seconds fails the test."""
-        import httpx
-
-        try:
-            return self.client.request(method, path, **kwargs)
-        except httpx.TimeoutException:
-            pytest.fail(f"{method} {path} got no answer within {TIMEOUT:g} s")
-        except httpx.TransportError as error:
-            pytest.fail(f"{method} {path} failed: {error!r}")
-
-    def get(self, path: str, **kwargs):
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path: str, **kwargs):
-        return self.request("POST", path, **kwargs)
+        # response tracking for MailGate; the app's startup and shutdown run;
+        # log_level="info": caplog sees "Waiting for background tasks ..."
+        super().__init__(track_responses(app), lifespan="on", log_level="info")
 
     def emails_to(self, recipient: str, status: str | None = None) -> list[dict]:
         """The emails to `recipient` in GET /outbox (with this status, if given)."""
@@ -162,20 +118,3 @@ class LiveServer:
             if email["recipient"] == recipient
             and (status is None or email["status"] == status)
         ]
-
-    def start(self) -> None:
-        self.thread.start()
-        wait_for(lambda: self.server.started, "the server started", timeout=10)
-
-    def stop(self, timeout: float = 10) -> None:
-        """Shut down gracefully, as on Ctrl+C, and wait until the server is gone."""
-        self.server.should_exit = True
-        self.thread.join(timeout)
-        if self.thread.is_alive():
-            self.server.force_exit = True
-            self.thread.join(timeout)
-
-    def close(self) -> None:
-        self.client.close()
-        self.stop()
-        self.socket.close()

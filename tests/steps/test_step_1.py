@@ -1,7 +1,7 @@
 """Step 1: the welcome email moves to a background task; the response is quick."""
 
 import pytest
-from step_support import wait_for
+from support.live import wait_until
 
 ADA = {"email": "ada@example.com", "name": "Ada"}
 
@@ -20,7 +20,7 @@ def test_response_does_not_wait_for_the_welcome_email(live_server, mail_gate):
     assert saved.status_code == 200, "the new subscriber is readable at once"
 
     mail_gate.open()
-    wait_for(
+    wait_until(
         lambda: live_server.emails_to(ADA["email"], "sent"),
         "the welcome email shows as sent in GET /outbox",
     )

@@ -2,7 +2,7 @@
 
 import inspect
 
-from step_support import wait_for
+from support.live import wait_until
 
 ADA = {"email": "ada@example.com", "name": "Ada"}
 ADMIN = "admin@example.com"  # the default of ADMIN_EMAIL
@@ -41,11 +41,11 @@ def test_async_task_does_not_freeze_the_server(live_server, mail_gate):
     """While the async admin notice waits for the mail server, the app still answers."""
     mail_gate.hold(ADMIN)
     assert live_server.post("/subscribers", json=ADA).status_code == 201
-    wait_for(
+    wait_until(
         lambda: live_server.emails_to(ADMIN, "sending"),
         "the admin notice is on its way (status sending in GET /outbox)",
     )
     assert live_server.get("/subscribers").status_code == 200
 
     mail_gate.open()
-    wait_for(lambda: live_server.emails_to(ADMIN, "sent"), "the admin notice is sent")
+    wait_until(lambda: live_server.emails_to(ADMIN, "sent"), "the admin notice is sent")

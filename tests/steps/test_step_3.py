@@ -1,6 +1,7 @@
 """Step 3: one request, three tasks (email, admin notice, audit entry), in order."""
 
-from step_support import wait_for, written_summary
+from step_support import written_summary
+from support.live import wait_until
 
 ADA = {"email": "ada@example.com", "name": "Ada"}
 ADMIN = "admin@example.com"
@@ -25,13 +26,15 @@ def test_tasks_run_one_after_another_in_the_order_added(live_server, mail_gate):
     """The admin notice and the audit entry wait until the welcome email is sent."""
     mail_gate.hold(ADA["email"], ADMIN)
     assert live_server.post("/subscribers", json=ADA).status_code == 201
-    wait_for(lambda: live_server.get("/outbox").json(), "the first email is on its way")
+    wait_until(
+        lambda: live_server.get("/outbox").json(), "the first email is on its way"
+    )
     assert not live_server.emails_to(ADMIN), "the admin notice waits its turn"
     assert live_server.emails_to(ADA["email"], "sending"), "the welcome email first"
     assert not entries_about(live_server, ADA["email"]), "the audit entry waits too"
 
     mail_gate.release(ADA["email"])
-    wait_for(
+    wait_until(
         lambda: live_server.emails_to(ADMIN, "sending"),
         "the admin notice is on its way, after the welcome email",
     )
@@ -41,7 +44,7 @@ def test_tasks_run_one_after_another_in_the_order_added(live_server, mail_gate):
     )
 
     mail_gate.open()
-    wait_for(
+    wait_until(
         lambda: entries_about(live_server, ADA["email"]),
         "the audit entry is written after the emails",
     )

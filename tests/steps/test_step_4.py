@@ -3,7 +3,7 @@
 import sqlite3
 from contextlib import closing
 
-from step_support import wait_for
+from support.live import wait_until
 
 ADA = {"email": "ada@example.com", "name": "Ada"}
 
@@ -32,21 +32,21 @@ def test_request_audit_entry_is_written_after_the_response(live_server, settings
         assert live_server.get("/subscribers").status_code == 200
         assert not audit(live_server, "GET /subscribers"), "written after the response"
         lock.rollback()
-    wait_for(lambda: audit(live_server, "GET /subscribers"), "the audit entry")
+    wait_until(lambda: audit(live_server, "GET /subscribers"), "the audit entry")
 
 
 def test_dependency_task_runs_before_the_endpoint_tasks(live_server, mail_gate):
     """The dependency's audit entry is written before the welcome email is sent."""
     mail_gate.hold(ADA["email"])
     assert live_server.post("/subscribers", json=ADA).status_code == 201
-    wait_for(
+    wait_until(
         lambda: audit(live_server, "POST /subscribers"),
         "the dependency's audit entry is written (while the welcome email waits)",
     )
     assert not live_server.emails_to(ADA["email"], "sent")
 
     mail_gate.open()
-    subscribed = wait_for(
+    subscribed = wait_until(
         lambda: audit(live_server, ADA["email"]), "the endpoint's audit entry"
     )
     assert audit(live_server, "POST /subscribers")[0]["id"] < subscribed[0]["id"]

@@ -7,7 +7,7 @@ records what is done with the request's connection.
 import threading
 
 import pytest
-from step_support import wait_for
+from support.live import wait_until
 
 ADA = {"email": "ada@example.com", "name": "Ada"}
 
@@ -70,10 +70,10 @@ def test_tasks_do_not_use_the_request_connection(
     used_by_the_endpoint = len(connection.statements)
 
     mail_gate.open()
-    wait_for(
+    wait_until(
         lambda: live_server.emails_to(ADA["email"], "sent"),
         "the welcome email is sent",
     )
-    wait_for(lambda: audit_about(live_server, ADA["email"]), "the audit entry")
+    wait_until(lambda: audit_about(live_server, ADA["email"]), "the audit entry")
     after_the_response = connection.statements[used_by_the_endpoint:]
     assert after_the_response == [], "tasks ran SQL on the request's connection"

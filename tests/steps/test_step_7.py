@@ -4,7 +4,7 @@ import re
 import threading
 import uuid
 
-from step_support import wait_for
+from support.live import wait_until
 
 ADA = {"email": "ada@example.com", "name": "Ada"}
 BOUNCE = {"email": "nobody@bounce.example.com", "name": "Nobody"}
@@ -38,18 +38,18 @@ def test_job_status_goes_from_running_to_done(live_server, mail_gate):
     """GET /jobs/{id} says running while the digest is sent, then done."""
     mail_gate.hold()  # nobody yet: let the welcome email through
     assert live_server.post("/subscribers", json=ADA).status_code == 201
-    wait_for(lambda: live_server.emails_to(ADA["email"], "sent"), "welcome sent")
+    wait_until(lambda: live_server.emails_to(ADA["email"], "sent"), "welcome sent")
 
     mail_gate.hold(ADA["email"])
     response = live_server.post("/digests")
     assert response.status_code == 202
     assert not mail_gate.sent_before_response, "the digest is sent in a task"
     location = response.headers["location"]
-    wait_for(
+    wait_until(
         lambda: job_status(live_server, location) == "running", "the job is running"
     )
     mail_gate.open()
-    wait_for(lambda: job_status(live_server, location) == "done", "the job is done")
+    wait_until(lambda: job_status(live_server, location) == "done", "the job is done")
 
 
 def test_failed_digest_is_reported(client):
@@ -75,14 +75,14 @@ def test_graceful_shutdown_lets_the_running_job_finish(
     """Stopping the server (Ctrl+C) waits for the running digest to finish."""
     mail_gate.hold()
     assert live_server.post("/subscribers", json=ADA).status_code == 201
-    wait_for(lambda: live_server.emails_to(ADA["email"], "sent"), "welcome sent")
+    wait_until(lambda: live_server.emails_to(ADA["email"], "sent"), "welcome sent")
     mail_gate.hold(ADA["email"])
     location = live_server.post("/digests").headers["location"]
-    wait_for(lambda: job_status(live_server, location) == "running", "job running")
+    wait_until(lambda: job_status(live_server, location) == "running", "job running")
 
     stopping = threading.Thread(target=live_server.stop)
     stopping.start()
-    wait_for(
+    wait_until(
         lambda: WAITING.search(caplog.text),
         "uvicorn says it waits for the running work",
     )

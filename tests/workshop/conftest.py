@@ -268,3 +268,67 @@ def read_files(
 def files() -> Callable[..., dict[str, bytes]]:
     """`files(folder, skip=("__pycache__",))`: {relative path: bytes} of a folder."""
     return read_files
+
+
+class Started:
+    """A `workshop` command running in a process of its own (see start_workshop)."""
+
+    def __init__(self, process: subprocess.Popen, pause: Path) -> None:
+        self.process = process
+        self.pause = pause
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def wait_paused(self, timeout: float = 30) -> None:
+        """Wait until the command pauses at its WORKSHOP_FAULT point."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while not self.pause.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                _, err = self.process.communicate()
+                pytest.fail(f"never paused (exit {self.process.returncode}):\n{err}")
+            time.sleep(0.01)
+
+    def resume(self) -> None:
+        self.pause.unlink()
+
+    def finish(self, timeout: float = 60) -> Result:
+        out, err = self.process.communicate(timeout=timeout)
+        return Result(self.process.returncode, out, err)
+
+
+@pytest.fixture
+def start_workshop(tmp_path: Path, request) -> Callable[..., Started]:
+    """`start_workshop(*args, cwd=..., fault=None)` -> Started, without waiting.
+
+    Always a real process (signals, locks and kills need one). `fault` sets
+    WORKSHOP_FAULT, e.g. "after-snapshot:pause" or "moved@5:sigterm"; a pause
+    is awaited with `wait_paused()` and ended with `resume()`.
+    """
+    started: list[Started] = []
+
+    def start(*args: str, cwd: Path, fault: str | None = None) -> Started:
+        pause = tmp_path / f"pause-{len(started)}"
+        env = {**os.environ, "WORKSHOP_FAULT_PAUSE": str(pause)}
+        env.pop("WORKSHOP_FAULT", None)
+        if fault:
+            env["WORKSHOP_FAULT"] = fault
+        process = subprocess.Popen(
+            [sys.executable, "-m", "workshop", *args],
+            cwd=cwd, env=env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        started.append(Started(process, pause))
+        return started[-1]
+
+    def stop_all() -> None:
+        for each in started:
+            if each.process.poll() is None:
+                each.process.kill()
+            each.process.communicate()
+
+    request.addfinalizer(stop_all)
+    return start

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from workshop.git import Change
+from workshop.moves import Moves, undo
 from workshop.switch import apply
 
 BACKUP = re.compile(r"workshop restore (\S+)")
@@ -195,7 +196,7 @@ def test_a_bad_checkpoint_leaves_app_as_it_was(
     assert "nested git repository" in err
     assert files(app) == mine
     assert backup_refs(workshop_repo, git) == []
-    assert list(workshop_repo.glob(".workshop/*")) == []  # no staging left
+    assert list(workshop_repo.glob(".workshop/goto-*")) == []  # no staging left
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads unreadable files")
@@ -217,10 +218,23 @@ def test_an_unreadable_checkpoint_leaves_app_as_it_was(
     assert backup_refs(workshop_repo, git) == []
 
 
+def apply_or_undo(root: Path, stage: Path, plan: list[Change]) -> None:
+    """apply(), and on any error undo from its log as switch does, then re-raise."""
+    renames = Moves(root, stage)
+    try:
+        apply(root / "app", stage / "new" / "app", plan, renames)
+    except BaseException:
+        assert undo(root, stage, renames.done) == []
+        raise
+    finally:
+        renames.close()
+
+
 def test_a_failure_while_moving_files_undoes_every_move(tmp_path, files) -> None:
-    app, new, old = tmp_path / "app", tmp_path / "new", tmp_path / "old"
-    for folder in (app, new, old):
-        folder.mkdir()
+    stage = tmp_path / "stage"
+    app, new = tmp_path / "app", stage / "new" / "app"
+    for folder in (app, new, stage / "old"):
+        folder.mkdir(parents=True)
     for name in ("a.py", "b.py", "c.py"):
         (app / name).write_text(f"old {name}\n")
     (app / "pkg").mkdir()
@@ -240,12 +254,12 @@ def test_a_failure_while_moving_files_undoes_every_move(tmp_path, files) -> None
     before = files(app)
 
     with pytest.raises(FileNotFoundError):
-        apply(app, new, old, plan)
+        apply_or_undo(tmp_path, stage, plan)
 
     assert files(app) == before
     assert sorted(p.name for p in app.iterdir()) == ["a.py", "b.py", "c.py", "pkg"]
     assert files(new) == {"a.py": b"new a\n", "sub/z.py": b"new z\n"}
-    assert list(old.iterdir()) == []
+    assert files(stage / "old") == {}
 
 
 def test_unknown_step_names_the_valid_ones(workshop_repo, run_workshop, files) -> None:
@@ -372,9 +386,10 @@ def test_a_file_where_app_should_be_is_never_deleted(
 def test_an_interrupt_while_moving_files_undoes_every_move(
     tmp_path, files, monkeypatch
 ) -> None:
-    app, new, old = tmp_path / "app", tmp_path / "new", tmp_path / "old"
-    for folder in (app, new, old):
-        folder.mkdir()
+    stage = tmp_path / "stage"
+    app, new = tmp_path / "app", stage / "new" / "app"
+    for folder in (app, new, stage / "old"):
+        folder.mkdir(parents=True)
     for name in ("a.py", "b.py"):
         (app / name).write_text(f"old {name}\n")
         (new / name).write_text(f"new {name}\n")
@@ -392,7 +407,7 @@ def test_an_interrupt_while_moving_files_undoes_every_move(
     monkeypatch.setattr(os, "rename", rename)
 
     with pytest.raises(KeyboardInterrupt):
-        apply(app, new, old, plan)
+        apply_or_undo(tmp_path, stage, plan)
 
     assert files(app) == before
-    assert list(old.iterdir()) == []
+    assert files(stage / "old") == {}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # tests/, for support
+from support.live import free_port
 
 TIMEOUT = 60  # seconds; reached only when something is wrong
 
@@ -27,12 +29,6 @@ app = FastAPI()
 def where() -> dict[str, str]:
     return {{"where": "{where}"}}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def get(url: str) -> dict | None:

@@ -55,9 +55,7 @@ def test_an_endless_loop_at_import_is_one_line_naming_the_place(workshop_repo) -
 
 
 def test_a_test_that_never_ends_is_stopped_and_named(workshop_repo) -> None:
-    write_main(
-        workshop_repo, "\n\ndef hello() -> str:\n    while True:\n        pass\n"
-    )
+    write_main(workshop_repo, "\n\ndef hello() -> str:\n    while True: pass\n")
     suite = workshop_repo / "tests" / "steps" / "test_step_0.py"
     suite.write_text(
         "from app.main import hello\n\n\ndef test_hello() -> None:\n"
@@ -156,3 +154,18 @@ def test_a_missing_init_file_names_the_fix(workshop_repo) -> None:
     assert done.returncode == 1
     assert "app/__init__.py is missing: create it" in done.stdout
     assert "UsageError" not in done.stdout and "WORKSHOP_APP_DIR" not in done.stdout
+
+
+def test_a_slow_test_outside_app_says_the_machine_may_be_busy(workshop_repo) -> None:
+    """No frame of app/ was running: no blame on the learner's code."""
+    suite = workshop_repo / "tests" / "steps" / "test_step_0.py"
+    suite.write_text(
+        "def test_slow() -> None:\n"
+        '    """The check itself takes long."""\n'
+        "    while True:\n        pass\n",
+        encoding="utf-8",
+    )
+    done = workshop(workshop_repo, "check", "0")
+    assert done.returncode == 1
+    assert "no code of app/ was running: the machine may be busy" in done.stdout
+    assert "WORKSHOP_TEST_LIMIT=30 workshop check" in done.stdout

@@ -3,12 +3,13 @@
 Starts checkpoints (and a small demo app) under real uvicorn servers in
 subprocesses on free loopback ports, drives them with concurrent requests and
 prints p50/p95/p99 latency, throughput and the ratios the workshop claims.
-`--loop` measures the learner's loop instead: check, verify, watch.
+`--loop` measures the learner's loop instead: check, verify, watch; `--room`
+the instructor's `workshop room` over generated learner repositories.
 
 Modules: stats (percentiles, claims), server (uvicorn subprocess), load (the
 async httpx client), scenarios (what is measured, the timeline's overhead
-too), report (text and JSON), loop (the learner's loop), demo_app (the trap
-and the ceiling).
+too), report (text and JSON), loop (the learner's loop), room (workshop
+room), demo_app (the trap and the ceiling).
 """
 
 from __future__ import annotations
@@ -72,6 +73,13 @@ def add_arguments(parser: argparse.ArgumentParser, name: str = "bench") -> None:
         help="--loop: the step to check (1); all: every step green and red, "
         "watch and Ctrl-C",
     )
+    add(
+        "--room",
+        action="store_true",
+        help="measure `workshop room` over generated learner repositories instead",
+    )
+    add("--repos", default="30", metavar="N", help="--room: repositories (30)")
+    add("--jobs", default="0", metavar="N", help="--room: at once (0: the default)")
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,9 @@ class Settings:
     loop: bool
     runs: int
     step: str
+    room: bool = False
+    repos: int = 30
+    jobs: int = 0  # 0: workshop room's default
 
 
 def _number(
@@ -129,4 +140,7 @@ def settings(args: argparse.Namespace) -> Settings:
         loop=args.loop,
         runs=_number("--runs", args.runs, int, 1, 50),
         step=args.step,
+        room=args.room,
+        repos=_number("--repos", args.repos, int, 1, 500),
+        jobs=_number("--jobs", args.jobs, int, 0, 256),
     )

@@ -13,6 +13,10 @@ if TYPE_CHECKING:
 
 
 def bench(settings: Settings) -> int:
+    if settings.room:
+        from workshop.bench.room import main as room_main
+
+        return room_main(settings)
     if settings.loop:
         from workshop.bench.loop import main as loop_main
 

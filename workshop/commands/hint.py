@@ -14,10 +14,11 @@ import sys
 from pathlib import Path
 
 from workshop.commands.diff import diff
+from workshop.errors import WorkshopError
 from workshop.guide import Guide
 from workshop.progress import current_step
 from workshop.project import STATE, Step, get_step, steps
-from workshop.ui import style
+from workshop.ui import error_line, style
 
 STATE_FILE = "hints.json"
 
@@ -42,11 +43,27 @@ def load(root: Path) -> dict[str, int]:
 
 
 def save(root: Path, data: dict[str, int]) -> None:
+    """Write the hint progress, or raise one clear WorkshopError."""
     path = state_path(root)
-    path.parent.mkdir(exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", "utf-8")
-    os.replace(temporary, path)
+    try:
+        path.parent.mkdir(exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", "utf-8")
+        os.replace(temporary, path)
+    except OSError as error:
+        why = error.strerror or str(error)
+        if path.parent.exists() and not path.parent.is_dir():
+            why = f"{STATE} is a file, not a folder"
+        where = f"{STATE}/{STATE_FILE}"
+        raise WorkshopError(f"cannot save hint progress in {where}: {why}") from None
+
+
+def remember(root: Path, data: dict[str, int]) -> None:
+    """save(), where failing only costs showing a hint again: one line, no stop."""
+    try:
+        save(root, data)
+    except WorkshopError as error:
+        error_line(f"note: {error}")
 
 
 def hint(root: Path, step_name: str | None = None, *, every: bool = False) -> int:
@@ -63,7 +80,7 @@ def hint(root: Path, step_name: str | None = None, *, every: bool = False) -> in
     if shown < len(hints):
         show_hint(step, shown + 1, len(hints), hints[shown])
         progress[str(step.number)] = shown + 1
-        save(root, progress)
+        remember(root, progress)
         more = "the next hint" if shown + 1 < len(hints) else "the solution"
         again = style(f"workshop hint {step.number}", "bold")
         print(f"\nStill stuck? Run {again} again for {more}.")
@@ -72,7 +89,7 @@ def hint(root: Path, step_name: str | None = None, *, every: bool = False) -> in
         print(f"Step {step.number}'s guide has no hints: here is its solution.\n")
     show_solution(root, step)
     progress[str(step.number)] = len(hints) + 1
-    save(root, progress)
+    remember(root, progress)
     reset_cmd = style(f"workshop hint --reset {step.number}", "bold")
     print(f"\nTo see the hints again from the first: {reset_cmd}")
     return 0

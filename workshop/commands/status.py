@@ -1,13 +1,20 @@
-"""`workshop status`: every step with pass/fail for app/, and the step you are on."""
+"""`workshop status`: every step with pass/fail for app/, and the step you are on.
+
+`--json` prints the same as data (for scripts and dashboards); `--summary FILE`
+also appends it as a Markdown table, for a CI job summary
+($GITHUB_STEP_SUMMARY), so one run of the suites feeds the log and the page.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
-from workshop import progress
+from workshop import __version__, course, progress
 from workshop.errors import WorkshopError
 from workshop.project import APP, Step, all_steps
-from workshop.report import headline, root_cause, step_line
+from workshop.report import first_problem, headline, root_cause, state, step_line
 from workshop.results import StepResult
 from workshop.suites import run_suites
 from workshop.ui import SKIP, ok, style
@@ -15,7 +22,13 @@ from workshop.ui import SKIP, ok, style
 NOT_CHECKED = f"({SKIP} not checked yet: 'workshop status --all' checks them)"
 
 
-def status(root: Path, *, every: bool = False) -> int:
+def status(
+    root: Path,
+    *,
+    every: bool = False,
+    as_json: bool = False,
+    summary: Path | None = None,
+) -> int:
     """The progress list. Steps after the one you are on are not run unless
     `every`: each builds on the one before, and red suites can be slow."""
     found = all_steps(root)
@@ -28,6 +41,11 @@ def status(root: Path, *, every: bool = False) -> int:
     progress.note(root, ran)
     results = {r.number: r for r in ran if r.ran}
     current = _current(progress.recorded_step(root), results)
+    if summary is not None:
+        _append(summary, markdown(root, found, results, current))
+    if as_json:
+        print(json.dumps(as_data(root, found, results, current), indent=2))
+        return 0
     print("Your progress (app/):\n")
     print_list(found, results, current)
     print()
@@ -81,3 +99,71 @@ def print_list(
                     f"      {headline(result) if first == step.number else same}", "dim"
                 )
             )
+
+
+def as_data(
+    root: Path, found: list[Step], results: dict[int, StepResult], current: int | None
+) -> dict[str, Any]:
+    """Progress as data: what `status --json` prints."""
+    record = course.read_record(root)
+    return {
+        "tool": {"name": "workshop", "version": __version__},
+        "course": {
+            "version": course.version(root),
+            "source": course.declared_source(root) or (record and record.source),
+            "commit": record.commit if record else None,
+        },
+        "current_step": current,
+        "finished": current is None,
+        "steps": [_step_data(s, results.get(s.number)) for s in found],
+    }
+
+
+def _step_data(step: Step, result: StepResult | None) -> dict[str, Any]:
+    return {
+        "number": step.number,
+        "title": step.label,
+        "state": state(result),
+        "passed": result.passed if result else 0,
+        "failed": len(result.failures) if result else 0,
+        "first_failure": first_problem(result) if result and not result.ok else None,
+    }
+
+
+def markdown(
+    root: Path, found: list[Step], results: dict[int, StepResult], current: int | None
+) -> str:
+    """The progress table in Markdown, for a CI job summary."""
+    marks = {"green": "✅ passes", "red": "❌ fails", "not checked": "· not checked"}
+    rows = ["### Workshop progress", "", "| step | result | checks | first problem |"]
+    rows.append("| --- | --- | --- | --- |")
+    for step in found:
+        data = _step_data(step, results.get(step.number))
+        title, mark = _cell(step.label), marks[data["state"]]
+        if step.number == current:
+            title, mark = f"**{title}**", f"{mark} (you are here)"
+        total = data["passed"] + data["failed"]
+        checks = f"{data['passed']}/{total}" if total else ""
+        problem = data["first_failure"] or {}
+        words = problem.get("check") or (problem.get("message") or "").split("\n")[0]
+        rows.append(f"| {title} | {mark} | {checks} | {_cell(words)} |")
+    rows.append("")
+    if current is None:
+        rows.append("Every step passes: the workshop is finished.")
+    else:
+        guide = next(s for s in found if s.number == current).guide.relative_to(root)
+        rows.append(f"You are on step {current}: read `{guide.as_posix()}`.")
+    return "\n".join(rows) + "\n\n"
+
+
+def _cell(text: str) -> str:
+    """Text that stays in one table cell: no line breaks, pipes escaped."""
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _append(path: Path, text: str) -> None:
+    try:
+        with path.open("a", encoding="utf-8") as file:
+            file.write(text)
+    except OSError as error:
+        raise WorkshopError(f"cannot write the summary to {path}: {error}") from None

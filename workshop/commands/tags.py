@@ -3,7 +3,8 @@
 Standard library only: the job that publishes tags runs it with `python3 -S`
 and nothing installed (see workshop/tagging.py for how the tags are made).
 Every tag it moves or deletes is printed with its old id and the command that
-puts it back, here and on the remote.
+puts it back, here and on the remote. `--release NAME` builds NAME-step-N: the
+same commits, under names that are created once and never moved.
 """
 
 from __future__ import annotations
@@ -20,8 +21,16 @@ STATES = ("created", "moved", "deleted", "unchanged", "left alone")
 LEFT_ALONE = "is not a generated tag: left alone"
 
 
-def tags(root: Path, *, push: str | None = None, dry_run: bool = False) -> int:
+def tags(
+    root: Path,
+    *,
+    push: str | None = None,
+    dry_run: bool = False,
+    release: str | None = None,
+) -> int:
     require_git(root, "tags")
+    if release is not None:
+        return release_tags(root, release, push=push, dry_run=dry_run)
     built = tagging.build(root)
     if not dry_run:
         tagging.write(root, built)
@@ -31,17 +40,42 @@ def tags(root: Path, *, push: str | None = None, dry_run: bool = False) -> int:
     return 0
 
 
+def release_tags(root: Path, name: str, *, push: str | None, dry_run: bool) -> int:
+    """Create the NAME-step-N tags that are missing; refuse to move any.
+
+    Everything is checked (here, then on the remote) before anything is
+    written, so a refusal leaves both sides as they were.
+    """
+    built = tagging.release(root, name)
+    there = tagging.remote_release(root, push, built) if push else []
+    if not dry_run:
+        tagging.write(root, built)
+    report(built, dry_run)
+    if push:
+        missing = [t for t in there if t.state == "created"]
+        if not missing:
+            print(f"{push}: every {name}-step-N tag is there already.")
+        elif dry_run:
+            print(f"would push to {push}: {', '.join(t.name for t in missing)}")
+        else:
+            tagging.push(root, push, missing)  # each leased on "does not exist"
+            print(f"pushed to {push}: {', '.join(t.name for t in missing)}")
+    return 0
+
+
 def report(built: list[tagging.Tag], dry_run: bool) -> None:
     colours = {"created": ok, "moved": ok, "deleted": bad}
+    width = max([8, *(len(t.name) for t in built)])
     for tag in built:
         state = tag.state
+        name = style(f"{tag.name:<{width}}", "bold")
         if state == "left alone":
-            print(f"  {style(f'{tag.name:<8}', 'bold')} {LEFT_ALONE}")
+            print(f"  {name} {LEFT_ALONE}")
             continue
         word = f"would be {state}" if dry_run and state != "unchanged" else state
         word = colours.get(state, str)(f"{word:<{18 if dry_run else 9}}")
         restore = None if dry_run else _restore_here(tag)
-        print(f"  {style(f'{tag.name:<8}', 'bold')} {word} {_change(tag, restore)}")
+        print(f"  {name} {word} {_change(tag, restore)}")
     counts = [(sum(t.state == s for t in built), s) for s in STATES]
     summary = ", ".join(f"{n} {s}" for n, s in counts if n)
     print(f"{'dry run, no tag written: ' if dry_run else ''}{summary}.")

@@ -6,21 +6,25 @@
    checkpoint N on a commit `workshop tags` made for step-N; `--skip-app`
    leaves it out (a learner's copy, where app/ is their work).
 4. Each guide has the required sections and its code blocks match its checkpoint.
+5. Each CodeTour (.tours/step-N.tour) lands on checkpoint N-1: every stop's
+   pattern matches exactly one line there (workshop/tours.py).
 
 (1) and (2) for one checkpoint are one supervised run of the suites
 (workshop/suites.py), run in parallel, one per checkpoint. `--fast` does only
-(3) and (4), with the standard library alone: the pre-commit hook runs it
+(3), (4) and (5), with the standard library alone: the pre-commit hook runs it
 with whatever Python is at hand.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workshop import tours
 from workshop.errors import WorkshopError
 from workshop.guide import Guide, NotUtf8
 from workshop.project import APP, SUITES, Step, all_steps
@@ -60,6 +64,7 @@ class Row:
     red: Verdict | None = None  # the suite N fails on checkpoint N-1
     guide: Verdict | None = None  # the guide has its sections
     snippets: Verdict | None = None  # its code blocks match the checkpoint
+    tour: Verdict | None = None  # its CodeTour lands on checkpoint N-1
     blocks: int = 0
     tests: int = 0
     details: list[str] = field(default_factory=list)
@@ -78,6 +83,7 @@ def verify(
     app_diff = [] if skip_app else compare_trees(root / APP, start.app)
     for row in rows:
         check_guide(row)
+    problems += check_tours(root, rows)
     if not fast:
         check_suites(root, rows, jobs)
     print_table(rows, fast=fast)
@@ -121,7 +127,7 @@ def print_counts(rows: list[Row], extra_failed: int) -> None:
     verdicts = [
         value
         for row in rows
-        for value in (row.guide, row.snippets, row.green, row.red)
+        for value in (row.guide, row.snippets, row.green, row.red, row.tour)
         if value is not None
     ]
     passed = sum(v.passed for v in verdicts)
@@ -201,6 +207,31 @@ def check_guide(row: Row) -> None:
     row.details += [f"{name} {problem}" for problem in mismatches]
 
 
+def check_tours(root: Path, rows: list[Row]) -> list[str]:
+    """Every tour against the checkpoint its step starts from. A checkout with
+    a .tours/ folder has a tour for each step after the first."""
+    if not (root / tours.TOURS).is_dir():
+        return []
+    found = tours.tour_files(root)
+    for before, row in itertools.pairwise(rows):
+        path = found.pop(row.step.number, None)
+        if path is None:
+            row.tour = Verdict("missing")
+            row.details.append(
+                f"{tours.TOURS}/step-{row.step.number}.tour is "
+                "missing (run workshop tours)"
+            )
+            continue
+        problems = tours.check_tour(path, before.step)
+        row.tour = Verdict(f"{len(problems)} off" if problems else "")
+        row.details += problems
+    return [
+        f"{tours.TOURS}/{path.name}: no step {number} starts from a checkpoint "
+        "(run workshop tours)"
+        for number, path in sorted(found.items())
+    ]
+
+
 def check_suites(root: Path, rows: list[Row], jobs: int) -> None:
     """Each checkpoint's suites, and the next step's to see it red, in parallel."""
     numbers = [row.step.number for row in rows]
@@ -262,6 +293,8 @@ def print_table(rows: list[Row], *, fast: bool) -> None:
     headers = ["step", "guide", "snippets"]
     if not fast:
         headers += ["checkpoint passes 0..N", "suite N fails on N-1"]
+    with_tours = any(row.tour is not None for row in rows)
+    headers += ["tour"] if with_tours else []
     table = []
     for row in rows:
         cells = [
@@ -273,6 +306,8 @@ def print_table(rows: list[Row], *, fast: bool) -> None:
             cells.append(cell(row.green, plural(row.tests, "test")))
             first = row.step.number == rows[0].step.number
             cells.append(("-", None) if first else cell(row.red, "yes"))
+        if with_tours:
+            cells.append(cell(row.tour, "lands"))
         table.append(cells)
     widths = [
         max(len(headers[i]), *(len(r[i][0]) + 2 * (r[i][1] is not None) for r in table))

@@ -4,44 +4,82 @@ A thread watches app/ and a spare runner waits with pytest and FastAPI already
 imported, so a save is checked at once; a save that comes in while a check
 runs stops that check and starts a new one. If app/ disappears (`rm -rf app`,
 `git checkout app`), watching resumes when it is back. Ctrl-C stops it.
+
+On a terminal it also takes single keys, as rustlings does (workshop/keys.py):
+h the next hint, l the steps, r check again, n open the guide of your step
+(in VS Code through `code` when there is one), q quit. `r` and `q` stop a
+running check at once; the others wait for it to end.
+
+`poll=True` looks at the files every 300 ms instead of waiting for the file
+system's events, which never arrive on some mounts (Docker Desktop's shared
+folders, network drives, some WSL setups).
 """
 
 from __future__ import annotations
 
 import os
 import queue
+import shutil
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from workshop import progress
 from workshop.commands.check import check
+from workshop.commands.hint import hint
 from workshop.errors import WorkshopError
-from workshop.project import APP, get_step
+from workshop.keys import keypresses
+from workshop.project import APP, Step, all_steps, get_step
 from workshop.suites import Cancelled, Spare, Watching
 from workshop.ui import style
 
 # Besides Python files, the text files an app may read (templates, data, config).
 EXTRA_EXTENSIONS = (".html", ".jinja", ".jinja2", ".json", ".toml", ".txt", ".sql")
 CLEAR = "\033[2J\033[H"
+KEYS = "h hint · l steps · r check again · n open the guide · q quit"
+POLL_DELAY_MS = 300  # with --poll: how often the files are looked at
+RERUN = "r: check again"
 
 
-def watch(root: Path, *, upto: str | None = None) -> int:
+@dataclass(frozen=True)
+class Event:
+    """What the main loop waits for: a save (the files that changed) or a key."""
+
+    names: frozenset[str] = frozenset()
+    key: str = ""
+
+
+def watch(root: Path, *, upto: str | None = None, poll: bool = False) -> int:
     if not (root / APP).is_dir():
         raise WorkshopError(f"no {APP}/ folder to watch in {root}")
     if upto is not None:
         get_step(root, upto)  # an unknown step is an error now, not on every run
-    saves: queue.Queue[set[str]] = queue.Queue()
-    with watching_app(root, saves) as changed:
+    events: queue.Queue[Event] = queue.Queue()
+    with (
+        watching_app(root, events, poll) as changed,
+        keypresses(lambda key: _on_key(key, events, changed)) as keys,
+    ):
         spare, reason = Spare(root), None
         try:
             while True:
-                check_once(root, upto, reason, Watching(spare, changed))
+                stopped = check_once(root, upto, reason, Watching(spare, changed))
                 spare = Spare(root)  # warms up while the learner edits
-                print(style("Waiting for changes in app/ ...", "dim"), flush=True)
-                reason = next_save(saves, changed)
+                if not stopped:
+                    legend = f" ({KEYS})" if keys else ""
+                    waiting = f"Waiting for changes in app/ ...{legend}"
+                    print(style(waiting, "dim"), flush=True)
+                reason = next_reason(root, events, changed)
+                if reason is None:
+                    print("Stopped watching.")
+                    return 0
+                if stopped:
+                    why = RERUN if reason == RERUN else "a newer save came in"
+                    print(style(f"({why}: checking again)", "dim"))
         except KeyboardInterrupt:
             print("\nStopped watching.")
             return 130
@@ -49,45 +87,124 @@ def watch(root: Path, *, upto: str | None = None) -> int:
             spare.close()
 
 
+def _on_key(key: str, events: queue.Queue[Event], changed: threading.Event) -> None:
+    """From the key thread: queue the key; r and q also stop a running check."""
+    events.put(Event(key=key))
+    if key in ("r", "q"):
+        changed.set()
+
+
 def check_once(
     root: Path, upto: str | None, reason: str | None, watching: Watching
-) -> None:
-    """Clear the screen (on a terminal), say why, and run one check."""
+) -> bool:
+    """Clear the screen (on a terminal), say why, and run one check.
+
+    Returns whether it was stopped by a save or a key before it ended.
+    """
     if sys.stdout.isatty():
         print(CLEAR, end="")
     now = datetime.now().strftime("%H:%M:%S")
-    why = f"changed: {reason}" if reason else "watching app/"
+    why = "watching app/" if reason is None else f"changed: {reason}"
+    why = RERUN if reason == RERUN else why
     print(style(f"[{now}] {why} (Ctrl-C to stop)", "dim"), flush=True)
     try:
         check(root, upto=upto, watching=watching)
     except Cancelled:
-        print(style("(a newer save came in: checking again)", "dim"))
+        return True
     except WorkshopError as error:
         print(f"workshop: {error}")
     finally:
         watching.spare.close()
+    return False
 
 
-def next_save(saves: queue.Queue[set[str]], changed: threading.Event) -> str:
-    """Block until a save comes in (Ctrl-C still works), then take them all."""
-    names: set[str] = set()
-    while not names:
+def next_reason(
+    root: Path, events: queue.Queue[Event], changed: threading.Event
+) -> str | None:
+    """Wait for the next thing to check again for: the files saved, or RERUN.
+
+    Keys h, l and n are answered while waiting; q returns None. Ctrl-C still
+    works: the wait wakes up every 0.2 s.
+    """
+    while True:
         try:
-            names |= saves.get(timeout=0.2)
+            pending = [events.get(timeout=0.2)]
         except queue.Empty:
             continue
-    changed.clear()
-    while not saves.empty():
-        names |= saves.get_nowait()
-    return ", ".join(sorted(names))
+        while not events.empty():
+            pending.append(events.get_nowait())
+        names: set[str] = set()
+        for event in pending:
+            names |= event.names
+            if event.key == "q":
+                return None
+            if event.key == "r":
+                names.add(RERUN)
+            elif event.key:
+                answer_key(root, event.key)
+        if names:
+            changed.clear()
+            return RERUN if names == {RERUN} else _saved(names)
+
+
+def _saved(names: set[str]) -> str:
+    return ", ".join(sorted(names - {RERUN}))
+
+
+def answer_key(root: Path, key: str) -> None:
+    """h, l and n: print the answer under the last result; other keys do nothing."""
+    actions = {"h": show_hint, "l": list_steps, "n": open_guide}
+    if key not in actions:
+        return
+    print()
+    try:
+        actions[key](root)
+    except WorkshopError as error:
+        print(f"workshop: {error}")
+    print(style(f"\nWaiting for changes in app/ ... ({KEYS})", "dim"), flush=True)
+
+
+def your_step(root: Path) -> Step:
+    """The step you are on, from the record alone (no suites are run for it):
+    without a record nothing has passed yet, so it is the first step."""
+    return progress.recorded_step(root) or all_steps(root)[0]
+
+
+def show_hint(root: Path) -> None:
+    hint(root, str(your_step(root).number))
+
+
+def list_steps(root: Path) -> None:
+    mine = your_step(root)
+    for step in all_steps(root):
+        marker = style("  ← you are here", "bold") if step == mine else ""
+        print(f"  {step.label}{marker}")
+
+
+def open_guide(root: Path) -> None:
+    """The guide of your step, in the editor when the `code` command exists
+    (VS Code's terminal and Codespaces have it); else its path to open."""
+    guide = your_step(root).guide
+    name = guide.relative_to(root).as_posix()
+    code = shutil.which("code")
+    if code is not None:
+        done = subprocess.run(
+            [code, "--reuse-window", str(guide)], capture_output=True, timeout=30
+        )
+        if done.returncode == 0:
+            print(f"Opened {name} in the editor.")
+            return
+    print(f"Read {name} (open it in your editor).")
 
 
 @contextmanager
-def watching_app(root: Path, saves: queue.Queue[set[str]]) -> Iterator[threading.Event]:
-    """A daemon thread that puts every change under app/ into `saves`."""
+def watching_app(
+    root: Path, events: queue.Queue[Event], poll: bool = False
+) -> Iterator[threading.Event]:
+    """A daemon thread that puts every change under app/ into `events`."""
     changed, stop = threading.Event(), threading.Event()
     thread = threading.Thread(
-        target=_watch_forever, args=(root, saves, changed, stop), daemon=True
+        target=_watch_forever, args=(root, events, changed, stop, poll), daemon=True
     )
     thread.start()
     try:
@@ -98,9 +215,10 @@ def watching_app(root: Path, saves: queue.Queue[set[str]]) -> Iterator[threading
 
 def _watch_forever(
     root: Path,
-    saves: queue.Queue[set[str]],
+    events: queue.Queue[Event],
     changed: threading.Event,
     stop: threading.Event,
+    poll: bool = False,
 ) -> None:
     app, lost = root / APP, False
     while not stop.is_set():
@@ -109,9 +227,9 @@ def _watch_forever(
             stop.wait(0.2)  # app/ was removed: wait until it is back
             continue
         if lost:
-            _put(saves, changed, {f"{APP}/ (back again)"})
+            _put(events, changed, {f"{APP}/ (back again)"})
         try:
-            lost = _watch_until_replaced(root, app, saves, changed, stop)
+            lost = _watch_until_replaced(root, events, changed, stop, poll)
         except (OSError, RuntimeError):  # app/ vanished under the watcher
             lost = True
             stop.wait(0.2)
@@ -119,15 +237,16 @@ def _watch_forever(
 
 def _watch_until_replaced(
     root: Path,
-    app: Path,
-    saves: queue.Queue[set[str]],
+    events: queue.Queue[Event],
     changed: threading.Event,
     stop: threading.Event,
+    poll: bool,
 ) -> bool:
     """Report changes until stopped (False) or app/ is removed or replaced (True)."""
     from watchfiles import PythonFilter
     from watchfiles import watch as watch_files
 
+    app = root / APP
     inode = os.stat(app).st_ino
     for changes in watch_files(
         app,
@@ -137,9 +256,12 @@ def _watch_until_replaced(
         stop_event=stop,
         rust_timeout=300,
         yield_on_timeout=True,
+        # None: watchfiles' own choice (and WATCHFILES_FORCE_POLLING)
+        force_polling=True if poll else None,
+        poll_delay_ms=POLL_DELAY_MS,
     ):
         if changes:
-            _put(saves, changed, {_name(root, path) for _, path in changes})
+            _put(events, changed, {_name(root, path) for _, path in changes})
         if not app.is_dir() or os.stat(app).st_ino != inode:
             return True
     return False
@@ -149,8 +271,6 @@ def _name(root: Path, path: str) -> str:
     return Path(path).relative_to(root).as_posix()
 
 
-def _put(
-    saves: queue.Queue[set[str]], changed: threading.Event, names: set[str]
-) -> None:
-    saves.put(names)
+def _put(events: queue.Queue[Event], changed: threading.Event, names: set[str]) -> None:
+    events.put(Event(names=frozenset(names)))
     changed.set()

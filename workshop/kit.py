@@ -1,0 +1,155 @@
+"""The offline room kit: every locked wheel for the machines a room brings.
+
+    python -m workshop.kit [--dest wheelhouse] [--only linux-x86_64/3.11 ...]
+
+(`make wheelhouse` runs it.) For each target (Linux x86_64 and aarch64, macOS
+arm64 and x86_64, Windows x86_64; Python 3.11, 3.12, 3.13) it downloads the
+wheels of requirements.txt that the target installs, with --require-hashes,
+into one folder. `make venv` then installs from that folder with no network
+(`--no-index`), still checking every hash.
+
+Resolving per target: `pip download --platform` evaluates environment
+markers against the Python that runs it, not the target, so a Linux machine
+would fetch uvloop for Windows and skip colorama. requirements.txt is a
+universal lock (`make lock`: uv's --universal), so it already holds every
+package any platform needs, each with the marker that says where; resolving
+for a target is evaluating those markers in the target's environment, which
+is what uv's --python-platform does, here without a network round trip or a
+second tool. Each target's list is then downloaded with --no-deps.
+
+Wheels only: a package without a wheel for a target stops the kit with its
+name. Linux wheels are manylinux for glibc 2.17 to 2.28 (the oldest first:
+most portable), macOS wheels for macOS 11 or later.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.markers import Marker
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHONS = ("3.11", "3.12", "3.13")
+_ENTRY = re.compile(
+    r"^(?P<name>[A-Za-z0-9_.-]+)==(?P<version>[^\s;\\]+)\s*(?:;(?P<marker>[^\\]+))?"
+)
+
+
+def _manylinux(arch: str) -> tuple[str, ...]:
+    """glibc 2.17 .. 2.28, oldest first, with the legacy alias of 2.17."""
+    tags = [f"manylinux_2_{minor}_{arch}" for minor in range(17, 29)]
+    return (tags[0], f"manylinux2014_{arch}", *tags[1:])
+
+
+@dataclass(frozen=True)
+class Target:
+    """One kind of machine: its marker environment and its wheel platforms."""
+
+    name: str
+    sys_platform: str
+    platform_system: str
+    platform_machine: str
+    platforms: tuple[str, ...]
+
+    def environment(self, python: str) -> dict[str, str]:
+        return {
+            "implementation_name": "cpython",
+            "platform_python_implementation": "CPython",
+            "os_name": "nt" if self.sys_platform == "win32" else "posix",
+            "sys_platform": self.sys_platform,
+            "platform_system": self.platform_system,
+            "platform_machine": self.platform_machine,
+            "python_version": python,
+            "python_full_version": f"{python}.0",
+            "implementation_version": f"{python}.0",
+            "platform_release": "",
+            "platform_version": "",
+            "extra": "",
+        }
+
+
+TARGETS = (
+    Target("linux-x86_64", "linux", "Linux", "x86_64", _manylinux("x86_64")),
+    Target("linux-aarch64", "linux", "Linux", "aarch64", _manylinux("aarch64")),
+    Target("macos-arm64", "darwin", "Darwin", "arm64", ("macosx_11_0_arm64",)),
+    Target("macos-x86_64", "darwin", "Darwin", "x86_64", ("macosx_11_0_x86_64",)),
+    Target("windows-x86_64", "win32", "Windows", "AMD64", ("win_amd64",)),
+)
+
+
+def entries(lock: str) -> list[tuple[str, str]]:
+    """(requirement line with its hashes, marker) for each locked package."""
+    found = []
+    for block in re.split(r"\n(?=\S)", lock):
+        if block.startswith("#") or not block.strip():
+            continue
+        match = _ENTRY.match(block)
+        if match is None:
+            raise SystemExit(
+                f"kit: cannot read this lock entry: {block.splitlines()[0]}"
+            )
+        kept = [ln for ln in block.splitlines() if not ln.strip().startswith("#")]
+        found.append(("\n".join(kept).rstrip(" \\"), (match["marker"] or "").strip()))
+    return found
+
+
+def for_target(lock: str, target: Target, python: str) -> list[str]:
+    """The lock's entries this target installs (markers evaluated for it)."""
+    env = target.environment(python)
+    return [
+        line
+        for line, marker in entries(lock)
+        if not marker or Marker(marker).evaluate(env)
+    ]
+
+
+def download(lines: list[str], target: Target, python: str, dest: Path) -> None:
+    """pip download, wheels only, no dependencies, every hash checked."""
+    abi = f"cp{python.replace('.', '')}"
+    with tempfile.TemporaryDirectory() as folder:
+        requirements = Path(folder) / "requirements.txt"
+        requirements.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        command = [
+            sys.executable, "-m", "pip", "download", "--quiet",
+            "--disable-pip-version-check", "--no-deps", "--require-hashes",
+            "--only-binary=:all:", "--implementation", "cp",
+            "--python-version", python, "--abi", abi, "--abi", "abi3",
+            "--abi", "none", *(f"--platform={p}" for p in target.platforms),
+            "--dest", str(dest), "-r", str(requirements),
+        ]  # fmt: skip
+        if subprocess.run(command).returncode != 0:
+            raise SystemExit(f"kit: {target.name} Python {python}: pip download failed")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m workshop.kit")
+    parser.add_argument("--dest", type=Path, default=ROOT / "wheelhouse")
+    parser.add_argument("--lock", type=Path, default=ROOT / "requirements.txt")
+    parser.add_argument("--only", nargs="*", help="targets as NAME/PYTHON")
+    args = parser.parse_args(argv)
+    lock = args.lock.read_text(encoding="utf-8")
+    args.dest.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    for target in TARGETS:
+        for python in PYTHONS:
+            if args.only and f"{target.name}/{python}" not in args.only:
+                continue
+            lines = for_target(lock, target, python)
+            print(f"{target.name} Python {python}: {len(lines)} packages", flush=True)
+            download(lines, target, python, args.dest)
+    wheels = sorted(args.dest.glob("*.whl"))
+    size = sum(w.stat().st_size for w in wheels) / 1e6
+    seconds = time.monotonic() - started
+    print(f"{args.dest}: {len(wheels)} wheels, {size:.0f} MB ({seconds:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
