@@ -40,7 +40,7 @@ LEARNER_COMMANDS = {
     "goto": "make app/ equal to checkpoint N, saving your work first",
     "restore": "list or bring back work saved by goto",
     "diff": "show step N's change to app/",
-    "serve": "run the app with reload (fastapi dev)",
+    "serve": "run the app with reload; it comes back after a broken save",
     "update": "bring this copy up to the course's latest (never app/)",
 }
 AUTHOR_COMMANDS = {

@@ -170,7 +170,7 @@ def workshop_repo(tmp_path: Path) -> Path:
     return root
 
 
-# Commands that replace or outlive the process (serve execs uvicorn, watch and
+# Commands that outlive the call (serve supervises the app, watch and
 # bench run until stopped): always run in a subprocess.
 PROCESS_ONLY = frozenset({"serve", "watch", "bench"})
 

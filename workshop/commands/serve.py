@@ -1,43 +1,27 @@
-"""`workshop serve`: run the app with reload, like `fastapi dev app/main.py`.
+"""`workshop serve`: the app, restarted on every save of app/, through broken saves.
 
-It runs the `fastapi` command of this interpreter's environment, in place of
-this process (Ctrl-C goes straight to it), and reloads only on changes in the
-served `app/` folder, not in the guides, tests or other checkpoints.
+`fastapi dev` (uvicorn's reloader) exits for good when app/ does not import at
+start, and prints a long traceback when a save breaks it later. `workshop serve`
+checks the port first, then hands over to a small supervisor
+(workshop/supervise.py) that restarts the app on each save of a Python file in
+the served app/ (and nowhere else), reports an app that does not import in one
+line, and stops gracefully on Ctrl-C. The app's working directory is the
+repository root, so its relative paths (e.g. its data/ folder) start there.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import sys
 from pathlib import Path
 
 from workshop.errors import WorkshopError
 from workshop.project import APP, get_step
+from workshop.supervise import Supervisor
 
-
-def fastapi_command() -> Path:
-    """The `fastapi` command installed beside this Python."""
-    folder = Path(sys.executable).parent
-    for name in ("fastapi", "fastapi.exe"):
-        if (folder / name).is_file():
-            return folder / name
-    raise WorkshopError(
-        f"the fastapi command is not installed in {folder}: run 'make venv'"
-    )
-
-
-def build_command(app_dir: Path, host: str, port: int) -> list[str]:
-    return [
-        str(fastapi_command()),
-        "dev",
-        str(app_dir / "main.py"),
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--reload-dir",
-        str(app_dir),
-    ]
+ADDRESS_IN_USE = {errno.EADDRINUSE, 10048}  # 10048: WSAEADDRINUSE on Windows
 
 
 def serve(
@@ -47,13 +31,59 @@ def serve(
     port: int = 8000,
     host: str = "127.0.0.1",
 ) -> int:
-    app_dir = get_step(root, checkpoint).app if checkpoint is not None else root / APP
+    """Serve `root`'s app/ (or checkpoint N's) until stopped; 0 when stopped."""
+    folder = get_step(root, checkpoint).checkpoint if checkpoint is not None else root
+    app_dir = folder / APP
     if not (app_dir / "main.py").is_file():
         raise WorkshopError(f"no app to serve: {app_dir / 'main.py'} does not exist")
     if not 0 < port < 65536:
         raise WorkshopError(f"invalid port {port}: use 1 to 65535")
-    command = build_command(app_dir, host, port)
-    sys.stdout.flush()
-    os.chdir(root)  # the app's relative paths (e.g. its data/ folder) start here
-    os.execv(command[0], command)
-    return 0  # not reached: execv replaces this process
+    listener = listen(host, port)
+    url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    served = app_dir.relative_to(root).as_posix()
+    print(
+        f"Serving {served}/ at {url} (docs at {url}/docs); it restarts when you "
+        f"save a file in {served}/. Ctrl-C stops it.",
+        file=sys.stderr,
+        flush=True,
+    )
+    return Supervisor(folder=folder, root=root, listener=listener).run()
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket listening on host:port, or one line saying why there is none.
+
+    Binding before anything starts turns a busy port into a hint instead of
+    uvicorn's "[Errno 98]" after "Server started".
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    if os.name == "posix":  # as uvicorn does: a port in TIME_WAIT is free
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)  # uvicorn's default backlog
+    except OSError as error:
+        sock.close()
+        if error.errno in ADDRESS_IN_USE:
+            other = free_port_after(host, port)
+            raise WorkshopError(
+                f"port {port} is in use (another workshop serve?): stop it, or run "
+                f"make run PORT={other} / workshop serve --port {other}"
+            ) from None
+        reason = error.strerror or str(error)
+        raise WorkshopError(f"cannot serve on {host}:{port}: {reason}") from None
+    return sock
+
+
+def free_port_after(host: str, port: int) -> int:
+    """The first port after `port` that is free now (or simply the next one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for candidate in range(port + 1, min(port + 20, 65535) + 1):
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, candidate))
+            except OSError:
+                continue
+            return candidate
+    return port + 1

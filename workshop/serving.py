@@ -1,0 +1,164 @@
+"""The app process of `workshop serve`: one uvicorn server for one version of app/.
+
+`workshop serve` (workshop/supervise.py) starts `python -m workshop.serving` again
+after every save, so each start imports the learner's code afresh. When app/
+does not import, this process still starts: it prints the error once, as one
+line that points at the learner's line, and serves a page that says the same,
+so a browser shows why instead of waiting. An app whose startup (lifespan)
+fails is handled the same way, after uvicorn's traceback. The next save
+replaces this process.
+
+Each process starts warm (FastAPI and uvicorn imported) and waits for a
+line `go` on stdin before it imports app/: the supervisor keeps the next one
+ready while the current one serves.
+
+`build_app` is the one place that decides which ASGI app uvicorn runs: wrap its
+result to add anything around the learner's app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import os
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+from workshop.project import APP
+from workshop.runner import describe_load_error
+from workshop.ui import style
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+FIX_IT = "fix it and save: the app restarts"
+STARTUP_FAILED = 3  # uvicorn's exit status when the app's lifespan startup fails
+
+
+def build_app(folder: Path) -> ASGIApp:
+    """The ASGI app to serve: `app.main:app` from `folder` (which holds app/).
+
+    `folder` goes first on sys.path, so a checkpoint's `app` wins over the
+    repository's own app/ in the working directory.
+    """
+    sys.path.insert(0, str(folder))
+    if not (folder / APP / "main.py").is_file():  # else another app/ could load
+        return error_page(f"{APP}/main.py: no such file", folder)
+    try:
+        return importlib.import_module(f"{APP}.main").app
+    except (Exception, SystemExit) as error:  # sys.exit() at import too
+        return error_page(describe_load_error(error, folder), folder)
+
+
+def error_page(found: str, folder: Path) -> ErrorPage:
+    """Print the first line of `found` ('app/main.py:12: NameError: ...') once,
+    and serve it, with the advice that may follow, as a page."""
+    line, _, advice = found.partition("\n")
+    line = f"{from_cwd(line, folder)} — {FIX_IT}"
+    print(style(line, "red", stream=sys.stderr), file=sys.stderr, flush=True)
+    lines = "\n".join(filter(None, [line, advice]))
+    return ErrorPage(f"The app does not import:\n\n{lines}\n")
+
+
+def from_cwd(line: str, folder: Path) -> str:
+    """`line`'s 'app/...' path seen from the working directory, so a terminal
+    opens 'checkpoints/step-1/app/main.py:12' when a checkpoint is served."""
+    try:
+        relative = folder.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        relative = str(folder)
+    if relative == "." or not line.startswith(f"{APP}/"):
+        return line
+    return f"{relative}/{line}"
+
+
+class ErrorPage:
+    """An ASGI app that answers every HTTP request with 503 and `text`."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        headers = [(b"content-type", b"text/plain; charset=utf-8")]
+        start = {"type": "http.response.start", "status": 503, "headers": headers}
+        await send(start)
+        await send({"type": "http.response.body", "body": self.text.encode()})
+
+
+def stop_with_parent(fd: int) -> None:
+    """Stop gracefully once the supervisor is gone (killed, terminal closed).
+
+    `fd` is the read end of a pipe whose write end only the supervisor holds:
+    the read returns when the supervisor's process ends, however it ends, so
+    no orphaned server keeps the port.
+    """
+
+    def wait() -> None:
+        os.read(fd, 1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=wait, daemon=True).start()
+
+
+def run(app: ASGIApp, args: argparse.Namespace) -> None:
+    """Serve `app` with uvicorn until it is asked to stop."""
+    import uvicorn
+
+    # An error page has no startup to wait for: no "Application startup complete."
+    lifespan = "off" if isinstance(app, ErrorPage) else "auto"
+    config = uvicorn.Config(app, host=args.host, port=args.port, lifespan=lifespan)
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises its SIGINT
+        uvicorn.Server(config).run(sockets=args.sockets)
+
+
+def warm_up() -> None:
+    """Import what every app needs (FastAPI, uvicorn and its protocols) now,
+    before the save that needs it: the supervisor keeps one process warm and
+    waiting, so a restart pays only for importing app/."""
+    import fastapi  # noqa: F401
+    import uvicorn
+
+    uvicorn.Config(ErrorPage("")).load()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m workshop.serving")
+    parser.add_argument("folder", type=Path, help="the folder that holds app/")
+    parser.add_argument("--fd", type=int, help="a listening socket to serve on")
+    parser.add_argument("--parent-fd", type=int, help="stop when this pipe closes")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args(argv)
+    args.sockets = None if args.fd is None else [socket.socket(fileno=args.fd)]
+    if args.parent_fd is not None:
+        stop_with_parent(args.parent_fd)
+
+    os.environ.setdefault("FASTAPI_ENV", "development")  # as `fastapi dev` sets it
+    warm_up()
+    if sys.stdin.readline().strip() != "go":
+        return 0  # not needed after all: serve stopped or ended
+    try:
+        run(build_app(args.folder), args)
+    except SystemExit as exit:
+        if exit.code != STARTUP_FAILED:
+            raise
+        # uvicorn printed the error; the port stays served until the next save
+        line = f"the app's startup failed (the error is above) — {FIX_IT}"
+        print(style(line, "red", stream=sys.stderr), file=sys.stderr, flush=True)
+        run(ErrorPage(f"{line}\n"), args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,274 @@
+"""The supervisor behind `workshop serve`: the app survives broken saves and stops
+when, and as gracefully as, you ask.
+
+It runs the app (`python -m workshop.serving`) as a child in a process group of
+its own, so a Ctrl-C in the terminal reaches only the supervisor, which decides:
+the first Ctrl-C (or SIGTERM, e.g. a dev container stopping) asks the app to
+stop gracefully, which waits for running background tasks, and says so; a
+second one kills the app's process group at once. Either way `workshop serve`
+exits 0: stopping it is not an error, so `make run` ends without "make: ***".
+
+On every save of a Python file under the served app/ it stops the app the same
+graceful way and lets the next app process serve: one that was started ahead
+and waits with FastAPI and uvicorn imported (see workshop/serving.py). If the
+app process ends on its own (os._exit, a crash), it says so and waits for the
+next save.
+
+On POSIX the supervisor holds the listening socket and hands it to each app
+process, so requests made during a restart wait for the new app instead of
+failing. Windows has no such hand-over here (nor killpg): each app process
+binds the port itself, and CTRL_BREAK_EVENT and TerminateProcess stand in for
+SIGTERM and SIGKILL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from queue import Empty, SimpleQueue
+from typing import Any
+
+from workshop.project import APP
+from workshop.serving import FIX_IT
+
+POSIX = os.name == "posix"
+WATCH_TICK = 100  # ms: how long the first look for changes takes at most
+STOPPING = "stopping: waiting for running background tasks; Ctrl-C again to force"
+FORCED = "forced: the app was stopped without waiting for its background tasks"
+STOP_SIGNALS = [signal.SIGINT, signal.SIGTERM]
+if hasattr(signal, "SIGBREAK"):  # Windows: Ctrl-Break
+    STOP_SIGNALS.append(signal.SIGBREAK)
+
+
+@dataclass(frozen=True)
+class Changed:
+    what: str  # e.g. 'app/main.py changed'
+
+
+@dataclass(frozen=True)
+class Exited:
+    process: subprocess.Popen[bytes]
+
+
+@dataclass(frozen=True)
+class Stop:
+    signum: int
+
+
+Event = Changed | Exited | Stop
+
+
+def say(message: str, *, after_ctrl_c: bool = False) -> None:
+    """One line of the supervisor's own, between the app's log lines."""
+    if after_ctrl_c and sys.stderr.isatty():
+        print(file=sys.stderr)  # end the line the terminal echoed ^C on
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass
+class Supervisor:
+    """Start, restart and stop the app process; see the module docstring."""
+
+    folder: Path  # holds the app/ that is served
+    root: Path  # the app's working directory: its relative paths start here
+    listener: socket.socket  # bound and listening; on Windows closed before use
+    events: SimpleQueue[Event] = field(default_factory=SimpleQueue)
+    child: subprocess.Popen[bytes] | None = None  # the app process serving now
+    spare: subprocess.Popen[bytes] | None = None  # the next one, warm and waiting
+    restarting: bool = False
+    stopping: bool = False
+
+    def __post_init__(self) -> None:
+        self.address: tuple[str, int] = self.listener.getsockname()[:2]
+        # POSIX: app processes read the first end; it closes when we end.
+        self.lifeline = os.pipe() if POSIX else None
+
+    def run(self) -> int:
+        """Serve until a stop is asked for; 0 once the app process is gone."""
+        if not POSIX:
+            self.listener.close()  # each app process binds the port itself
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, lambda signum, _: self.events.put(Stop(signum)))
+        watching = threading.Event()
+        threading.Thread(target=self._watch, args=(watching,), daemon=True).start()
+        watching.wait()  # before the app starts: see _watch
+        try:
+            self._start()
+            while not self._handle(self._next_event()):
+                pass
+        finally:
+            kill(self.child)  # only if something above failed: never leave it behind
+            kill(self.spare)  # it holds the socket too
+            self.listener.close()
+        return 0
+
+    def _handle(self, event: Event) -> bool:
+        """Act on one event; True when `workshop serve` is done."""
+        match event:
+            case Stop() if self.child is None:
+                return True
+            case Stop() if self.stopping:
+                kill(self.child)
+                say(FORCED)
+                return True
+            case Stop(signum):
+                self.stopping = True
+                say(STOPPING, after_ctrl_c=signum == signal.SIGINT)
+                self._terminate()
+            case Exited(process) if process is self.child:
+                self.child = None
+                if self.stopping:
+                    return True
+                if self.restarting:
+                    self.restarting = False
+                    self._start()
+                else:
+                    status = process.returncode
+                    say(f"the app stopped (exit status {status}) — {FIX_IT}")
+            case Changed(what) if not (self.stopping or self.restarting):
+                say(f"{what}: restarting the app")
+                if self.child is None:
+                    self._start()
+                else:
+                    self.restarting = True
+                    self._terminate()
+        return False
+
+    def _next_event(self) -> Event:
+        # A timeout, so that Windows, where a blocked get() does not wake for
+        # Ctrl-C, still runs the signal handler.
+        while True:
+            try:
+                return self.events.get(timeout=1.0)
+            except Empty:
+                pass
+
+    def _watch(self, ready: threading.Event) -> None:
+        """Put a Changed event for every save of a Python file under app/.
+
+        The watcher exists once its first batch (empty after WATCH_TICK ms)
+        comes back: only then is `ready` set and the app started, so no save
+        made after the app answers goes unnoticed. An app/ that is removed
+        (`rm -rf app`) or replaced by another folder is watched again once it
+        is there, and the app restarts on it.
+        """
+        app, name = self.folder / APP, self._name(self.folder / APP)
+        back = None
+        try:
+            while True:
+                inode = _inode(app)
+                if inode is None:
+                    ready.set()
+                    time.sleep(WATCH_TICK / 1000)  # app/ was removed: wait for it
+                    back = Changed(f"{name}/ is back")
+                    continue
+                try:
+                    self._watch_folder(app, inode, ready, first=back)
+                except (OSError, RuntimeError) as error:
+                    if _inode(app) == inode:  # not app/ vanishing under it
+                        say(f"cannot watch {name}/ ({error}): restart by hand")
+                        return
+                back = Changed(f"{name}/ was replaced")
+        finally:
+            ready.set()
+
+    def _watch_folder(
+        self, app: Path, inode: int, ready: threading.Event, first: Changed | None
+    ) -> None:
+        """Watch `app` until it is removed or replaced by another folder;
+        `first` is put once the watcher exists."""
+        from watchfiles import PythonFilter, watch
+
+        for batch in watch(
+            app,
+            watch_filter=PythonFilter(),
+            debounce=300,
+            rust_timeout=WATCH_TICK,
+            yield_on_timeout=True,
+        ):
+            ready.set()
+            if first is not None:
+                self.events.put(first)
+                first = None
+            if batch:
+                paths = sorted({self._name(Path(path)) for _, path in batch})
+                self.events.put(Changed(f"{', '.join(paths)} changed"))
+            if _inode(app) != inode:
+                return
+
+    def _name(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def _start(self) -> None:
+        """Let the warm spare serve (a new process if it is gone), report its
+        end as an Exited event, and warm up the next spare."""
+        child, self.spare = self.spare, None
+        if child is None or not self._go(child):
+            child = self._spawn()
+            self._go(child)  # if it failed already, Exited says so
+        self.child = child
+        threading.Thread(
+            target=lambda: (child.wait(), self.events.put(Exited(child))),
+            daemon=True,
+        ).start()
+        self.spare = self._spawn()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        """A new app process: it imports FastAPI and uvicorn, then waits for go."""
+        command = [sys.executable, "-m", "workshop.serving", str(self.folder)]
+        options: dict[str, Any] = {"cwd": self.root, "stdin": subprocess.PIPE}
+        if self.lifeline is not None:  # POSIX
+            fds = (self.listener.fileno(), self.lifeline[0])
+            command += ["--fd", str(fds[0]), "--parent-fd", str(fds[1])]
+            options |= {"pass_fds": fds, "start_new_session": True}
+        else:
+            command += ["--host", self.address[0], "--port", str(self.address[1])]
+            options |= {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+        return subprocess.Popen(command, **options)
+
+    @staticmethod
+    def _go(process: subprocess.Popen[bytes]) -> bool:
+        """Tell a waiting app process to import app/ and serve; False if it died."""
+        assert process.stdin is not None
+        try:
+            process.stdin.write(b"go\n")
+            process.stdin.close()  # its stdin is empty from now on, as with no input
+        except OSError:  # BrokenPipeError: it has ended
+            return False
+        return process.poll() is None
+
+    def _terminate(self) -> None:
+        """Ask the app to stop gracefully: uvicorn waits for running tasks."""
+        if self.child is not None and self.child.poll() is None:
+            if POSIX:
+                self.child.send_signal(signal.SIGTERM)
+            else:
+                self.child.send_signal(signal.CTRL_BREAK_EVENT)
+
+
+def _inode(folder: Path) -> int | None:
+    """The folder's inode, or None when there is no such folder."""
+    try:
+        return folder.stat().st_ino if folder.is_dir() else None
+    except OSError:
+        return None
+
+
+def kill(process: subprocess.Popen[bytes] | None) -> None:
+    """End `process` and its process group at once, and wait for it."""
+    if process is None or process.poll() is not None:
+        return
+    if POSIX:
+        with contextlib.suppress(ProcessLookupError):  # it ended just now
+            os.killpg(process.pid, signal.SIGKILL)
+    else:
+        process.kill()
+    process.wait()
