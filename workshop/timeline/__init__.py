@@ -14,7 +14,8 @@ file, read-only). It serves what it saw under /_workshop/:
 Modules: events (what is remembered), reading (the one line under a row),
 tasks (where background tasks are observed), database (emails and jobs),
 asgi (the wrapper), docs (offline /docs), page.html (the page),
-served (the app `workshop serve` runs).
+served (the same app as `workshop serve`'s, by name, for the bench).
+`workshop serve` wraps the app in workshop/serving.py's `build_app`.
 """
 
 from __future__ import annotations

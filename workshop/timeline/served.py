@@ -1,8 +1,9 @@
-"""The app `workshop serve` runs: `app.main:app` inside the timeline's wrapper.
+"""`app.main:app` inside the timeline's wrapper, importable by name.
 
-uvicorn imports it by name (`workshop.timeline.served:app`), in its reloading
-worker, with the served folder first on the import path, so `app` is the
-learner's app/ or a checkpoint's. Nothing in that folder changes.
+`workshop serve` builds the same app in workshop/serving.py's `build_app`;
+this module is for uvicorn by name (`workshop.timeline.served:app`), as
+`workshop bench` runs it, with the served folder first on the import path
+(`--app-dir`), so `app` is that folder's app/. Nothing in it changes.
 """
 
 from __future__ import annotations
