@@ -7,6 +7,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+BROWSER := $(VENV)/.installed-browser
 PORT   ?= 8000
 # The offline room kit (make wheelhouse): a folder of wheels, or the address an
 # instructor serves one at (make venv WHEELHOUSE=http://192.168.1.10:8080/).
@@ -16,15 +17,15 @@ KIT := $(if $(findstring ://,$(WHEELHOUSE)),$(WHEELHOUSE),$(if $(wildcard $(WHEE
 FROM_KIT := $(if $(KIT),--no-index --find-links $(KIT))
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint venv lock wheelhouse clean
+.PHONY: help run test lint venv browser lock wheelhouse clean
 
 help: ## list the targets
-	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "  make %-6s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "  make %-7s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 run: $(STAMP) ## run the app with reload on port 8000 (make run PORT=8080 for another)
 	$(BIN)/workshop serve --port $(PORT)
 
-test: $(STAMP) ## authors: every check (lint, tool tests, all checkpoints)
+test: $(STAMP) $(BROWSER) ## authors: every check (lint, tool tests, all checkpoints)
 	@$(BIN)/python -m workshop.authoring
 	$(BIN)/pre-commit run --all-files --show-diff-on-failure
 	$(BIN)/pytest -n auto -q
@@ -35,6 +36,9 @@ lint: $(STAMP) ## ruff and the pre-commit checks only
 
 venv: $(STAMP) ## create or refresh .venv
 
+# Playwright, for the browser tests only: learners' make venv never installs it.
+browser: $(BROWSER) ## authors: add Playwright to .venv (make test does it)
+
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 	  || { echo "error: Python 3.11 or newer is needed (found $$($(PYTHON) --version))" >&2; exit 1; }
@@ -44,11 +48,18 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(FROM_KIT) --no-deps --no-build-isolation --editable .
 	@touch $@
 
-lock: ## re-resolve requirements.txt (versions and hashes, no URLs)
+$(BROWSER): $(STAMP) requirements-browser.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements-browser.txt
+	@touch $@
+
+lock: ## re-resolve requirements*.txt (versions and hashes, no URLs)
 	@test -x .cache/lock/bin/uv || { $(PYTHON) -m venv .cache/lock && .cache/lock/bin/python -m pip install --quiet uv==0.13.8; }
 	.cache/lock/bin/uv pip compile pyproject.toml --group dev --universal \
 	  --python-version 3.11 --generate-hashes --upgrade \
 	  --custom-compile-command "make lock" --output-file requirements.txt
+	.cache/lock/bin/uv pip compile --group pyproject.toml:browser --constraints requirements.txt \
+	  --universal --python-version 3.11 --generate-hashes --upgrade \
+	  --custom-compile-command "make lock" --output-file requirements-browser.txt
 
 wheelhouse: $(STAMP) ## the offline room kit: every locked wheel for Linux, macOS, Windows (3.11-3.13)
 	$(BIN)/python -m workshop.kit --dest $(WHEELHOUSE)

@@ -45,7 +45,9 @@ STARTUP_FAILED = 3  # uvicorn's exit status when the app's lifespan startup fail
 
 
 def build_app(folder: Path) -> ASGIApp:
-    """The ASGI app to serve: `app.main:app` from `folder` (which holds app/).
+    """The ASGI app to serve: `app.main:app` from `folder` (which holds app/),
+    inside the timeline's wrapper (workshop/timeline/: /_workshop/timeline,
+    offline /docs), or an error page when it does not import.
 
     `folder` goes first on sys.path, so a checkpoint's `app` wins over the
     repository's own app/ in the working directory.
@@ -54,9 +56,14 @@ def build_app(folder: Path) -> ASGIApp:
     if not (folder / APP / "main.py").is_file():  # else another app/ could load
         return error_page(f"{APP}/main.py: no such file", folder)
     try:
-        return importlib.import_module(f"{APP}.main").app
+        app = importlib.import_module(f"{APP}.main").app
     except (Exception, SystemExit) as error:  # sys.exit() at import too
         return error_page(describe_load_error(error, folder), folder)
+    # The timeline and offline /docs around it; imported here, in the app
+    # process only (the supervisor imports this module too).
+    from workshop.timeline import instrument
+
+    return instrument(app)
 
 
 def error_page(found: str, folder: Path) -> ErrorPage:
@@ -123,11 +130,13 @@ def run(app: ASGIApp, args: argparse.Namespace) -> None:
 
 
 def warm_up() -> None:
-    """Import what every app needs (FastAPI, uvicorn and its protocols) now,
-    before the save that needs it: the supervisor keeps one process warm and
-    waiting, so a restart pays only for importing app/."""
+    """Import what every app needs (FastAPI, uvicorn and its protocols, the
+    timeline) now, before the save that needs it: the supervisor keeps one
+    process warm and waiting, so a restart pays only for importing app/."""
     import fastapi  # noqa: F401
     import uvicorn
+
+    import workshop.timeline  # noqa: F401
 
     uvicorn.Config(ErrorPage("")).load()
 

@@ -76,13 +76,27 @@ def test_readme_opens_with_the_two_commands() -> None:
     assert readme.index("```") < readme.index("\n## ")
 
 
+# What .ci/run may do before `make test`: install Chromium for the browser
+# tests when it is missing, and make a missing browser fail there.
+CI_SETUP = [
+    'if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get'
+    " > /dev/null; then",
+    "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq"
+    " chromium > /dev/null",
+    "fi",
+    "export REQUIRE_BROWSER=1",
+]
+
+
 def test_ci_runs_the_readme_test_command() -> None:
-    """.ci/run calls `make test` and nothing else."""
+    """.ci/run calls `make test` and nothing else, after the browser's setup."""
     lines = (ROOT / ".ci" / "run").read_text().splitlines()
     commands = [
-        line for line in lines if line and not line.startswith(("#", "set ", "cd "))
+        line.strip()
+        for line in lines
+        if line and not line.startswith(("#", "set ", "cd "))
     ]
-    assert commands == ["make test"]
+    assert commands == [*CI_SETUP, "make test"]
 
 
 def test_makefile_has_the_readme_targets() -> None:
@@ -90,3 +104,18 @@ def test_makefile_has_the_readme_targets() -> None:
     makefile = (ROOT / "Makefile").read_text()
     for target in ("run", "test", "lock", "venv"):
         assert re.search(rf"^{target}:", makefile, re.MULTILINE), target
+
+
+def test_playwright_is_locked_apart_for_the_tests_only() -> None:
+    """requirements-browser.txt pins Playwright with hashes and no URLs;
+    `make test` installs it, `make venv` (what learners run) does not."""
+    browser_lock = (ROOT / "requirements-browser.txt").read_text()
+    assert "://" not in browser_lock
+    entries = [e for e in re.split(r"\n(?=\S)", browser_lock) if e[:1].isalpha()]
+    assert any(e.startswith("playwright==") for e in entries)
+    assert all("--hash=sha256:" in e for e in entries)
+    assert "playwright" not in lock_pins()
+    makefile = (ROOT / "Makefile").read_text()
+    venv_recipe = re.search(r"^\$\(STAMP\):.*?\n\n", makefile, re.M | re.S)
+    assert venv_recipe and "requirements-browser" not in venv_recipe.group(0)
+    assert re.search(r"^test: .*\$\(BROWSER\)", makefile, re.M)

@@ -24,6 +24,7 @@ from workshop.bench.scenarios import (
     Options,
     Result,
     ceiling_claims,
+    overhead_claim,
     response_claims,
     trap_claims,
 )
@@ -55,7 +56,7 @@ def summary(label: str, p50: float, p95: float | None = None) -> Summary:
 def test_defaults_are_small_and_run_every_scenario() -> None:
     chosen = parse()
     assert (chosen.requests, chosen.concurrency, chosen.delay) == (200, 10, 1.0)
-    assert chosen.scenarios == ("response", "trap", "ceiling")
+    assert chosen.scenarios == ("response", "trap", "ceiling", "overhead")
     assert not chosen.json and not chosen.loop
 
 
@@ -65,6 +66,7 @@ def test_scenarios_by_name_letter_or_list_in_a_fixed_order() -> None:
         "ceiling",
     )
     assert parse("--scenario", "b,a,b").scenarios == ("response", "trap")
+    assert parse("--scenario", "d").scenarios == ("overhead",)
 
 
 def test_response_rate_is_half_the_ceiling_unless_given() -> None:
@@ -193,6 +195,13 @@ def test_trap_claims() -> None:
 def flood(kind: str, emails_per_second: float, posts_per_second: float, peak: int):
     posts = Summary(kind, 200, 0, 0.01, 0.5, 0.9, posts_per_second)
     return Flood(kind, 200, 200, peak, 40, 200 / emails_per_second, posts)
+
+
+def test_overhead_claim_takes_the_median_of_the_runs() -> None:
+    """One noisy run does not decide: the middle ratio of three does."""
+    assert overhead_claim([1.05, 3.0, 1.1]).holds
+    assert overhead_claim([1.05, 3.0, 1.1]).measured == 1.1
+    assert not overhead_claim([1.3, 1.25, 1.0]).holds
 
 
 def test_ceiling_claims() -> None:

@@ -7,9 +7,9 @@ prints p50/p95/p99 latency, throughput and the ratios the workshop claims.
 the instructor's `workshop room` over generated learner repositories.
 
 Modules: stats (percentiles, claims), server (uvicorn subprocess), load (the
-async httpx client), scenarios (what is measured), report (text and JSON),
-loop (the learner's loop), room (workshop room), demo_app (the trap and the
-ceiling).
+async httpx client), scenarios (what is measured, the timeline's overhead
+too), report (text and JSON), loop (the learner's loop), room (workshop
+room), demo_app (the trap and the ceiling).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from typing import Any
 
 from workshop.errors import WorkshopError
 
-SCENARIO_NAMES = ("response", "trap", "ceiling")
-ALIASES = {"a": "response", "b": "trap", "c": "ceiling"}
+SCENARIO_NAMES = ("response", "trap", "ceiling", "overhead")
+ALIASES = {"a": "response", "b": "trap", "c": "ceiling", "d": "overhead"}
 
 
 def add_arguments(parser: argparse.ArgumentParser, name: str = "bench") -> None:
@@ -55,7 +55,8 @@ def add_arguments(parser: argparse.ArgumentParser, name: str = "bench") -> None:
         "--scenario",
         action="append",
         metavar="NAME",
-        help="response (a), trap (b) or ceiling (c); repeat for several (all)",
+        help="response (a), trap (b), ceiling (c) or overhead (d, the timeline's); "
+        "repeat for several (all)",
     )
     add("--json", action="store_true", help="machine-readable output")
     add("--strict", action="store_true", help="exit 1 when a claim does not hold")

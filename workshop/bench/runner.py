@@ -7,7 +7,14 @@ import sys
 from typing import TYPE_CHECKING
 
 from workshop.bench import report
-from workshop.bench.scenarios import Options, Result, ceiling, response, trap
+from workshop.bench.scenarios import (
+    Options,
+    Result,
+    ceiling,
+    overhead,
+    response,
+    trap,
+)
 from workshop.errors import WorkshopError
 from workshop.project import find_root, get_step
 
@@ -27,8 +34,10 @@ async def run_scenarios(settings: Settings, options: Options) -> list[Result]:
             results.append(await response(options, step0, step1))
         elif name == "trap":
             results.append(await trap(options, step2))
-        else:
+        elif name == "ceiling":
             results.append(await ceiling(options, step2))
+        else:
+            results.append(await overhead(options, step1))
     return results
 
 

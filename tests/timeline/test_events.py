@@ -1,0 +1,85 @@
+"""Which request an email belongs to, where its bar starts and ends, and reset.
+
+Times are given by hand (seconds), so every placement is checked exactly.
+"""
+
+from __future__ import annotations
+
+from workshop.timeline.events import Event, Seen, Timeline
+
+
+def email(key: str, status: str) -> Seen:
+    final = status in ("sent", "failed")
+    return Seen("email", key, f"email {key}", status, None, final)
+
+
+def test_an_email_belongs_to_the_request_running_a_task() -> None:
+    """Two requests at once: the one running a task wrote the email."""
+    timeline = Timeline()
+    first = timeline.arrive("POST", "/subscribers", at=0.0)
+    first.response_sent = 0.004
+    first.events.append(Event("task", "send_welcome_email", 0.004))
+    second = timeline.arrive("GET", "/subscribers", at=0.01)  # still in its handler
+    timeline.observe([email("1", "sending")], now=0.02, since=0.0)
+    assert [e.name for e in first.events] == ["send_welcome_email", "email 1"]
+    assert second.events == []
+
+
+def test_a_change_is_placed_between_two_looks() -> None:
+    """Seen 'sending' then 'sent': each change at the middle of its interval."""
+    timeline = Timeline()
+    request = timeline.arrive("POST", "/subscribers", at=0.0)
+    timeline.observe([email("1", "sending")], now=0.5, since=0.25)
+    timeline.observe([email("1", "sent")], now=1.5, since=1.0)
+    (bar,) = request.events
+    assert (bar.start, bar.end, bar.status) == (0.375, 1.25, "sent")
+    assert bar.phases == [("sending", 0.375), ("sent", 1.25)]
+
+
+def test_begun_and_done_between_two_looks_spans_the_interval() -> None:
+    timeline = Timeline()
+    request = timeline.arrive("POST", "/subscribers", at=0.0)
+    timeline.observe([email("1", "sent")], now=0.3, since=0.1)
+    (bar,) = request.events
+    assert (bar.start, bar.end) == (0.1, 0.3)
+
+
+def test_an_email_first_seen_after_the_response_starts_after_it() -> None:
+    """Not seen when the response started: so never drawn inside the request."""
+    timeline = Timeline()
+    request = timeline.arrive("POST", "/subscribers", at=0.0)
+    request.response_sent = 0.05
+    timeline.observe([email("1", "sending")], now=0.06, since=0.0)
+    assert request.events[0].start == 0.05
+
+
+def test_nothing_is_drawn_for_rows_no_request_wrote() -> None:
+    timeline = Timeline()
+    request = timeline.arrive("GET", "/outbox", at=0.0)
+    timeline.finish(request, at=0.01)
+    timeline.observe([email("1", "sending")], now=0.2, since=0.1)
+    assert request.events == []
+    assert not timeline.busy()
+
+
+def test_reset_keeps_the_requests_in_flight() -> None:
+    timeline = Timeline()
+    done = timeline.arrive("GET", "/subscribers", at=0.0)
+    timeline.finish(done, at=0.01)
+    running = timeline.arrive("POST", "/subscribers", at=0.02)
+    timeline.observe([email("1", "sending")], now=0.04, since=0.03)
+    timeline.reset()
+    timeline.observe([email("1", "sent")], now=1.5, since=1.0)
+    requests = timeline.to_json(now=2.0)["requests"]
+    assert [r["id"] for r in requests] == [running.id]
+    (bar,) = running.events  # the same bar, finished: not a second one
+    assert (bar.status, bar.end) == ("sent", 1.25)
+
+
+def test_an_email_seen_during_a_task_starts_with_it_at_the_earliest() -> None:
+    timeline = Timeline()
+    request = timeline.arrive("POST", "/subscribers", at=0.0)
+    request.response_sent = 0.25
+    request.events.append(Event("task", "send_welcome_email", 0.5))
+    timeline.observe([email("1", "sending")], now=0.625, since=0.125)
+    assert request.events[-1].start == 0.5

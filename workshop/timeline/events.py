@@ -1,0 +1,227 @@
+"""What the timeline remembers: each request, and what happened because of it.
+
+Times are `time.perf_counter()` seconds while recording; the JSON gives them
+in milliseconds from the request's arrival, which is what a reader compares
+("the email ended 1.0 s after the response"). Everything here runs on the
+server's event loop (the ASGI wrapper, the task hook and the database poller
+all do), so nothing needs a lock.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from workshop.timeline.reading import reading
+
+Kind = Literal["request", "task", "email", "job"]
+KEEP = 200  # requests remembered; older ones are dropped
+SHOWN = 50  # requests the JSON returns (the newest)
+FAILED = "failed"
+
+
+@dataclass
+class Event:
+    """One bar: a task, an email or a job (the request's own bar is derived)."""
+
+    kind: Kind
+    name: str
+    start: float
+    end: float | None = None
+    status: str = "running"
+    error: str | None = None
+    phases: list[tuple[str, float]] = field(default_factory=list)  # jobs, emails
+
+    def finish(self, at: float, status: str, error: str | None = None) -> None:
+        self.end, self.status, self.error = at, status, error
+
+
+@dataclass
+class Request:
+    """One request, from its arrival to the end of its last background task."""
+
+    id: int
+    method: str
+    path: str
+    arrival: float
+    clock: float  # time.time() at arrival: the time of day shown on the page
+    status_code: int | None = None
+    response_sent: float | None = None  # the last body message was handed over
+    finished: float | None = None  # the app call returned: every task is done
+    error: str | None = None
+    events: list[Event] = field(default_factory=list)
+
+    def running_tasks(self) -> bool:
+        return any(e.kind == "task" and e.end is None for e in self.events)
+
+    def earliest_new(self) -> float:
+        """The earliest a row that appears now can have been written.
+
+        During a task: not before that task began. After the response: not
+        before it (a row not seen when the response started was written
+        later; the send takes microseconds). Else: not before the arrival.
+        """
+        running = [e.start for e in self.events if e.kind == "task" and e.end is None]
+        return max([self.response_sent or self.arrival, *running])
+
+    def bar_status(self) -> str:
+        if self.error is not None and self.response_sent is None:
+            return FAILED
+        if self.status_code is None:
+            return "running"
+        return FAILED if self.status_code >= 500 else str(self.status_code)
+
+    def to_json(self, now: float) -> dict[str, Any]:
+        def ms(at: float | None) -> float | None:
+            return None if at is None else round((at - self.arrival) * 1000, 1)
+
+        own = {
+            "request_id": self.id,
+            "kind": "request",
+            "name": f"{self.method} {self.path}",
+            "start_ms": 0.0,
+            "end_ms": ms(self.response_sent),
+            "status": self.bar_status(),
+            "error": self.error if self.response_sent is None else None,
+        }
+        events = [own] + [
+            {
+                "request_id": self.id,
+                "kind": e.kind,
+                "name": e.name,
+                "start_ms": ms(e.start),
+                "end_ms": ms(e.end),
+                "status": e.status,
+                "error": e.error,
+            }
+            | ({"phases": [[s, ms(t)] for s, t in e.phases]} if e.phases else {})
+            for e in self.events
+        ]
+        return {
+            "id": self.id,
+            "method": self.method,
+            "path": self.path,
+            "status": self.status_code,
+            "clock": self.clock,
+            "done": self.finished is not None,
+            "elapsed_ms": ms(self.finished if self.finished is not None else now),
+            "response_sent_ms": ms(self.response_sent),
+            "error": self.error,
+            "reading": reading(events, done=self.finished is not None),
+            "events": events,
+        }
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A row of the app's database as the poller saw it: new, or changed."""
+
+    kind: Kind  # "email" or "job"
+    key: str
+    name: str
+    status: str
+    error: str | None
+    final: bool  # no further change expected (sent, failed, done)
+
+
+class Timeline:
+    """The requests seen since the server started (or since the last reset)."""
+
+    def __init__(self, keep: int = KEEP) -> None:
+        self._requests: deque[Request] = deque(maxlen=keep)
+        self._ids = itertools.count(1)
+        self._rows: dict[tuple[str, str], Event] = {}  # (kind, key) -> its bar
+        self._active: list[Request] = []  # not finished, oldest first
+        self.version = 0  # bumped on every change: the page redraws only then
+
+    def changed(self) -> None:
+        self.version += 1
+
+    def arrive(self, method: str, path: str, at: float) -> Request:
+        request = Request(next(self._ids), method, path, at, time.time())
+        self._requests.append(request)
+        self._active.append(request)
+        self.changed()
+        return request
+
+    def finish(self, request: Request, at: float) -> None:
+        """The app call for `request` returned: its last task is done."""
+        request.finished = at
+        self._active.remove(request)
+        self.changed()
+
+    def busy(self) -> bool:
+        """A request is in flight or still running its tasks."""
+        return bool(self._active)
+
+    def reset(self) -> None:
+        """Forget every finished request; those in flight stay, and go on."""
+        kept = {id(bar) for request in self._active for bar in request.events}
+        self._requests = deque(self._active, maxlen=self._requests.maxlen)
+        self._rows = {key: bar for key, bar in self._rows.items() if id(bar) in kept}
+        self.changed()
+
+    def owner(self) -> Request | None:
+        """The request an email or job that just appeared belongs to.
+
+        The rows carry no request id, so: the active request running a task,
+        else one still in its handler, the latest first. With one request at a
+        time (a learner trying things) that is always right.
+        """
+        active = self._active
+        for wanted in (Request.running_tasks, lambda r: r.response_sent is None):
+            matches = [r for r in active if wanted(r)]
+            if matches:
+                return matches[-1]
+        return active[-1] if active else None
+
+    def observe(self, seen: Iterable[Seen], now: float, since: float) -> None:
+        """Apply what the poller saw at `now`; it last looked at `since`.
+
+        A change happened somewhere in between: it is placed at the middle, so
+        an email that failed and its retry that began in the same interval
+        meet instead of overlapping, and the order against the boundaries the
+        wrapper looks at (response sent, task start and end) is kept.
+        """
+        at = (since + now) / 2
+        for row in seen:
+            bar = self._rows.get((row.kind, row.key))
+            if bar is None:
+                # begun and done between two looks: it spans the whole interval
+                bar = self._new_bar(row, since if row.final else at)
+                if bar is None:
+                    continue
+                if row.final:
+                    bar.finish(now, row.status, row.error)
+                    continue
+            elif bar.status != row.status:
+                bar.phases.append((row.status, at))
+                bar.status, bar.error = row.status, row.error
+            if row.final:
+                bar.end = at
+                del self._rows[(row.kind, row.key)]  # it will not change again
+            self.changed()
+
+    def _new_bar(self, row: Seen, at: float) -> Event | None:
+        owner = self.owner()
+        if owner is None:
+            return None  # written outside any request we saw: not ours to show
+        start = max(at, owner.earliest_new())
+        bar = Event(row.kind, row.name, start, status=row.status, error=row.error)
+        bar.phases.append((row.status, start))
+        owner.events.append(bar)
+        if not row.final:
+            self._rows[(row.kind, row.key)] = bar
+        self.changed()
+        return bar
+
+    def to_json(self, now: float) -> dict[str, Any]:
+        shown = list(self._requests)[-SHOWN:]
+        return {
+            "version": self.version,
+            "requests": [r.to_json(now) for r in shown],
+        }

@@ -1,0 +1,14 @@
+"""`app.main:app` inside the timeline's wrapper, importable by name.
+
+`workshop serve` builds the same app in workshop/serving.py's `build_app`;
+this module is for uvicorn by name (`workshop.timeline.served:app`), as
+`workshop bench` runs it, with the served folder first on the import path
+(`--app-dir`), so `app` is that folder's app/. Nothing in it changes.
+"""
+
+from __future__ import annotations
+
+from app.main import app as lesson_app
+from workshop.timeline import instrument
+
+app = instrument(lesson_app)
