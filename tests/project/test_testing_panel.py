@@ -99,7 +99,14 @@ def test_a_test_that_never_ends_fails_on_its_limit(tmp_path: Path) -> None:
     root = suites_copy(tmp_path)
     started = time.monotonic()
     result = pytest_run(
-        "tests/steps", "-q", cwd=root, WORKSHOP_TEST_LIMIT="1", WORKSHOP_SUPERVISED=""
+        # -rN: no short summary, whose lines repeat the message or not
+        # depending on the terminal's width
+        "tests/steps",
+        "-q",
+        "-rN",
+        cwd=root,
+        WORKSHOP_TEST_LIMIT="1",
+        WORKSHOP_SUPERVISED="",
     )
     elapsed = time.monotonic() - started
     out = result.stdout + result.stderr
