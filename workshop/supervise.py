@@ -30,17 +30,16 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty, SimpleQueue
 from typing import Any
 
+from workshop.appwatch import described, saves
 from workshop.project import APP
 from workshop.serving import FIX_IT
 
 POSIX = os.name == "posix"
-WATCH_TICK = 100  # ms: how long the first look for changes takes at most
 STOPPING = "stopping: waiting for running background tasks; Ctrl-C again to force"
 FORCED = "forced: the app was stopped without waiting for its background tasks"
 STOP_SIGNALS = [signal.SIGINT, signal.SIGTERM]
@@ -152,60 +151,12 @@ class Supervisor:
                 pass
 
     def _watch(self, ready: threading.Event) -> None:
-        """Put a Changed event for every save of a Python file under app/.
-
-        The watcher exists once its first batch (empty after WATCH_TICK ms)
-        comes back: only then is `ready` set and the app started, so no save
-        made after the app answers goes unnoticed. An app/ that is removed
-        (`rm -rf app`) or replaced by another folder is watched again once it
-        is there, and the app restarts on it.
-        """
-        app, name = self.folder / APP, self._name(self.folder / APP)
-        back = None
-        try:
-            while True:
-                inode = _inode(app)
-                if inode is None:
-                    ready.set()
-                    time.sleep(WATCH_TICK / 1000)  # app/ was removed: wait for it
-                    back = Changed(f"{name}/ is back")
-                    continue
-                try:
-                    self._watch_folder(app, inode, ready, first=back)
-                except (OSError, RuntimeError) as error:
-                    if _inode(app) == inode:  # not app/ vanishing under it
-                        say(f"cannot watch {name}/ ({error}): restart by hand")
-                        return
-                back = Changed(f"{name}/ was replaced")
-        finally:
-            ready.set()
-
-    def _watch_folder(
-        self, app: Path, inode: int, ready: threading.Event, first: Changed | None
-    ) -> None:
-        """Watch `app` until it is removed or replaced by another folder;
-        `first` is put once the watcher exists."""
-        from watchfiles import PythonFilter, watch
-
-        for batch in watch(
-            app,
-            watch_filter=PythonFilter(),
-            debounce=300,
-            rust_timeout=WATCH_TICK,
-            yield_on_timeout=True,
-        ):
-            ready.set()
-            if first is not None:
-                self.events.put(first)
-                first = None
-            if batch:
-                paths = sorted({self._name(Path(path)) for _, path in batch})
-                self.events.put(Changed(f"{', '.join(paths)} changed"))
-            if _inode(app) != inode:
-                return
-
-    def _name(self, path: Path) -> str:
-        return path.relative_to(self.root).as_posix()
+        """Put a Changed event for every save under app/ (see workshop/appwatch.py:
+        `ready` is set once no save can go unnoticed, and only then does the app
+        start). An app/ that is removed or replaced restarts the app once back."""
+        app = self.folder / APP
+        for names in saves(self.root, app, threading.Event(), ready=ready):
+            self.events.put(Changed(described(names)))
 
     def _start(self) -> None:
         """Let the warm spare serve (a new process if it is gone), report its
@@ -252,14 +203,6 @@ class Supervisor:
                 self.child.send_signal(signal.SIGTERM)
             else:
                 self.child.send_signal(signal.CTRL_BREAK_EVENT)
-
-
-def _inode(folder: Path) -> int | None:
-    """The folder's inode, or None when there is no such folder."""
-    try:
-        return folder.stat().st_ino if folder.is_dir() else None
-    except OSError:
-        return None
 
 
 def kill(process: subprocess.Popen[bytes] | None) -> None:

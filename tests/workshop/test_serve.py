@@ -445,3 +445,20 @@ def test_an_app_folder_replaced_at_once_is_served_and_watched(
     wait_for(url, {"where": "app, swapped"}, process, log)
     (app / "main.py").write_text(APP.format(where="app, saved"), encoding="utf-8")
     wait_for(url, {"where": "app, saved"}, process, log)
+
+
+def test_an_app_folder_removed_and_restored_at_once_is_still_watched(
+    fastapi_repo: Path, serve, tmp_path: Path
+) -> None:
+    """rm -rf app; cp -r saved app with no pause between: the new app/ often
+    gets the old one's inode number, and must still be watched."""
+    process, url, log = serve(fastapi_repo)
+    wait_for(url, {"where": "app"}, process, log)
+    app = fastapi_repo / "app"
+    shutil.copytree(app, tmp_path / "saved")
+    for attempt in range(3):  # a new number, or the same one: both must work
+        shutil.rmtree(app)
+        shutil.copytree(tmp_path / "saved", app)
+        where = f"app, restored {attempt}"
+        (app / "main.py").write_text(APP.format(where=where), encoding="utf-8")
+        wait_for(url, {"where": where}, process, log)

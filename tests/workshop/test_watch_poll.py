@@ -12,6 +12,7 @@ import pytest
 import watchfiles
 from test_watch import Output, save_until_seen, start_watch
 
+from workshop import appwatch
 from workshop.commands import watch
 
 
@@ -33,7 +34,7 @@ def test_poll_asks_watchfiles_to_poll(
     events: queue.Queue[watch.Event] = queue.Queue()
     watch._watch_forever(workshop_repo, events, threading.Event(), stop, poll)
     assert seen["force_polling"] is expected
-    assert seen["poll_delay_ms"] == watch.POLL_DELAY_MS
+    assert seen["poll_delay_ms"] == appwatch.POLL_DELAY_MS
     assert events.get_nowait().names == {"app/main.py"}
 
 

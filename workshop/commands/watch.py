@@ -17,7 +17,6 @@ folders, network drives, some WSL setups).
 
 from __future__ import annotations
 
-import os
 import queue
 import shutil
 import subprocess
@@ -30,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 
 from workshop import progress
+from workshop.appwatch import saves
 from workshop.commands.check import check
 from workshop.commands.hint import hint
 from workshop.errors import WorkshopError
@@ -38,11 +38,8 @@ from workshop.project import APP, Step, all_steps, get_step
 from workshop.suites import Cancelled, Spare, Watching
 from workshop.ui import style
 
-# Besides Python files, the text files an app may read (templates, data, config).
-EXTRA_EXTENSIONS = (".html", ".jinja", ".jinja2", ".json", ".toml", ".txt", ".sql")
 CLEAR = "\033[2J\033[H"
 KEYS = "h hint · l steps · r check again · n open the guide · q quit"
-POLL_DELAY_MS = 300  # with --poll: how often the files are looked at
 RERUN = "r: check again"
 
 
@@ -220,83 +217,8 @@ def _watch_forever(
     stop: threading.Event,
     poll: bool = False,
 ) -> None:
-    app, lost = root / APP, False
-    while not stop.is_set():
-        if not app.is_dir():
-            lost = True
-            stop.wait(0.2)  # app/ was removed: wait until it is back
-            continue
-        if lost:
-            _put(events, changed, {f"{APP}/ (back again)"})
-        try:
-            lost = _watch_until_replaced(root, events, changed, stop, poll)
-        except (OSError, RuntimeError):  # app/ vanished under the watcher
-            lost = True
-            stop.wait(0.2)
-
-
-def _watch_until_replaced(
-    root: Path,
-    events: queue.Queue[Event],
-    changed: threading.Event,
-    stop: threading.Event,
-    poll: bool,
-) -> bool:
-    """Report changes until stopped (False) or app/ is removed or replaced (True)."""
-    app = root / APP
-    with _held(app):
-        return _report_changes(root, app, events, changed, stop, poll)
-
-
-@contextmanager
-def _held(folder: Path) -> Iterator[None]:
-    """Keep the folder open while it is watched, so that its inode number cannot
-    be reused by a new app/ (`rm -rf app; git checkout app` often gets the same
-    number back, and the watcher would never notice the switch)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # Windows cannot open a folder this way: compare numbers only
-        fd = None
-    try:
-        yield
-    finally:
-        if fd is not None:
-            os.close(fd)
-
-
-def _report_changes(
-    root: Path,
-    app: Path,
-    events: queue.Queue[Event],
-    changed: threading.Event,
-    stop: threading.Event,
-    poll: bool,
-) -> bool:
-    from watchfiles import PythonFilter
-    from watchfiles import watch as watch_files
-
-    inode = os.stat(app).st_ino
-    for changes in watch_files(
-        app,
-        watch_filter=PythonFilter(extra_extensions=EXTRA_EXTENSIONS),
-        debounce=300,
-        step=30,
-        stop_event=stop,
-        rust_timeout=300,
-        yield_on_timeout=True,
-        # None: watchfiles' own choice (and WATCHFILES_FORCE_POLLING)
-        force_polling=True if poll else None,
-        poll_delay_ms=POLL_DELAY_MS,
-    ):
-        if changes:
-            _put(events, changed, {_name(root, path) for _, path in changes})
-        if not app.is_dir() or os.stat(app).st_ino != inode:
-            return True
-    return False
-
-
-def _name(root: Path, path: str) -> str:
-    return Path(path).relative_to(root).as_posix()
+    for names in saves(root, root / APP, stop, poll=poll):
+        _put(events, changed, names)
 
 
 def _put(events: queue.Queue[Event], changed: threading.Event, names: set[str]) -> None:
