@@ -8,11 +8,12 @@ stop gracefully, which waits for running background tasks, and says so; a
 second one kills the app's process group at once. Either way `workshop serve`
 exits 0: stopping it is not an error, so `make run` ends without "make: ***".
 
-On every save of a Python file under the served app/ it stops the app the same
-graceful way and lets the next app process serve: one that was started ahead
-and waits with FastAPI and uvicorn imported (see workshop/serving.py). If the
-app process ends on its own (os._exit, a crash), it says so and waits for the
-next save.
+On every save of a file under the served app/ it stops the app the same
+graceful way, for at most RESTART_GRACE seconds (a task that never ends must
+not keep the fixed code out; then it says so and kills it), and lets the
+next app process serve: one that was started ahead and waits with FastAPI and
+uvicorn imported (see workshop/serving.py). If the app process ends on its
+own (os._exit, a crash), it says so and waits for the next save.
 
 On POSIX the supervisor holds the listening socket and hands it to each app
 process, so requests made during a restart wait for the new app instead of
@@ -42,6 +43,13 @@ from workshop.serving import FIX_IT
 POSIX = os.name == "posix"
 STOPPING = "stopping: waiting for running background tasks; Ctrl-C again to force"
 FORCED = "forced: the app was stopped without waiting for its background tasks"
+# A restart on save waits this long for running background tasks (step 1's
+# email takes 1 s), then stops them: an endless task must not keep the fix out.
+RESTART_GRACE = 3.0
+OVERDUE = (
+    f"background tasks were still running {RESTART_GRACE:g} s after the save"
+    " (an endless loop?): stopped them to restart"
+)
 STOP_SIGNALS = [signal.SIGINT, signal.SIGTERM]
 if hasattr(signal, "SIGBREAK"):  # Windows: Ctrl-Break
     STOP_SIGNALS.append(signal.SIGBREAK)
@@ -62,7 +70,12 @@ class Stop:
     signum: int
 
 
-Event = Changed | Exited | Stop
+@dataclass(frozen=True)
+class Overdue:
+    process: subprocess.Popen[bytes]  # asked to stop for a restart, still running
+
+
+Event = Changed | Exited | Stop | Overdue
 
 
 def say(message: str, *, after_ctrl_c: bool = False) -> None:
@@ -139,7 +152,17 @@ class Supervisor:
                 else:
                     self.restarting = True
                     self._terminate()
+                    self._deadline(self.child)
+            case Overdue(process) if process is self.child and self.restarting:
+                say(OVERDUE)
+                kill(process)
         return False
+
+    def _deadline(self, process: subprocess.Popen[bytes]) -> None:
+        """An Overdue event if `process` still runs RESTART_GRACE s from now."""
+        timer = threading.Timer(RESTART_GRACE, self.events.put, [Overdue(process)])
+        timer.daemon = True
+        timer.start()
 
     def _next_event(self) -> Event:
         # A timeout, so that Windows, where a blocked get() does not wake for

@@ -51,9 +51,15 @@ def get(url: str) -> dict | None:
         return None
 
 
-def wait_for(url: str, expected: dict, process: subprocess.Popen, log: Path) -> None:
+def wait_for(
+    url: str,
+    expected: dict,
+    process: subprocess.Popen,
+    log: Path,
+    timeout: float = TIMEOUT,
+) -> None:
     """Poll `url` until it answers `expected`; fail if the server dies or never does."""
-    deadline = time.monotonic() + TIMEOUT
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if get(url) == expected:
             return
@@ -337,6 +343,23 @@ def test_the_first_stop_waits_for_running_tasks_and_says_so(
     output = log.read_text()
     assert output.count(STOPPING) == 1
     assert "Traceback" not in output
+
+
+def test_a_save_restarts_the_app_even_when_a_task_never_ends(
+    task_repo: Path, serve
+) -> None:
+    """A task that never ends (its gate stays shut) keeps a graceful stop waiting
+    for ever; a save still brings the new code in, after a short grace, and
+    says why the old task was stopped."""
+    process, url, log = serve(task_repo)
+    wait_for(url, {"where": "app"}, process, log)
+    fetch(f"{url}send", data=b"")
+    wait_for_file(task_repo / "started", process, log)
+    main = task_repo / "app" / "main.py"
+    main.write_text(APP.format(where="fixed"), encoding="utf-8")
+    wait_for(url, {"where": "fixed"}, process, log, timeout=PROMPT)
+    assert "(an endless loop?): stopped them to restart" in log.read_text()
+    assert not (task_repo / "delivered").exists()
 
 
 def test_a_second_ctrl_c_forces(task_repo: Path, serve) -> None:
