@@ -41,6 +41,10 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 FIX_IT = "fix it and save: the app restarts"
+NO_BREAKPOINT = (
+    "breakpoint() does not stop under `make run` (it has no terminal): use"
+    ' the editor\'s "Debug the app", or `.venv/bin/fastapi dev app/main.py`'
+)
 STARTUP_FAILED = 3  # uvicorn's exit status when the app's lifespan startup fails
 
 
@@ -118,6 +122,32 @@ def stop_with_parent(fd: int) -> None:
     threading.Thread(target=wait, daemon=True).start()
 
 
+def no_breakpoints() -> None:
+    """breakpoint() cannot stop in a server that has no terminal of its own:
+    say so, where, and what can stop there; then carry on (PYTHONBREAKPOINT,
+    e.g. a remote debugger, still wins)."""
+    if os.environ.get("PYTHONBREAKPOINT"):
+        return
+    said: set[str] = set()
+
+    def hook(*args: object, **kwargs: object) -> None:
+        caller = sys._getframe(1)
+        where = f"{from_cwd_path(caller.f_code.co_filename)}:{caller.f_lineno}"
+        if where not in said:
+            said.add(where)
+            line = style(f"{where}: {NO_BREAKPOINT}", "yellow", stream=sys.stderr)
+            print(line, file=sys.stderr, flush=True)
+
+    sys.breakpointhook = hook
+
+
+def from_cwd_path(filename: str) -> str:
+    try:
+        return Path(filename).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return filename
+
+
 def run(app: ASGIApp, args: argparse.Namespace) -> None:
     """Serve `app` with uvicorn until it is asked to stop."""
     import uvicorn
@@ -157,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     warm_up()
     if sys.stdin.readline().strip() != "go":
         return 0  # not needed after all: serve stopped or ended
+    no_breakpoints()
     try:
         run(build_app(args.folder), args)
     except SystemExit as exit:

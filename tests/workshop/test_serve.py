@@ -485,3 +485,31 @@ def test_an_app_folder_removed_and_restored_at_once_is_still_watched(
         where = f"app, restored {attempt}"
         (app / "main.py").write_text(APP.format(where=where), encoding="utf-8")
         wait_for(url, {"where": where}, process, log)
+
+
+BREAKPOINT_APP = """\
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/")
+def where() -> dict[str, str]:
+    breakpoint()
+    return {"where": "past the breakpoint"}
+"""
+
+
+def test_a_breakpoint_says_where_to_debug_and_the_request_goes_on(
+    fastapi_repo: Path, serve
+) -> None:
+    """The app process has no terminal, so pdb cannot stop there: one line says
+    so (once per place) and names what can, and the request still answers."""
+    (fastapi_repo / "app" / "main.py").write_text(BREAKPOINT_APP, encoding="utf-8")
+    process, url, log = serve(fastapi_repo)
+    wait_for(url, {"where": "past the breakpoint"}, process, log)
+    assert get(url) == {"where": "past the breakpoint"}
+    output = wait_for_line(log, "app/main.py:8: breakpoint() does not stop", process)
+    assert output.count("breakpoint() does not stop") == 1
+    assert '"Debug the app"' in output
+    assert "Traceback" not in output
