@@ -2,9 +2,11 @@
 
 - `run_queued_jobs_here` (autouse, imported by conftest.py): on an app that has
   `app/worker.py`, the suites of earlier steps still see their jobs run. A
-  Celery worker runs inside the test process, on an in-memory broker, so the
-  mail gate and the test's settings apply to it as they do to background
-  tasks. On earlier checkpoints it does nothing.
+  real Celery worker runs inside the test process, on an in-memory broker, so
+  the mail gate and the test's settings apply to it as they do to background
+  tasks. And as the TestClient returns only once a request's background
+  tasks are done, it then also waits until every job the request queued has
+  run. On earlier checkpoints it does nothing.
 - `Broker`: the no-server default (an SQLite file in a temporary folder) or
   Redis (a database of its own, claimed for the test and emptied).
 - `Process`: the app's web server (uvicorn) or its Celery worker as a real
@@ -56,6 +58,8 @@ def run_queued_jobs_here() -> Iterator[None]:
     # app/ imported before (workshop check tries it once, then forgets it)
     # left its shared tasks behind: they would shadow this import's own
     _state._on_app_finalizers.clear()
+    from fastapi.testclient import TestClient
+
     from app.worker import celery
 
     celery.conf.update(
@@ -79,7 +83,45 @@ def run_queued_jobs_here() -> Iterator[None]:
     worker.ensure_started()
     # never stopped: a clean stop waits 2 to 4 s for the broker's poll loop;
     # the thread ends with the test process, after every test waited its jobs
-    yield
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TestClient, "request", _waiting_for_jobs(TestClient.request))
+        yield
+
+
+class _Jobs:
+    """Jobs sent from this process and not yet run (Celery's own signals)."""
+
+    def __init__(self) -> None:
+        from celery.signals import after_task_publish, task_postrun
+
+        self.count = 0
+        self.changed = threading.Condition()
+        after_task_publish.connect(self._sent, weak=False)
+        task_postrun.connect(self._ran, weak=False)
+
+    def _sent(self, **_) -> None:
+        with self.changed:
+            self.count += 1
+
+    def _ran(self, **_) -> None:
+        with self.changed:
+            self.count -= 1
+            self.changed.notify_all()
+
+    def wait(self) -> None:
+        with self.changed:
+            self.changed.wait_for(lambda: self.count <= 0, timeout=JOB_LIMIT)
+
+
+def _waiting_for_jobs(request):
+    jobs = _Jobs()
+
+    def request_then_wait(self, *args, **kwargs):
+        response = request(self, *args, **kwargs)
+        jobs.wait()  # as for background tasks: the client returns after them
+        return response
+
+    return request_then_wait
 
 
 # --- brokers ---------------------------------------------------------------
@@ -148,13 +190,24 @@ class Broker:
         raise RuntimeError("databases 1-15 are all claimed by other test runs")
 
     def close(self) -> None:
-        if self._redis is not None:
-            if self._redis.get("workshop-test-claim") == self._claim.encode():
-                self._redis.flushdb()
-            self._redis.close()
+        client, self._redis = self._redis, None
+        if client is not None:
+            with contextlib.suppress(Exception):  # Redis gone: nothing to clean
+                if client.get("workshop-test-claim") == self._claim.encode():
+                    client.flushdb()
+            client.close()
 
 
 # --- processes ---------------------------------------------------------------
+
+
+def _end_with_parent() -> None:
+    """Linux: SIGKILL this child when the test process ends, however it ends
+    (`workshop check` leaves with os._exit, which runs no cleanup)."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class Process:
@@ -172,6 +225,7 @@ class Process:
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,  # its own group: a kill reaches its children
+            preexec_fn=_end_with_parent if sys.platform == "linux" else None,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -263,6 +317,18 @@ class Stack:
             row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         assert row is not None, f"no job {job_id} in the database"
         return dict(row)
+
+    def emails(self, recipient: str, status: str = "sent") -> list[dict]:
+        """The emails to `recipient` in the outbox table, with this status."""
+        with contextlib.closing(sqlite3.connect(self.db)) as db:
+            db.row_factory = sqlite3.Row
+            query = "SELECT * FROM outbox WHERE recipient = ? AND status = ?"
+            return [dict(row) for row in db.execute(query, (recipient, status))]
+
+    def wait_for_emails(self, recipient: str, count: int, what: str) -> list[dict]:
+        found = lambda: len(self.emails(recipient)) >= count  # noqa: E731
+        wait_until(found, what, timeout=JOB_LIMIT)
+        return self.emails(recipient)
 
     def wait_for_job(self, job_id: str, status: str, what: str) -> dict:
         reached = lambda: self.job(job_id)["status"] == status  # noqa: E731

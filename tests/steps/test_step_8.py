@@ -12,11 +12,20 @@ import signal
 import httpx
 import pytest
 from queue_support import start_stacks
+from support.live import wait_until
 
 ADA = {"email": "ada@example.com", "name": "Ada"}
 # Started now, at import: they boot while the suites of earlier steps run.
 # The worker's mail takes 0.5 s, so no digest can be done within a few ms.
 STACKS = start_stacks("sqlite", "redis", worker_delay=0.5)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_the_stacks():
+    """Every process started above ends with this module's tests."""
+    yield
+    for started in STACKS.values():
+        started.close()
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -38,9 +47,9 @@ def test_digest_is_a_celery_task():
     assert callable(getattr(send_digest, "delay", None)), "send_digest is a task"
 
 
-def test_job_survives_the_web_server_and_runs_in_the_worker(stack):
-    """A digest accepted with 202 is done by the worker, even when the web
-    server is killed right after answering."""
+def test_jobs_survive_the_web_server_and_run_in_the_worker(stack):
+    """The welcome email and a digest accepted with 202 are sent by the worker,
+    even when the web server is killed right after answering."""
     web = stack.web()
     with httpx.Client(base_url=stack.url, timeout=5) as client:
         assert client.post("/subscribers", json=ADA).status_code == 201
@@ -57,6 +66,13 @@ def test_job_survives_the_web_server_and_runs_in_the_worker(stack):
     worker = stack.worker()
     job = stack.wait_for_job(job_id, "done", "the worker has sent the digest")
     assert job["detail"] == "sent to 1 of 1 subscribers"
-    assert any(
-        "send_digest[" in line and "succeeded" in line for line in worker.lines
-    ), "the worker's log says it ran the job"
+    sent = stack.wait_for_emails(ADA["email"], 2, "the welcome email is sent too")
+    assert {e["subject"] for e in sent} == {
+        "Welcome to the newsletter!",
+        "Your newsletter digest",
+    }
+
+    def ran(task: str) -> bool:
+        return any(f".{task}[" in x and "succeeded" in x for x in worker.lines)
+
+    wait_until(lambda: ran("welcome") and ran("send_digest"), "the worker logs both")

@@ -10,8 +10,8 @@ from fastapi.responses import RedirectResponse
 from app.db import DbDep, init_db
 from app.hardening import SubscriberId, harden
 from app.models import AuditEntry, Email, Job, Subscriber, SubscriberIn
-from app.tasks import notify_admin, send_welcome_email, write_audit_entry
-from app.worker import send_digest
+from app.tasks import write_audit_entry
+from app.worker import send_digest, welcome
 
 
 @asynccontextmanager
@@ -43,9 +43,7 @@ def audit_request(request: Request, background_tasks: BackgroundTasks) -> None:
     responses={409: {"description": "This email is already subscribed"}},
     dependencies=[Depends(audit_request)],
 )
-def subscribe(
-    new: SubscriberIn, db: DbDep, background_tasks: BackgroundTasks
-) -> Subscriber:
+def subscribe(new: SubscriberIn, db: DbDep) -> Subscriber:
     try:
         with db:
             row = db.execute(
@@ -55,11 +53,8 @@ def subscribe(
     except sqlite3.IntegrityError:
         raise HTTPException(409, f"{new.email} is already subscribed") from None
     subscriber = Subscriber(**row)
-    # the tasks run after the response, one after another, in this order;
-    # they get ids and plain values, never the request's connection
-    background_tasks.add_task(send_welcome_email, subscriber.id)
-    background_tasks.add_task(notify_admin, subscriber.email, name=subscriber.name)
-    background_tasks.add_task(write_audit_entry, "subscribed", subscriber.email)
+    # a message to the broker: a worker sends the emails, in the same order
+    welcome.delay(subscriber.id, subscriber.email, subscriber.name)
     return subscriber
 
 

@@ -5,6 +5,8 @@ Start a worker beside the app (`make worker`, or `workshop worker`):
     celery -A app.worker worker --pool threads --loglevel INFO
 """
 
+import asyncio
+
 from celery import Celery
 
 from app import tasks
@@ -21,6 +23,14 @@ celery.conf.task_ignore_result = True  # a job's status lives in our jobs table
 
 
 @celery.task
+def welcome(subscriber_id: int, email: str, name: str) -> None:
+    """After a signup: the three tasks of step 3, in order, in the worker."""
+    tasks.send_welcome_email(subscriber_id)
+    asyncio.run(tasks.notify_admin(email, name=name))  # an async def task
+    tasks.write_audit_entry("subscribed", email)
+
+
+@celery.task
 def send_digest(job_id: str) -> None:
-    """Run in the worker: the step 7 task, unchanged."""
+    """The step 7 task, unchanged."""
     tasks.send_digest(job_id)
