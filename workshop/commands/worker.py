@@ -33,6 +33,9 @@ from queue import Empty, SimpleQueue
 
 from workshop.errors import WorkshopError
 from workshop.project import APP, get_step
+from workshop.runner import describe_load_error
+from workshop.serving import from_cwd, stop_with_parent
+from workshop.ui import style
 
 POSIX = os.name == "posix"
 CONCURRENCY = 8
@@ -261,10 +264,6 @@ IMPORT_FAILED = 3  # the child's exit status when app/worker.py does not import
 
 def child(folder: Path, concurrency: int, lifeline: int | None = None) -> int:
     """Import app/worker.py from `folder` and run its Celery app's worker."""
-    from workshop.runner import describe_load_error
-    from workshop.serving import from_cwd, stop_with_parent
-    from workshop.ui import style
-
     if lifeline is not None:
         stop_with_parent(lifeline)
 
