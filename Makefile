@@ -17,13 +17,16 @@ KIT := $(if $(findstring ://,$(WHEELHOUSE)),$(WHEELHOUSE),$(if $(wildcard $(WHEE
 FROM_KIT := $(if $(KIT),--no-index --find-links $(KIT))
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint venv browser lock wheelhouse clean
+.PHONY: help run worker test lint venv browser lock wheelhouse clean
 
 help: ## list the targets
 	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "  make %-7s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 run: $(STAMP) ## run the app with reload on port 8000 (make run PORT=8080 for another)
 	$(BIN)/workshop serve --port $(PORT)
+
+worker: $(STAMP) ## the Celery worker of step 8 on, restarted on every save (beside make run)
+	$(BIN)/workshop worker
 
 test: $(STAMP) $(BROWSER) ## authors: every check (lint, tool tests, all checkpoints)
 	@$(BIN)/python -m workshop.authoring

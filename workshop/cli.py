@@ -28,6 +28,7 @@ from workshop.commands.tours import write_tours
 from workshop.commands.update import update
 from workshop.commands.verify import verify
 from workshop.commands.watch import watch
+from workshop.commands.worker import worker
 from workshop.errors import WorkshopError
 from workshop.project import find_root
 from workshop.ui import error_line
@@ -41,6 +42,7 @@ LEARNER_COMMANDS = {
     "restore": "list or bring back work saved by goto",
     "diff": "show step N's change to app/",
     "serve": "run the app with reload; it comes back after a broken save",
+    "worker": "run the Celery worker of app/worker.py (step 8 on), restarted on save",
     "update": "bring this copy up to the course's latest (never app/)",
 }
 AUTHOR_COMMANDS = {
@@ -117,6 +119,9 @@ def _add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         add("--checkpoint", metavar="N", help="serve checkpoints/step-N/app instead")
         add("--port", type=int, default=8000, help="the port (default: 8000)")
         add("--host", default="127.0.0.1", help="the address (0.0.0.0: everyone)")
+    elif name == "worker":
+        add("--checkpoint", metavar="N", help="run checkpoints/step-N/app's worker")
+        add("--concurrency", type=int, default=8, help="threads: jobs at once (8)")
     elif name == "verify":
         add("--fast", action="store_true", help="only app/, guides and code blocks")
         add("--skip-app", action="store_true", help="leave app/ out (a learner's copy)")
@@ -204,6 +209,10 @@ def dispatch(args: argparse.Namespace) -> int:
         case "serve":
             return serve(
                 root, checkpoint=args.checkpoint, port=args.port, host=args.host
+            )
+        case "worker":
+            return worker(
+                root, checkpoint=args.checkpoint, concurrency=args.concurrency
             )
         case "verify":
             return verify(root, fast=args.fast, skip_app=args.skip_app, jobs=args.jobs)

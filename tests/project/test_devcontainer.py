@@ -130,7 +130,8 @@ def test_the_app_starts_on_attach_on_the_forwarded_port(config: dict) -> None:
     """postAttachCommand runs the start script; port 8000 is forwarded, labelled,
     opened in a preview, and is the port `make run` serves on."""
     assert list(config["postAttachCommand"].values()) == [
-        "sh .devcontainer/start-app.sh"
+        "sh .devcontainer/start-app.sh",
+        "sh .devcontainer/start-worker.sh",
     ]
     assert config["forwardPorts"] == [8000]
     attributes = config["portsAttributes"]["8000"]
@@ -224,6 +225,68 @@ def test_start_script_leaves_a_running_app_alone(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "already running" in result.stdout
     assert not (tmp_path / "make-args").exists()
+
+
+# --- the worker's start script and Redis -----------------------------------------
+
+START_WORKER = ROOT / ".devcontainer" / "start-worker.sh"
+
+
+def start_worker(tmp_path: Path, repo: Path) -> subprocess.Popen[str]:
+    """start-worker.sh in `repo`, with a `make` that only records its arguments."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    fake_make = bin_dir / "make"
+    fake_make.write_text(f'#!/bin/sh\necho "$@" > "{tmp_path}/make-args"\n')
+    fake_make.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    return subprocess.Popen(
+        ["sh", str(START_WORKER)],
+        cwd=repo,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_worker_script_waits_for_step_8_then_runs_make_worker(tmp_path: Path) -> None:
+    """Before step 8 it waits (and a second attach leaves it alone); once
+    app/worker.py exists it runs `make worker`."""
+    repo = tmp_path / "repo"
+    (repo / "app").mkdir(parents=True)
+    waiting = start_worker(tmp_path, repo)
+    try:
+        deadline = time.monotonic() + 30
+        while not (repo / ".workshop" / "start-worker.lock").exists():
+            assert time.monotonic() < deadline, "the script never took its lock"
+            time.sleep(0.05)  # polling interval, not a wait for an event
+        second = start_worker(tmp_path, repo)
+        output, _ = second.communicate(timeout=30)
+        assert second.returncode == 0, output
+        assert "already started" in output
+        assert waiting.poll() is None, "the first one still waits"
+
+        (repo / "app" / "worker.py").write_text("celery = None\n")
+        output, _ = waiting.communicate(timeout=30)
+        assert waiting.returncode == 0, output
+        assert (tmp_path / "make-args").read_text().split() == ["worker"]
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.wait()
+
+
+def test_redis_script_never_fails_the_container_start() -> None:
+    """`redis.sh start` exits 0 with or without Redis: step 8 then uses SQLite."""
+    result = subprocess.run(
+        ["sh", str(ROOT / ".devcontainer" / "redis.sh"), "start"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Redis" in result.stdout
 
 
 # --- tasks.json and launch.json ------------------------------------------------

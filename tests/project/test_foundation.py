@@ -77,7 +77,8 @@ def test_readme_opens_with_the_two_commands() -> None:
 
 
 # What .ci/run may do before `make test`: install Chromium for the browser
-# tests when it is missing, and make a missing browser fail there.
+# tests when it is missing, and make a missing browser fail there; point step
+# 8's suite at Redis, so that a missing Redis fails there too.
 CI_SETUP = [
     'if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get'
     " > /dev/null; then",
@@ -85,6 +86,7 @@ CI_SETUP = [
     " chromium > /dev/null",
     "fi",
     "export REQUIRE_BROWSER=1",
+    'export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"',
 ]
 
 

@@ -26,10 +26,11 @@ elif args[0] == "exec" and command.startswith("id -un"):
     print(os.environ["WHO"])
 elif args[0] == "exec" and "openapi.json" in command and os.environ.get("SILENT"):
     sys.exit(7)
-elif args[0] == "exec" and command == "sh .devcontainer/start-app.sh":
-    if not os.path.exists(os.environ["CALLS"] + ".app"):
-        open(os.environ["CALLS"] + ".app", "w").close()
-        time.sleep(60)  # the app, running until the job stops it
+elif args[0] == "exec" and command.startswith("sh .devcontainer/start-"):
+    marker = os.environ["CALLS"] + "." + command.split("start-")[1]
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        time.sleep(60)  # the app (or the worker), running until the job stops it
 """
 
 
@@ -71,12 +72,13 @@ def test_the_stages_in_order(tmp_path: Path) -> None:
     assert commands[0].startswith("id -un")
     assert commands[1] == ".venv/bin/workshop check 0"
     # the app is started in the background (its call may be logged later)
-    attach = "sh .devcontainer/start-app.sh"
-    assert commands.count(attach) == 2  # the app, and a second attach
-    rest = [c for c in commands[2:] if c != attach]
+    attach = ["sh .devcontainer/start-app.sh", "sh .devcontainer/start-worker.sh"]
+    for command in attach:
+        assert commands.count(command) == 2  # the app (worker), and a second attach
+    rest = [c for c in commands[2:] if c not in attach]
     assert "http://127.0.0.1:8000/openapi.json" in rest[0]  # waited for
     assert "http://127.0.0.1:8000/docs" in rest[1]
-    assert commands[-2:] == [attach, rest[-1]]  # then it still answers
+    assert commands[-3:] == [*attach, rest[-1]]  # then it still answers
     label = calls[1][calls[1].index("--id-label") + 1]
     assert all(label in call for call in calls[1:])  # one container throughout
     assert "ran as vscode (not root)" in result.stdout

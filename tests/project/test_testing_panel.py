@@ -82,7 +82,7 @@ def suites_copy(tmp_path: Path) -> Path:
     root = tmp_path / "repo"
     steps = root / "tests" / "steps"
     steps.mkdir(parents=True)
-    for name in ("conftest.py", "step_support.py", "timeouts.py"):
+    for name in ("conftest.py", "step_support.py", "queue_support.py", "timeouts.py"):
         shutil.copy(STEPS / name, steps / name)
     shutil.copytree(
         ROOT / "tests" / "support",

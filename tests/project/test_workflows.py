@@ -307,7 +307,13 @@ def test_checkpoint_jobs_run_each_checkpoint_and_the_last_on_newer_pythons() -> 
     assert job["strategy"]["fail-fast"] is False
     [check] = [s for s in job["steps"] if "workshop check" in s.get("run", "")]
     assert check["run"] == '.venv/bin/workshop check "$STEP" --checkpoint "$STEP"'
-    assert check["env"] == {"STEP": "${{ matrix.step }}"}
+    assert check["env"] == {
+        "STEP": "${{ matrix.step }}",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+    }
+    # step 8's suite on Redis: a service container beside every checkpoint job
+    assert job["services"]["redis"]["ports"] == ["6379:6379"]
+    assert job["services"]["redis"]["image"].startswith("redis:")
 
 
 @pytest.mark.parametrize("name", NAMES)

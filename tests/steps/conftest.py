@@ -143,3 +143,8 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     timeouts.end_soon_if_stuck(list(_budgets.values()))
+
+
+# --- step 8 on: the earlier suites' jobs run in a Celery worker in this process
+
+from queue_support import run_queued_jobs_here  # noqa: E402, F401

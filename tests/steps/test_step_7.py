@@ -82,14 +82,15 @@ def test_graceful_shutdown_lets_the_running_job_finish(
 
     stopping = threading.Thread(target=live_server.stop)
     stopping.start()
+    # a job run by the server's own tasks keeps it waiting; one run by a task
+    # queue's worker (step 8) lets it stop at once, and goes on in the worker
     wait_until(
-        lambda: WAITING.search(caplog.text),
+        lambda: WAITING.search(caplog.text) or not live_server.thread.is_alive(),
         "uvicorn says it waits for the running work",
     )
-    assert live_server.thread.is_alive(), "the server waits for the job"
     mail_gate.open()
     stopping.join(10)
     assert not live_server.thread.is_alive(), "the server stopped after the job"
 
     with client_factory() as client:  # the same database, a new app instance
-        assert client.get(location).json()["status"] == "done"
+        wait_until(lambda: job_status(client, location) == "done", "the job is done")

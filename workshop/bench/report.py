@@ -17,7 +17,7 @@ from workshop.bench.stats import Claim, Summary
 from workshop.ui import bad, ok, style
 
 WIDTH = 88
-LETTERS = {"response": "a", "trap": "b", "ceiling": "c", "overhead": "d"}
+LETTERS = {"response": "a", "trap": "b", "ceiling": "c", "overhead": "d", "queue": "e"}
 
 
 def machine() -> dict[str, Any]:

@@ -26,6 +26,7 @@ async def run_scenarios(settings: Settings, options: Options) -> list[Result]:
     root = find_root()
     # Check every checkpoint needed before measuring anything.
     step0, step1, step2 = (get_step(root, n).checkpoint for n in (0, 1, 2))
+    step8 = get_step(root, 8).checkpoint if "queue" in settings.scenarios else None
     results = []
     for name in settings.scenarios:
         if not settings.json:
@@ -36,6 +37,11 @@ async def run_scenarios(settings: Settings, options: Options) -> list[Result]:
             results.append(await trap(options, step2))
         elif name == "ceiling":
             results.append(await ceiling(options, step2))
+        elif name == "queue":
+            from workshop.bench.queue import queue
+
+            assert step8 is not None
+            results.append(await queue(options, step1, step8))
         else:
             results.append(await overhead(options, step1))
     return results

@@ -17,6 +17,7 @@ import socket
 import sys
 from pathlib import Path
 
+from workshop.commands.worker import worker_running
 from workshop.errors import WorkshopError
 from workshop.project import APP, get_step
 from workshop.supervise import Supervisor
@@ -47,6 +48,15 @@ def serve(
         file=sys.stderr,
         flush=True,
     )
+    if (app_dir / "worker.py").is_file() and not worker_running(root):
+        option = f" --checkpoint {checkpoint}" if checkpoint is not None else ""
+        print(
+            f"No worker runs: jobs sent to {served}/worker.py stay pending until "
+            f"one does. Start it in another terminal: make worker "
+            f"(workshop worker{option}).",
+            file=sys.stderr,
+            flush=True,
+        )
     return Supervisor(folder=folder, root=root, listener=listener).run()
 
 

@@ -1,0 +1,361 @@
+"""Helpers of the task-queue steps (8 on): brokers, real worker and web processes.
+
+- `run_queued_jobs_here` (autouse, imported by conftest.py): on an app that has
+  `app/worker.py`, the suites of earlier steps still see their jobs run. A
+  real Celery worker runs inside the test process, on an in-memory broker, so
+  the mail gate and the test's settings apply to it as they do to background
+  tasks. And as the TestClient returns only once a request's background
+  tasks are done, it then also waits until every job the request queued has
+  run. On earlier checkpoints it does nothing.
+- `Broker`: the no-server default (an SQLite file in a temporary folder) or
+  Redis (a database of its own, claimed for the test and emptied).
+- `Process`: the app's web server (uvicorn) or its Celery worker as a real
+  process of its own, with the broker and database in its environment, so a
+  test can send it real signals.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import importlib.util
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.live import free_port, wait_until
+
+APP_DIR = Path(os.environ.get("WORKSHOP_APP_DIR") or Path(__file__).parents[2])
+REDIS_DEFAULT = "redis://127.0.0.1:6379/0"
+START_LIMIT = 8.0  # seconds for a process to come up on a busy 2-core machine
+JOB_LIMIT = 8.0  # seconds for a job to be done (the SQLite broker polls once a second)
+
+
+def has_worker() -> bool:
+    """True when the app under test has a Celery worker module (step 8 on)."""
+    return importlib.util.find_spec("app.worker") is not None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def run_queued_jobs_here() -> Iterator[None]:
+    """Steps 0..7 on a queue-based app: jobs run in a worker in this process."""
+    if not has_worker():
+        yield
+        return
+    from celery import _state
+    from celery.contrib.testing.worker import TestWorkController, setup_app_for_worker
+
+    # app/ imported before (workshop check tries it once, then forgets it)
+    # left its shared tasks behind: they would shadow this import's own
+    _state._on_app_finalizers.clear()
+    from fastapi.testclient import TestClient
+
+    from app.worker import celery
+
+    celery.conf.update(
+        broker_url="memory://",
+        broker_transport_options={"polling_interval": 0.005},
+    )
+    setup_app_for_worker(celery, "WARNING", None)
+    worker = TestWorkController(
+        app=celery,
+        hostname="steps@localhost",
+        pool="solo",
+        concurrency=1,
+        loglevel="WARNING",
+        logfile=None,
+        ready_callback=None,
+        without_heartbeat=True,
+        without_mingle=True,
+        without_gossip=True,
+    )
+    threading.Thread(target=worker.start, daemon=True).start()
+    worker.ensure_started()
+    # never stopped: a clean stop waits 2 to 4 s for the broker's poll loop;
+    # the thread ends with the test process, after every test waited its jobs
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TestClient, "request", _waiting_for_jobs(TestClient.request))
+        yield
+
+
+class _Jobs:
+    """Jobs sent from this process and not yet run (Celery's own signals)."""
+
+    def __init__(self) -> None:
+        from celery.signals import after_task_publish, task_postrun
+
+        self.count = 0
+        self.changed = threading.Condition()
+        after_task_publish.connect(self._sent, weak=False)
+        task_postrun.connect(self._ran, weak=False)
+
+    def _sent(self, **_) -> None:
+        with self.changed:
+            self.count += 1
+
+    def _ran(self, **_) -> None:
+        with self.changed:
+            self.count -= 1
+            self.changed.notify_all()
+
+    def wait(self) -> None:
+        with self.changed:
+            self.changed.wait_for(lambda: self.count <= 0, timeout=JOB_LIMIT)
+
+
+def _waiting_for_jobs(request):
+    jobs = _Jobs()
+
+    def request_then_wait(self, *args, **kwargs):
+        response = request(self, *args, **kwargs)
+        jobs.wait()  # as for background tasks: the client returns after them
+        return response
+
+    return request_then_wait
+
+
+# --- brokers ---------------------------------------------------------------
+
+
+def redis_url() -> str | None:
+    """REDIS_URL, or the local default when something answers on its port."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        return url
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.2):
+            return REDIS_DEFAULT
+    except OSError:
+        return None
+
+
+class Broker:
+    """Where the app's jobs wait: `url` goes into CELERY_BROKER_URL.
+
+    Made at import time, so it never skips or fails by itself: `problem` says
+    why there is none (`required`: fail rather than skip), for `check()`.
+    """
+
+    def __init__(self, kind: str, tmp: Path) -> None:
+        self.kind = kind
+        self.url = ""
+        self.problem = ""
+        self.required = False
+        self._redis = None
+        self._claim = ""
+        if kind == "sqlite":
+            self.url = f"sqla+sqlite:///{tmp / 'broker.db'}"
+            return
+        url = redis_url()
+        self.required = bool(os.environ.get("REDIS_URL"))
+        if url is None:
+            self.problem = "no Redis on 127.0.0.1:6379 (set REDIS_URL to use another)"
+            return
+        try:
+            self.url = self._claim_database(url)
+        except Exception as error:  # a refused connection, every database taken
+            self.problem = f"Redis at {url}: {error}"
+
+    def check(self) -> None:
+        """Skip (or, where Redis is required, fail) when there is no broker."""
+        if self.problem and self.required:
+            pytest.fail(f"{self.problem} (REDIS_URL is set: Redis is required)")
+        if self.problem:
+            pytest.skip(self.problem)
+
+    def _claim_database(self, url: str) -> str:
+        """A Redis database no other test uses right now (1 to 15), emptied."""
+        import redis
+
+        base = url.rsplit("/", 1)[0] if url.count("/") > 2 else url
+        self._claim = uuid.uuid4().hex
+        for number in range(1, 16):
+            client = redis.Redis.from_url(f"{base}/{number}", socket_timeout=2)
+            if client.set("workshop-test-claim", self._claim, nx=True, ex=300):
+                client.flushdb()
+                client.set("workshop-test-claim", self._claim, ex=300)
+                self._redis = client
+                return f"{base}/{number}"
+            client.close()
+        raise RuntimeError("databases 1-15 are all claimed by other test runs")
+
+    def close(self) -> None:
+        client, self._redis = self._redis, None
+        if client is not None:
+            with contextlib.suppress(Exception):  # Redis gone: nothing to clean
+                if client.get("workshop-test-claim") == self._claim.encode():
+                    client.flushdb()
+            client.close()
+
+
+# --- processes ---------------------------------------------------------------
+
+
+def _end_with_parent() -> None:
+    """Linux: SIGKILL this child when the test process ends, however it ends
+    (`workshop check` leaves with os._exit, which runs no cleanup)."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+class Process:
+    """A process of the app (web server or worker) with its output collected."""
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        self.name = name
+        self.lines: list[str] = []
+        self.process = subprocess.Popen(
+            command,
+            cwd=APP_DIR,
+            env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # its own group: a kill reaches its children
+            preexec_fn=_end_with_parent if sys.platform == "linux" else None,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip())
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_for(self, text: str, what: str, limit: float = START_LIMIT) -> None:
+        """Wait until the process prints `text` (fails if it ends first)."""
+
+        def seen() -> bool:
+            if self.process.poll() is not None and text not in self.output:
+                pytest.fail(f"the {self.name} ended:\n{self.output[-2000:]}")
+            return text in self.output
+
+        wait_until(seen, what, timeout=limit)
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Send `sig` to the process itself (not its children)."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+
+    def stop(self) -> None:
+        """End it and everything it started."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(5)
+        self._reader.join(2)
+
+
+class Stack:
+    """One database and one broker, and the app's processes on them.
+
+    `start()` only launches them (a test module calls it at import, so they
+    boot while the earlier suites run); `web()` and `worker()` wait until each
+    is ready. The web server's MAIL_DELAY is 0; the worker's is `worker_delay`.
+    """
+
+    def __init__(self, broker: Broker, tmp: Path, worker_delay: float = 0.0) -> None:
+        tmp.mkdir(parents=True, exist_ok=True)
+        self.broker = broker
+        self.db = tmp / "newsletter.db"
+        self.env = {"NEWSLETTER_DB": str(self.db), "CELERY_BROKER_URL": broker.url}
+        self.worker_delay = worker_delay
+        self.port = free_port()
+        self.name = f"{broker.kind}-{uuid.uuid4().hex[:8]}@workshop"
+        self._web: Process | None = None
+        self._worker: Process | None = None
+
+    def start(self) -> Stack:
+        if self.broker.problem:
+            return self
+        command = [sys.executable, "-m", "uvicorn", "app.main:app"]
+        command += ["--port", str(self.port), "--log-level", "info"]
+        self._web = Process("web server", command, {**self.env, "MAIL_DELAY": "0"})
+        command = [sys.executable, "-m", "celery", "-A", "app.worker", "worker"]
+        command += ["--loglevel", "INFO", "--without-gossip", "--without-mingle"]
+        command += ["--pool", "threads", "--concurrency", "4", "-n", self.name]
+        delay = {"MAIL_DELAY": f"{self.worker_delay:g}"}
+        self._worker = Process("worker", command, {**self.env, **delay})
+        return self
+
+    def web(self) -> Process:
+        """uvicorn serving app.main:app at `self.url`, once it is up."""
+        assert self._web is not None, "start() first"
+        self._web.wait_for("Application startup complete", "the web server is up")
+        return self._web
+
+    def worker(self) -> Process:
+        """The Celery worker of app.worker, once it is ready for jobs."""
+        assert self._worker is not None, "start() first"
+        self._worker.wait_for(" ready.", "the worker is ready")
+        return self._worker
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def job(self, job_id: str) -> dict:
+        """The job's row, read from the database file (no web server needed)."""
+        with contextlib.closing(sqlite3.connect(self.db)) as db:
+            db.row_factory = sqlite3.Row
+            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        assert row is not None, f"no job {job_id} in the database"
+        return dict(row)
+
+    def emails(self, recipient: str, status: str = "sent") -> list[dict]:
+        """The emails to `recipient` in the outbox table, with this status."""
+        with contextlib.closing(sqlite3.connect(self.db)) as db:
+            db.row_factory = sqlite3.Row
+            query = "SELECT * FROM outbox WHERE recipient = ? AND status = ?"
+            return [dict(row) for row in db.execute(query, (recipient, status))]
+
+    def wait_for_emails(self, recipient: str, count: int, what: str) -> list[dict]:
+        found = lambda: len(self.emails(recipient)) >= count  # noqa: E731
+        wait_until(found, what, timeout=JOB_LIMIT)
+        return self.emails(recipient)
+
+    def wait_for_job(self, job_id: str, status: str, what: str) -> dict:
+        reached = lambda: self.job(job_id)["status"] == status  # noqa: E731
+        wait_until(reached, what, timeout=JOB_LIMIT)
+        return self.job(job_id)
+
+    def close(self) -> None:
+        for process in (self._web, self._worker):
+            if process is not None:
+                process.stop()
+        self.broker.close()
+
+
+def start_stacks(*kinds: str, worker_delay: float = 0.0) -> dict[str, Stack]:
+    """A started Stack per broker kind, in a temporary folder; all are closed
+    and removed when the test process ends (or earlier, by `close()`)."""
+    tmp = Path(tempfile.mkdtemp(prefix="workshop-queue-"))
+    stacks = {}
+    if has_worker():
+        for kind in kinds:
+            broker = Broker(kind, tmp / kind)
+            stacks[kind] = Stack(broker, tmp / kind, worker_delay).start()
+
+    def close_all() -> None:
+        for stack in stacks.values():
+            stack.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    atexit.register(close_all)
+    return stacks
