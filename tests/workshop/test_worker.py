@@ -9,6 +9,7 @@ waits for what it prints or does (a file a job touches), never a fixed time.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -136,3 +137,21 @@ def test_serve_says_when_no_worker_runs(worker_repo: Path, start) -> None:
     wait_for_text(log, "No worker runs: jobs sent to app/worker.py stay pending")
     os.killpg(process.pid, signal.SIGTERM)
     assert process.wait(TIMEOUT) == 0
+
+
+def test_the_worker_restarts_on_an_app_folder_restored_at_once(
+    worker_repo: Path, start, tmp_path: Path
+) -> None:
+    """rm -rf app; cp -r saved app: the new app/ (often under the old inode
+    number) is watched too, and the worker restarts on it."""
+    process, log = start(worker_repo, "worker")
+    wait_for_text(log, " ready.")
+    app = worker_repo / "app"
+    shutil.copytree(app, tmp_path / "saved")
+    shutil.rmtree(app)
+    shutil.copytree(tmp_path / "saved", app)
+    (app / "worker.py").write_text(WORKER.format(version="restored"))
+    wait_for_text(log, " ready.", count=2)
+    send(worker_repo, "after")
+    wait_for_file(worker_repo / "after", "restored")
+    assert process.poll() is None

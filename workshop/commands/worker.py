@@ -2,8 +2,8 @@
 
 Celery has no autoreload: a worker runs the code it imported when it started.
 This command supervises one worker process at a time (`python -m
-workshop.commands.worker --child FOLDER`) the way `workshop serve` supervises
-the app: a save of a Python file under the served app/ (watchfiles) stops the
+workshop.working FOLDER`) the way `workshop serve` supervises
+the app: a save under the served app/ (workshop/appwatch.py) stops the
 worker as Celery stops on SIGTERM (a warm shutdown: running jobs finish) and
 starts a fresh one. A save that breaks the import is one line, printed once;
 the next good save brings the worker back. Ctrl-C (or SIGTERM) stops it the
@@ -19,45 +19,25 @@ can tell a learner whose jobs would stay `pending` that no worker runs.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import importlib
 import os
 import signal
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty, SimpleQueue
 
+from workshop.appwatch import described, saves
 from workshop.errors import WorkshopError
 from workshop.project import APP, get_step
-from workshop.runner import describe_load_error
-from workshop.serving import from_cwd, stop_with_parent
-from workshop.ui import style
+from workshop.supervise import Changed, Exited, Stop, kill
+from workshop.working import CONCURRENCY, FIX_IT, IMPORT_FAILED
 
 POSIX = os.name == "posix"
-CONCURRENCY = 8
 STOP_LIMIT = 10.0  # seconds a restart waits for running jobs before a kill
 STOPPING = "stopping: the worker finishes its running jobs; Ctrl-C again to force"
-FIX_IT = "fix it and save: the worker restarts"
 MARKER = Path(".workshop") / "worker.pid"
-
-
-@dataclass(frozen=True)
-class Changed:
-    what: str
-
-
-@dataclass(frozen=True)
-class Exited:
-    process: subprocess.Popen[bytes]
-
-
-@dataclass(frozen=True)
-class Stop:
-    signum: int
 
 
 def say(message: str) -> None:
@@ -178,8 +158,8 @@ class Supervisor:
                 pass
 
     def _start(self) -> None:
-        command = [sys.executable, "-m", "workshop.commands.worker", "--child"]
-        command += [str(self.folder), "--concurrency", str(self.concurrency)]
+        command = [sys.executable, "-m", "workshop.working", str(self.folder)]
+        command += ["--concurrency", str(self.concurrency)]
         options: dict = {}
         if self.lifeline is not None:  # stops when we end, however we end
             command += ["--lifeline", str(self.lifeline[0])]
@@ -210,87 +190,15 @@ class Supervisor:
                 child.wait(STOP_LIMIT)
             except subprocess.TimeoutExpired:
                 say(f"the worker did not stop within {STOP_LIMIT:g} s: killed")
-                _kill(child)
+                kill(child)
 
         threading.Thread(target=force, daemon=True).start()
 
     def _kill(self) -> None:
-        if self.child is not None:
-            _kill(self.child)
+        kill(self.child)
 
     def _watch(self, ready: threading.Event) -> None:
-        """Put a Changed event for every save of a Python file under app/."""
-        from watchfiles import PythonFilter, watch
-
+        """Put a Changed event for every save under app/ (workshop/appwatch.py)."""
         app = self.folder / APP
-        shown = app.relative_to(self.root).as_posix()
-        try:
-            for batch in watch(
-                app,
-                watch_filter=PythonFilter(),
-                debounce=300,
-                rust_timeout=100,
-                yield_on_timeout=True,
-                stop_event=self.quit,
-            ):
-                ready.set()
-                if batch:
-                    path = Path(sorted(batch)[0][1])
-                    with contextlib.suppress(ValueError):
-                        path = path.relative_to(self.root.resolve())
-                    self.events.put(Changed(f"{path.as_posix()} changed"))
-        except (OSError, RuntimeError) as error:
-            say(f"cannot watch {shown}/ ({error}): restart the worker by hand")
-        finally:
-            ready.set()
-
-
-def _kill(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        if POSIX:
-            os.killpg(process.pid, signal.SIGKILL)
-        else:
-            process.kill()
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(5)
-
-
-# --- the worker process -------------------------------------------------------
-
-IMPORT_FAILED = 3  # the child's exit status when app/worker.py does not import
-
-
-def child(folder: Path, concurrency: int, lifeline: int | None = None) -> int:
-    """Import app/worker.py from `folder` and run its Celery app's worker."""
-    if lifeline is not None:
-        stop_with_parent(lifeline)
-
-    sys.path.insert(0, str(folder))
-    try:
-        module = importlib.import_module(f"{APP}.worker")
-    except (Exception, SystemExit) as error:
-        line = describe_load_error(error, folder).partition("\n")[0]
-        say(style(f"{from_cwd(line, folder)} — {FIX_IT}", "red", stream=sys.stderr))
-        return IMPORT_FAILED
-    celery = getattr(module, "celery", None) or getattr(module, "app", None)
-    if celery is None or not hasattr(celery, "worker_main"):
-        say(f"{APP}/worker.py has no Celery app named celery — {FIX_IT}")
-        return IMPORT_FAILED
-    options = ["--pool", "threads", "--concurrency", str(concurrency)]
-    celery.worker_main(["worker", *options, "--loglevel", "INFO"])
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m workshop.commands.worker")
-    parser.add_argument("--child", type=Path, required=True)
-    parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
-    parser.add_argument("--lifeline", type=int)
-    args = parser.parse_args(argv)
-    return child(args.child, args.concurrency, args.lifeline)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        for names in saves(self.root, app, self.quit, ready=ready):
+            self.events.put(Changed(described(names)))

@@ -1,0 +1,60 @@
+"""The worker process of `workshop worker`: one Celery worker for one version of
+app/ (`python -m workshop.working FOLDER`), started again after every save by
+the supervisor in workshop/commands/worker.py, as workshop/serving.py is for
+`workshop serve`. When app/worker.py does not import, it prints the error once,
+as one line that points at the learner's line, and exits with IMPORT_FAILED.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from workshop.project import APP
+from workshop.runner import describe_load_error
+from workshop.serving import from_cwd, stop_with_parent
+from workshop.ui import style
+
+CONCURRENCY = 8
+FIX_IT = "fix it and save: the worker restarts"
+IMPORT_FAILED = 3  # the exit status when app/worker.py does not import
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def child(folder: Path, concurrency: int, lifeline: int | None = None) -> int:
+    """Import app/worker.py from `folder` and run its Celery app's worker."""
+    if lifeline is not None:
+        stop_with_parent(lifeline)
+
+    sys.path.insert(0, str(folder))
+    try:
+        module = importlib.import_module(f"{APP}.worker")
+    except (Exception, SystemExit) as error:
+        line = describe_load_error(error, folder).partition("\n")[0]
+        say(style(f"{from_cwd(line, folder)} — {FIX_IT}", "red", stream=sys.stderr))
+        return IMPORT_FAILED
+    celery = getattr(module, "celery", None) or getattr(module, "app", None)
+    if celery is None or not hasattr(celery, "worker_main"):
+        say(f"{APP}/worker.py has no Celery app named celery — {FIX_IT}")
+        return IMPORT_FAILED
+    options = ["--pool", "threads", "--concurrency", str(concurrency)]
+    celery.worker_main(["worker", *options, "--loglevel", "INFO"])
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m workshop.working")
+    parser.add_argument("folder", type=Path, help="the folder that holds app/")
+    parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
+    parser.add_argument("--lifeline", type=int, help="stop when this pipe closes")
+    args = parser.parse_args(argv)
+    return child(args.folder, args.concurrency, args.lifeline)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
