@@ -29,7 +29,7 @@ import pytest
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # tests/, for support
 from support.live import LiveServer, wait_until
 
-WAIT = 10.0  # seconds: the upper bound of every wait; reached only on failure
+WAIT = 30.0  # seconds: the upper bound of every wait; reached only on failure
 
 
 class Gate(threading.Event):
