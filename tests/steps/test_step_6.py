@@ -7,7 +7,7 @@ records what is done with the request's connection.
 import threading
 
 import pytest
-from support.live import wait_until
+from step_support import wait_for
 
 ADA = {"email": "ada@example.com", "name": "Ada"}
 
@@ -70,10 +70,15 @@ def test_tasks_do_not_use_the_request_connection(
     used_by_the_endpoint = len(connection.statements)
 
     mail_gate.open()
-    wait_until(
+    wait_for(
+        live_server,
         lambda: live_server.emails_to(ADA["email"], "sent"),
-        "the welcome email is sent",
+        "the welcome email was never sent",
     )
-    wait_until(lambda: audit_about(live_server, ADA["email"]), "the audit entry")
+    wait_for(
+        live_server,
+        lambda: audit_about(live_server, ADA["email"]),
+        "no audit entry about the new subscriber",
+    )
     after_the_response = connection.statements[used_by_the_endpoint:]
     assert after_the_response == [], "tasks ran SQL on the request's connection"

@@ -22,9 +22,16 @@ def test_digest_is_accepted_as_a_job(client):
     """POST /digests answers 202 Accepted with a job id and a Location to follow."""
     assert client.post("/subscribers", json=ADA).status_code == 201
     response = client.post("/digests")
-    assert response.status_code == 202, response.text
+    assert response.status_code == 202, (
+        f"POST /digests answered {response.status_code}, not 202 Accepted: declare"
+        " it with status_code=202 (the work is not done yet)"
+    )
     job = response.json()
     assert job["status"] == "pending", "the job has not started when we answer"
+    assert "location" in response.headers, (
+        "no Location header: in the path operation, set"
+        ' response.headers["Location"] = f"/jobs/{job_id}"'
+    )
     assert response.headers["location"].endswith(f"/jobs/{job['id']}")
 
     followed = client.get(f"/jobs/{job['id']}")
