@@ -5,6 +5,7 @@ records what is done with the request's connection.
 """
 
 import threading
+from contextlib import closing
 
 import pytest
 from step_support import wait_for
@@ -82,3 +83,32 @@ def test_tasks_do_not_use_the_request_connection(
     )
     after_the_response = connection.statements[used_by_the_endpoint:]
     assert after_the_response == [], "tasks ran SQL on the request's connection"
+
+
+def test_welcome_task_reads_the_subscriber_when_it_runs(settings, client_factory):
+    """The welcome task gets the subscriber's id and reads the row when it runs."""
+    from app import db
+    from app.main import app
+
+    def get_db_then_rename():  # as if Ada renamed herself before the task ran
+        connection = db.connect()
+        try:
+            yield connection
+        finally:
+            connection.close()
+            with closing(db.connect()) as other, other:
+                other.execute("UPDATE subscribers SET name = 'Ada Lovelace'")
+
+    app.dependency_overrides[db.get_db] = get_db_then_rename
+    try:
+        with client_factory() as client:
+            assert client.post("/subscribers", json=ADA).status_code == 201
+            outbox = client.get("/outbox").json()
+    finally:
+        app.dependency_overrides.pop(db.get_db, None)
+    [welcome] = [e for e in outbox if e["recipient"] == ADA["email"]]
+    assert "Ada Lovelace" in welcome["body"], (
+        "the welcome task used an old copy of the subscriber: give it the id,"
+        " add_task(send_welcome_email, subscriber.id), and load the row in it"
+        f" ({welcome['body']!r}, after a rename)"
+    )

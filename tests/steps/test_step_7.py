@@ -68,6 +68,29 @@ def test_failed_digest_is_reported(client):
     assert followed["detail"]
 
 
+def test_crashed_digest_is_reported_as_failed(settings, monkeypatch):
+    """A digest that crashes (not only a refused email) ends failed, not running."""
+    from fastapi.testclient import TestClient
+
+    from app import mailer
+    from app.main import app
+
+    def crash(recipient: str, *args, **kwargs):
+        raise RuntimeError("the mail server crashed")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.post("/subscribers", json=ADA).status_code == 201
+        monkeypatch.setattr(mailer, "deliver", crash)
+        job = client.post("/digests").json()
+        followed = client.get(f"/jobs/{job['id']}").json()
+    assert followed["status"] != "running", (
+        "the job stays 'running' for good after the digest crashed: in send_digest,"
+        " catch any error (except Exception) and mark the job failed"
+    )
+    assert followed["status"] == "failed", followed
+    assert followed["detail"]
+
+
 def test_unknown_job_is_not_found(client):
     """GET /jobs/{id} answers 404 for a job that does not exist, 422 for a non-id."""
     job = client.post("/digests").json()
