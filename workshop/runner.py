@@ -245,10 +245,9 @@ class Collector:
     def _with_advice(self, message: str, nodeid: str) -> str:
         """The fix first: the line a learner reads is the one to act on."""
         warning = self.never_awaited.get(nodeid)
-        if warning is not None:
-            message = f"Python warned: {warning}\n{message}"
-        found = advice(message)
-        return f"{found}\n{message}" if found else message
+        warned = f"Python warned: {warning}\n{message}" if warning else message
+        found = advice(warned)  # the warning's fix quotes it: no need for both
+        return f"{found}\n{message}" if found else warned
 
     def pytest_runtest_teardown(self, item, nextitem) -> None:
         step = self._step(item.nodeid)
