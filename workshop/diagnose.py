@@ -11,7 +11,16 @@ import re
 
 ADVICE: list[tuple[re.Pattern[str], str]] = [
     (
-        re.compile(r"'(NoneType|coroutine)' object is not callable"),
+        re.compile(r"coroutine '(\w+)' was never awaited"),
+        "fix: write `await {0}(...)`: Python warned that coroutine '{0}' was "
+        "never awaited, so it never ran",
+    ),
+    (
+        # add_task(f(x)): f(x) runs at once, and its result (None) is the task
+        re.compile(
+            r"'(NoneType|coroutine)' object is not callable"
+            r"|the first argument must be callable"
+        ),
         "fix: pass the function and its arguments to add_task, not a call: "
         "add_task(send_welcome_email, email), not add_task(send_welcome_email(email))",
     ),
@@ -30,6 +39,22 @@ ADVICE: list[tuple[re.Pattern[str], str]] = [
         ),
         "fix: {0}() is called with other arguments than it takes: "
         "make its signature and its add_task(...) call agree",
+    ),
+    (
+        re.compile(r"MailError: "),
+        "fix: a MailError escaped a background task, so the later tasks of the "
+        "request were skipped: catch it inside the task (try: ... except "
+        "MailError) and record the failure",
+    ),
+    (
+        re.compile(r"Cannot operate on a closed database"),
+        "fix: a task used the request's connection, closed when the request "
+        "ended: open one in the task, `with closing(connect()) as db:`",
+    ),
+    (
+        re.compile(r"type '(\w+)' is not supported"),
+        "fix: a task got a {0} object where it wants a plain value: pass "
+        "subscriber.id to add_task, not the {0}, and load it in the task",
     ),
     (
         re.compile(r"calls sys\.exit\("),

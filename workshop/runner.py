@@ -103,7 +103,8 @@ def load_error(app_dir: Path) -> str | None:
     try:
         importlib.import_module(module)
     except BaseException as error:  # SystemExit too: sys.exit() at import
-        return describe_load_error(error, app_dir)
+        # one line: the place, the error and its fix come first in a report
+        return " — ".join(describe_load_error(error, app_dir).splitlines())
     finally:
         for name in [n for n in sys.modules if n == "app" or n.startswith("app.")]:
             del sys.modules[name]
@@ -166,7 +167,8 @@ class Collector:
         self.results, self.status, self.root = results, status, root
         self.stop_from = stop_from  # stop after a red step numbered this or later
         self.expectations: dict[str, str] = {}
-        self.never_awaited: list[str] = []
+        self.never_awaited: dict[str, str] = {}  # test -> the warning
+        self.raw: dict[str, str] = {}  # test -> its message, before any advice
         self.stopped = False
 
     def _step(self, nodeid: str) -> StepResult | None:
@@ -210,9 +212,16 @@ class Collector:
         )
 
     def pytest_warning_recorded(self, warning_message, when, nodeid, location) -> None:
+        """pytest records a test's warnings after its reports: a failure
+        already noted gets the warning (and the fix it means) now."""
         text = str(warning_message.message)
-        if NEVER_AWAITED in text:
-            self.never_awaited.append(text)
+        if NEVER_AWAITED not in text or nodeid in self.never_awaited:
+            return
+        self.never_awaited[nodeid] = text
+        step = self._step(nodeid)
+        for failure in step.failures if step is not None else []:
+            if failure.test == nodeid:
+                failure.message = self._with_advice(self.raw[nodeid], nodeid)
 
     def pytest_runtest_logreport(self, report) -> None:
         step = self._step(report.nodeid)
@@ -226,18 +235,19 @@ class Collector:
             message = essential(report.longrepr)
             if report.when != "call":
                 message = f"(error in {report.when}) {message}"
-            message = self._with_advice(message)
+            self.raw[report.nodeid] = message
+            message = self._with_advice(message, report.nodeid)
             where = failure_location(report, self.root)
             step.failures.append(Failure(report.nodeid, expectation, message, where))
         elif report.when == "call" and report.passed:
             step.passed += 1
 
-    def _with_advice(self, message: str) -> str:
-        if self.never_awaited:
-            warning = self.never_awaited[-1]
-            message += f"\nPython warned: {warning} (a missing `await`?)"
-        found = advice(message)
-        return f"{message}\n{found}" if found else message
+    def _with_advice(self, message: str, nodeid: str) -> str:
+        """The fix first: the line a learner reads is the one to act on."""
+        warning = self.never_awaited.get(nodeid)
+        warned = f"Python warned: {warning}\n{message}" if warning else message
+        found = advice(warned)  # the warning's fix quotes it: no need for both
+        return f"{found}\n{message}" if found else warned
 
     def pytest_runtest_teardown(self, item, nextitem) -> None:
         step = self._step(item.nodeid)

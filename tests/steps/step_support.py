@@ -1,15 +1,26 @@
 """Helpers of the step suites: the mail gate, response tracking, the app's server.
 
+`wait_for(server, condition, otherwise)` is how a suite waits for the app: it
+fails at once, saying `otherwise`, as soon as nothing the app does can make
+the condition true (every request and its tasks done, or held at the gate).
+
 The live server and `wait_until` are shared with the other tests: they live in
 tests/support/live.py (conftest.py puts tests/ on sys.path).
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
-from support.live import LiveServer
+import pytest
+from support.live import TIMEOUT, LiveServer
+
+T = TypeVar("T")
 
 GATE_LIMIT = 10.0  # seconds a held delivery waits at most, should a test forget
 
@@ -28,11 +39,20 @@ def written_summary(path: str, method: str) -> str | None:
 
 
 class Exchange:
-    """One request to the live server: has its whole response been sent yet?"""
+    """One request to the live server: has its whole response been sent yet?
+    Has the app finished with it (the response and its background tasks)?"""
 
     def __init__(self, method: str, path: str) -> None:
         self.what = f"{method} {path}"
         self.responded = False
+        self.held = False  # a delivery of its tasks waits at the mail gate
+        self.finished = threading.Event()
+        self.error: BaseException | None = None  # what the app (or a task) raised
+
+    @property
+    def idle(self) -> bool:
+        """Nothing of it can move on by itself: it is done, or held at the gate."""
+        return self.finished.is_set() or self.held
 
 
 # The request being answered, as seen from code running on its behalf: the
@@ -40,14 +60,17 @@ class Exchange:
 CURRENT_EXCHANGE: contextvars.ContextVar[Exchange] = contextvars.ContextVar("exchange")
 
 
-def track_responses(app):
-    """Wrap an ASGI app so CURRENT_EXCHANGE tells whether the response is out."""
+def track_responses(app, exchanges: list[Exchange] | None = None):
+    """Wrap an ASGI app so CURRENT_EXCHANGE tells whether the response is out;
+    each request's Exchange is appended to `exchanges`."""
 
     async def tracked(scope, receive, send):
         if scope["type"] != "http":
             return await app(scope, receive, send)
         exchange = Exchange(scope["method"], scope["path"])
         CURRENT_EXCHANGE.set(exchange)
+        if exchanges is not None:
+            exchanges.append(exchange)
 
         async def send_and_note(message) -> None:
             await send(message)
@@ -56,7 +79,13 @@ def track_responses(app):
             ):
                 exchange.responded = True
 
-        await app(scope, receive, send_and_note)
+        try:  # Starlette runs the background tasks inside this call
+            await app(scope, receive, send_and_note)
+        except BaseException as error:
+            exchange.error = error
+            raise
+        finally:
+            exchange.finished.set()
 
     return tracked
 
@@ -74,6 +103,11 @@ class MailGate:
         self.opened = threading.Event()
         self.recipients: set[str] | None = None  # None: hold every recipient
         self.sent_before_response: list[str] = []  # "recipient, during POST /x"
+        # a blocking delivery made on the event loop's thread (a sync call in
+        # an `async def`): the whole server waits for it, so it is never held
+        self.blocked_loop: list[str] = []
+        self._lock = threading.Lock()
+        self._waiting: dict[Exchange, str] = {}  # held deliveries' requests
 
     def sent_during_request(self, recipient: str) -> bool:
         """True (and noted) when called by code the client is still waiting for."""
@@ -85,13 +119,17 @@ class MailGate:
 
     def hold(self, *recipients: str) -> None:
         """Hold only emails to these recipients (`hold()`: hold none)."""
-        self.recipients = set(recipients)
+        with self._lock:
+            self.recipients = set(recipients)
+            self._let_go()
 
     def release(self, *recipients: str) -> None:
         """Stop holding emails to these recipients; the others stay held."""
         if self.recipients is None:
             raise ValueError("release() needs hold(...) first")
-        self.recipients = self.recipients - set(recipients)
+        with self._lock:
+            self.recipients = self.recipients - set(recipients)
+            self._let_go()
 
     def holds(self, recipient: str) -> bool:
         if self.opened.is_set():
@@ -99,7 +137,33 @@ class MailGate:
         return self.recipients is None or recipient in self.recipients
 
     def open(self) -> None:
-        self.opened.set()
+        with self._lock:
+            self.opened.set()
+            self._let_go()
+
+    def _let_go(self) -> None:
+        """The requests whose deliveries are let go are busy again, at once
+        (not when their wait notices): `wait_for` must not see them idle."""
+        for exchange, recipient in list(self._waiting.items()):
+            if not self.holds(recipient):
+                exchange.held = False
+                del self._waiting[exchange]
+
+    @contextlib.contextmanager
+    def waiting(self, recipient: str) -> Iterator[None]:
+        """While a delivery to `recipient` waits here, its request is held
+        (see `wait_for`)."""
+        exchange = CURRENT_EXCHANGE.get(None)
+        with self._lock:
+            if exchange is not None and self.holds(recipient):
+                exchange.held = True
+                self._waiting[exchange] = recipient
+        try:
+            yield
+        finally:
+            with self._lock:
+                if exchange is not None and self._waiting.pop(exchange, None):
+                    exchange.held = False
 
 
 class AppServer(LiveServer):
@@ -108,7 +172,29 @@ class AppServer(LiveServer):
     def __init__(self, app) -> None:
         # response tracking for MailGate; the app's startup and shutdown run;
         # log_level="info": caplog sees "Waiting for background tasks ..."
-        super().__init__(track_responses(app), lifespan="on", log_level="info")
+        self.exchanges: list[Exchange] = []
+        tracked = track_responses(app, self.exchanges)
+        super().__init__(tracked, lifespan="on", log_level="info")
+
+    def idle(self) -> bool:
+        """Nothing the app does can change what a test sees: every request is
+        answered and its tasks are done, or a task waits at the mail gate."""
+        return all(exchange.idle for exchange in list(self.exchanges))
+
+    def settle(self) -> list[str]:
+        """Wait (3 s at most) until the server is idle; return `errors()`."""
+        deadline = time.monotonic() + TIMEOUT
+        while not self.idle() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return self.errors()
+
+    def errors(self) -> list[str]:
+        """What requests or their tasks raised: 'POST /subscribers: KeyError: ...'."""
+        return [
+            f"{e.what} (or one of its tasks) raised {type(e.error).__name__}: {e.error}"
+            for e in list(self.exchanges)
+            if e.error is not None
+        ]
 
     def emails_to(self, recipient: str, status: str | None = None) -> list[dict]:
         """The emails to `recipient` in GET /outbox (with this status, if given)."""
@@ -118,3 +204,25 @@ class AppServer(LiveServer):
             if email["recipient"] == recipient
             and (status is None or email["status"] == status)
         ]
+
+
+def wait_for(server: AppServer, condition: Callable[[], T], otherwise: str) -> T:
+    """Poll `condition` until it returns something truthy, and return that.
+
+    It fails at once, with `otherwise` (say what is missing and the fix), when
+    nothing the app does can make it true any more: every request is answered
+    and its background tasks are done, or wait at the mail gate. What a
+    request or task raised is added. A red test never waits out a timeout.
+    """
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        idle = server.idle()  # first: a condition seen false after it stays so
+        result = condition()
+        if result:
+            return result
+        if idle or time.monotonic() > deadline:
+            problems = server.errors()
+            if not idle:
+                problems.append(f"(gave up after {TIMEOUT:g} s)")
+            pytest.fail("\n".join([otherwise, *problems]))
+        time.sleep(0.005)

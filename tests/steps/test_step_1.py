@@ -11,9 +11,15 @@ def test_response_does_not_wait_for_the_welcome_email(live_server, mail_gate):
     response = live_server.post("/subscribers", json=ADA)
     assert response.status_code == 201, response.text
     if mail_gate.sent_before_response:
+        raised = live_server.settle()  # a task that raised says more: add it
         pytest.fail(
-            "the welcome email was sent before the response, so the client waited"
-            " for it: hand it to background_tasks.add_task instead"
+            "\n".join(
+                [
+                    "the welcome email was sent before the response, so the client"
+                    " waited for it: hand it to background_tasks.add_task instead",
+                    *raised,
+                ]
+            )
         )
     assert not live_server.emails_to(ADA["email"], "sent")
     saved = live_server.get(f"/subscribers/{response.json()['id']}")

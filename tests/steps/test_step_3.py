@@ -1,7 +1,6 @@
 """Step 3: one request, three tasks (email, admin notice, audit entry), in order."""
 
-from step_support import written_summary
-from support.live import wait_until
+from step_support import wait_for, written_summary
 
 ADA = {"email": "ada@example.com", "name": "Ada"}
 ADMIN = "admin@example.com"
@@ -9,7 +8,10 @@ ADMIN = "admin@example.com"
 
 def entries_about(server_or_client, email: str) -> list[dict]:
     audit = server_or_client.get("/audit")
-    assert audit.status_code == 200, "GET /audit shows the audit log"
+    assert audit.status_code == 200, (
+        f"GET /audit answered {audit.status_code}: add a GET /audit endpoint that"
+        " lists the audit log"
+    )
     return [entry for entry in audit.json() if email in entry["detail"]]
 
 
@@ -26,26 +28,39 @@ def test_tasks_run_one_after_another_in_the_order_added(live_server, mail_gate):
     """The admin notice and the audit entry wait until the welcome email is sent."""
     mail_gate.hold(ADA["email"], ADMIN)
     assert live_server.post("/subscribers", json=ADA).status_code == 201
-    wait_until(
-        lambda: live_server.get("/outbox").json(), "the first email is on its way"
+    wait_for(
+        live_server,
+        lambda: live_server.get("/outbox").json(),
+        "no email was sent after POST /subscribers",
     )
-    assert not live_server.emails_to(ADMIN), "the admin notice waits its turn"
+    assert not live_server.emails_to(ADMIN), (
+        "the admin notice went out before the welcome email: call"
+        " add_task(send_welcome_email, ...) first; tasks run in the order added"
+    )
     assert live_server.emails_to(ADA["email"], "sending"), "the welcome email first"
-    assert not entries_about(live_server, ADA["email"]), "the audit entry waits too"
+    assert not entries_about(live_server, ADA["email"]), (
+        "the audit entry was written before the emails: call"
+        " add_task(write_audit_entry, ...) last"
+    )
 
     mail_gate.release(ADA["email"])
-    wait_until(
+    wait_for(
+        live_server,
         lambda: live_server.emails_to(ADMIN, "sending"),
-        "the admin notice is on its way, after the welcome email",
+        "no admin notice after the welcome email: call add_task(notify_admin, ...)"
+        " after add_task(send_welcome_email, ...)",
     )
     assert live_server.emails_to(ADA["email"], "sent"), "welcome email first"
     assert not entries_about(live_server, ADA["email"]), (
-        "the audit entry waits until the admin notice is sent"
+        "the audit entry was written before the admin notice was sent: call"
+        " add_task(write_audit_entry, ...) after add_task(notify_admin, ...)"
     )
 
     mail_gate.open()
-    wait_until(
+    wait_for(
+        live_server,
         lambda: entries_about(live_server, ADA["email"]),
-        "the audit entry is written after the emails",
+        "no audit entry about the new subscriber after the emails: call"
+        " add_task(write_audit_entry, ...) last",
     )
     assert live_server.emails_to(ADMIN, "sent"), "the notice went out before it"

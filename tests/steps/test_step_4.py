@@ -3,7 +3,8 @@
 import sqlite3
 from contextlib import closing
 
-from support.live import wait_until
+import pytest
+from step_support import CURRENT_EXCHANGE, wait_for
 
 ADA = {"email": "ada@example.com", "name": "Ada"}
 
@@ -12,41 +13,113 @@ def audit(server_or_client, text: str) -> list[dict]:
     return [e for e in server_or_client.get("/audit").json() if text in e["detail"]]
 
 
+def no_entry(server_or_client, expected: str) -> str:
+    """Why there is no audit entry `expected`, showing what was written instead."""
+    written = [
+        e["detail"] for e in server_or_client.get("/audit").json()
+        if e["event"] == "request"
+    ]  # fmt: skip
+    if written:
+        return (
+            f"the audit log has {written} where {expected!r} was expected: write"
+            ' f"{request.method} {request.url.path}" (request.url is the whole URL)'
+        )
+    return (
+        f"no audit entry {expected!r}: write a dependency that adds write_audit_entry"
+        f" with background_tasks.add_task, and give {expected}"
+        " dependencies=[Depends(audit_request)]"
+    )
+
+
+class WriteLock:
+    """The database's write lock, held by the test: nobody else writes until
+    `release()`. A write made while its request is still unanswered would make
+    the client wait: it releases the lock at once and is noted in `inline`."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+        self.inline: list[str] = []
+
+    def traced(self, statement: str) -> None:
+        exchange = CURRENT_EXCHANGE.get(None)
+        writes = statement.lstrip().upper().startswith(("INSERT", "UPDATE"))
+        if writes and exchange is not None and not exchange.responded:
+            self.inline.append(f"{statement}, during {exchange.what}")
+            self.release()  # let it through: the client must not wait for us
+
+    def release(self) -> None:
+        self.connection.rollback()
+
+
+@pytest.fixture
+def write_lock(settings, live_server, monkeypatch: pytest.MonkeyPatch):
+    """A WriteLock on the database of the running app, held (BEGIN IMMEDIATE)."""
+    connect = sqlite3.connect
+    lock = WriteLock(connect(settings.newsletter_db, check_same_thread=False))
+
+    def connect_traced(*args, **kwargs):
+        connection = connect(*args, **kwargs)
+        connection.set_trace_callback(lock.traced)
+        return connection
+
+    monkeypatch.setattr(sqlite3, "connect", connect_traced)
+    with closing(lock.connection):
+        lock.connection.execute("BEGIN IMMEDIATE")  # no one else can write now
+        yield lock
+        lock.release()
+
+
 def test_subscribe_requests_are_audited(client):
     """Each POST /subscribers adds a "POST /subscribers" entry to the audit log."""
     assert client.post("/subscribers", json=ADA).status_code == 201
     requests = audit(client, "POST /subscribers")
+    assert requests, no_entry(client, "POST /subscribers")
     assert len(requests) == 1, requests
 
 
 def test_listing_subscribers_is_audited_too(client):
     """The same dependency logs GET /subscribers, which has no tasks of its own."""
     assert client.get("/subscribers").status_code == 200
-    assert len(audit(client, "GET /subscribers")) == 1
+    requests = audit(client, "GET /subscribers")
+    assert requests, no_entry(client, "GET /subscribers")
+    assert len(requests) == 1, requests
 
 
-def test_request_audit_entry_is_written_after_the_response(live_server, settings):
+def test_request_audit_entry_is_written_after_the_response(live_server, write_lock):
     """The dependency's audit entry is a task: GET /subscribers does not wait for it."""
-    with closing(sqlite3.connect(settings.newsletter_db)) as lock:
-        lock.execute("BEGIN IMMEDIATE")  # no one else can write until we roll back
-        assert live_server.get("/subscribers").status_code == 200
-        assert not audit(live_server, "GET /subscribers"), "written after the response"
-        lock.rollback()
-    wait_until(lambda: audit(live_server, "GET /subscribers"), "the audit entry")
+    assert live_server.get("/subscribers").status_code == 200
+    if write_lock.inline:
+        pytest.fail(
+            "the audit entry was written inside the request, so GET /subscribers"
+            " waited for the database (this test holds its write lock): in the"
+            " dependency, call background_tasks.add_task(write_audit_entry, ...)"
+        )
+    assert not audit(live_server, "GET /subscribers"), "written after the response"
+    write_lock.release()
+    wait_for(
+        live_server,
+        lambda: audit(live_server, "GET /subscribers"),
+        no_entry(live_server, "GET /subscribers"),
+    )
 
 
 def test_dependency_task_runs_before_the_endpoint_tasks(live_server, mail_gate):
     """The dependency's audit entry is written before the welcome email is sent."""
     mail_gate.hold(ADA["email"])
     assert live_server.post("/subscribers", json=ADA).status_code == 201
-    wait_until(
+    wait_for(
+        live_server,
         lambda: audit(live_server, "POST /subscribers"),
-        "the dependency's audit entry is written (while the welcome email waits)",
+        "no audit entry 'POST /subscribers' while the welcome email waits: the"
+        " dependency's task runs before the endpoint's, so add it in the dependency"
+        " (dependencies=[Depends(audit_request)])",
     )
     assert not live_server.emails_to(ADA["email"], "sent")
 
     mail_gate.open()
-    subscribed = wait_until(
-        lambda: audit(live_server, ADA["email"]), "the endpoint's audit entry"
+    subscribed = wait_for(
+        live_server,
+        lambda: audit(live_server, ADA["email"]),
+        "no audit entry about the new subscriber",
     )
     assert audit(live_server, "POST /subscribers")[0]["id"] < subscribed[0]["id"]

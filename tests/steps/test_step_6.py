@@ -5,9 +5,10 @@ records what is done with the request's connection.
 """
 
 import threading
+from contextlib import closing
 
 import pytest
-from support.live import wait_until
+from step_support import wait_for
 
 ADA = {"email": "ada@example.com", "name": "Ada"}
 
@@ -70,10 +71,44 @@ def test_tasks_do_not_use_the_request_connection(
     used_by_the_endpoint = len(connection.statements)
 
     mail_gate.open()
-    wait_until(
+    wait_for(
+        live_server,
         lambda: live_server.emails_to(ADA["email"], "sent"),
-        "the welcome email is sent",
+        "the welcome email was never sent",
     )
-    wait_until(lambda: audit_about(live_server, ADA["email"]), "the audit entry")
+    wait_for(
+        live_server,
+        lambda: audit_about(live_server, ADA["email"]),
+        "no audit entry about the new subscriber",
+    )
     after_the_response = connection.statements[used_by_the_endpoint:]
     assert after_the_response == [], "tasks ran SQL on the request's connection"
+
+
+def test_welcome_task_reads_the_subscriber_when_it_runs(settings, client_factory):
+    """The welcome task gets the subscriber's id and reads the row when it runs."""
+    from app import db
+    from app.main import app
+
+    def get_db_then_rename():  # as if Ada renamed herself before the task ran
+        connection = db.connect()
+        try:
+            yield connection
+        finally:
+            connection.close()
+            with closing(db.connect()) as other, other:
+                other.execute("UPDATE subscribers SET name = 'Ada Lovelace'")
+
+    app.dependency_overrides[db.get_db] = get_db_then_rename
+    try:
+        with client_factory() as client:
+            assert client.post("/subscribers", json=ADA).status_code == 201
+            outbox = client.get("/outbox").json()
+    finally:
+        app.dependency_overrides.pop(db.get_db, None)
+    [welcome] = [e for e in outbox if e["recipient"] == ADA["email"]]
+    assert "Ada Lovelace" in welcome["body"], (
+        "the welcome task used an old copy of the subscriber: give it the id,"
+        " add_task(send_welcome_email, subscriber.id), and load the row in it"
+        f" ({welcome['body']!r}, after a rename)"
+    )

@@ -22,9 +22,16 @@ def test_digest_is_accepted_as_a_job(client):
     """POST /digests answers 202 Accepted with a job id and a Location to follow."""
     assert client.post("/subscribers", json=ADA).status_code == 201
     response = client.post("/digests")
-    assert response.status_code == 202, response.text
+    assert response.status_code == 202, (
+        f"POST /digests answered {response.status_code}, not 202 Accepted: declare"
+        " it with status_code=202 (the work is not done yet)"
+    )
     job = response.json()
     assert job["status"] == "pending", "the job has not started when we answer"
+    assert "location" in response.headers, (
+        "no Location header: in the path operation, set"
+        ' response.headers["Location"] = f"/jobs/{job_id}"'
+    )
     assert response.headers["location"].endswith(f"/jobs/{job['id']}")
 
     followed = client.get(f"/jobs/{job['id']}")
@@ -58,6 +65,29 @@ def test_failed_digest_is_reported(client):
     job = client.post("/digests").json()
     followed = client.get(f"/jobs/{job['id']}").json()
     assert followed["status"] == "failed"
+    assert followed["detail"]
+
+
+def test_crashed_digest_is_reported_as_failed(settings, monkeypatch):
+    """A digest that crashes (not only a refused email) ends failed, not running."""
+    from fastapi.testclient import TestClient
+
+    from app import mailer
+    from app.main import app
+
+    def crash(recipient: str, *args, **kwargs):
+        raise RuntimeError("the mail server crashed")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.post("/subscribers", json=ADA).status_code == 201
+        monkeypatch.setattr(mailer, "deliver", crash)
+        job = client.post("/digests").json()
+        followed = client.get(f"/jobs/{job['id']}").json()
+    assert followed["status"] != "running", (
+        "the job stays 'running' for good after the digest crashed: in send_digest,"
+        " catch any error (except Exception) and mark the job failed"
+    )
+    assert followed["status"] == "failed", followed
     assert followed["detail"]
 
 

@@ -106,7 +106,11 @@ class LiveServer:
         try:
             return self.client.request(method, path, **kwargs)
         except httpx.TimeoutException:
-            pytest.fail(f"{method} {path} got no answer within {self.timeout:g} s")
+            pytest.fail(
+                f"{method} {path} got no answer within {self.timeout:g} s: does"
+                " something block the server (a blocking call in an `async def`,"
+                " a loop that never ends)?"
+            )
         except httpx.TransportError as error:
             pytest.fail(f"{method} {path} failed: {error!r}")
 

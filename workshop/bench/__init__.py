@@ -80,7 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser, name: str = "bench") -> None:
         default="1",
         metavar="N",
         help="--loop: the step to check (1); all: every step green and red, "
-        "watch and Ctrl-C",
+        "watch and Ctrl-C; red: every step's red run only",
     )
     add(
         "--room",

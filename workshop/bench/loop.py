@@ -177,14 +177,23 @@ def watch_mode(
 
 
 def every_step(
-    checkout: Path, numbers: list[int], runs: int, env: dict[str, str]
+    checkout: Path,
+    numbers: list[int],
+    runs: int,
+    env: dict[str, str],
+    *,
+    green: bool = True,
 ) -> list[Timing]:
-    """`check N --checkpoint N` (green) and `--checkpoint N-1` (red) for each N."""
+    """`check N --checkpoint N` (green) and `--checkpoint N-1` (red) for each N;
+    `green=False`: the red runs only."""
     workshop = [sys.executable, "-m", "workshop", "check"]
     found = []
     for n in numbers:
-        green = [*workshop, str(n), "--checkpoint", str(n)]
-        found.append(time_command(f"check {n}, green", green, checkout, runs, env))
+        if green:
+            command = [*workshop, str(n), "--checkpoint", str(n)]
+            found.append(
+                time_command(f"check {n}, green", command, checkout, runs, env)
+            )
         if n > numbers[0]:
             red = [*workshop, str(n), "--checkpoint", str(n - 1)]
             found.append(time_command(f"check {n}, red", red, checkout, runs, env))
@@ -251,9 +260,19 @@ def measure_all(root: Path, runs: int, env: dict[str, str]) -> list[Timing]:
 def measure(settings: Settings) -> tuple[list[Timing], list[Timing]]:
     """The floor, then check and watch with app/ red (step 0, as on main) and
     green (step N's checkpoint), and a full verify."""
-    from workshop.project import find_root, get_step
+    from workshop.project import all_steps, find_root, get_step
 
     root = find_root()
+    if settings.step == "red":  # every step's red run: its suite on step N-1
+        env = _env()
+        with tempfile.TemporaryDirectory(prefix="workshop-loop-") as name:
+            tmp = Path(name)
+            checkout = sandbox(root, tmp)
+            floors = floor(tmp, settings.runs, env)
+            numbers = [s.number for s in all_steps(root)]
+            return floors, every_step(
+                checkout, numbers, settings.runs, env, green=False
+            )
     if settings.step == "all":
         env = _env()
         with tempfile.TemporaryDirectory(prefix="workshop-floor-") as name:

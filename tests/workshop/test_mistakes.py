@@ -1,0 +1,73 @@
+"""Each classic mistake of a step gets a first message line that names the fix.
+
+The mistakes are a table in tests/steps/mistakes.py: edits of a checkpoint's
+app. Each one is applied to a copy of its checkpoint in tmp_path and that
+step's checks run on it, supervised, as `workshop check` runs them (one
+runner process each, so they run in parallel under xdist). docs/MISTAKES.md
+is the same table with the line each mistake gets: it must be current
+(`python tests/steps/mistakes.py` rewrites it).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_table():
+    path = ROOT / "tests" / "steps" / "mistakes.py"
+    spec = importlib.util.spec_from_file_location("workshop_step_mistakes", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+table = load_table()
+REGENERATE = "run `python tests/steps/mistakes.py` to rewrite docs/MISTAKES.md"
+
+
+@pytest.mark.parametrize("mistake", table.MISTAKES, ids=lambda m: m.key)
+def test_the_first_message_line_names_the_fix(mistake, tmp_path: Path) -> None:
+    check, message = table.first_message(mistake, tmp_path)
+    line = table.first_line(message)
+    assert line, f"step {mistake.step} stays green with this mistake"
+    missing = [words for words in mistake.names if words not in line]
+    assert not missing, f"{line!r} does not say {missing}"
+    # pytest's introspection is for -v: no '+ where <function f at 0x...>'
+    assert " at 0x" not in message and "+ where" not in message, message
+    documented = table.documented().get(mistake.key)
+    assert documented == (check, line), REGENERATE
+
+
+def test_the_mistakes_page_lists_every_mistake_once() -> None:
+    keys = [m.key for m in table.MISTAKES]
+    assert len(keys) == len(set(keys)), "two mistakes with the same step and name"
+    assert sorted(table.documented()) == sorted(keys), REGENERATE
+
+
+STEPS = sorted(
+    int(path.name.removeprefix("step-"))
+    for path in (ROOT / "checkpoints").glob("step-*")
+    if path.name.removeprefix("step-").isdecimal()
+)
+
+
+@pytest.mark.parametrize("step", STEPS[1:8])
+def test_a_red_run_waits_out_no_timeout(step: int) -> None:
+    """Step N's checks on checkpoint N-1 fail on what happened, at once: no
+    message is a 'gave up after 3 s waiting until ...'."""
+    from workshop.suites import run_suites
+
+    before = ROOT / "checkpoints" / f"step-{step - 1}"
+    [result] = run_suites(ROOT, before, [step])
+    assert result.red
+    messages = [f.message for f in result.failures] + result.messages
+    waited = [m for m in messages if "gave up after" in m or "no answer" in m]
+    assert not waited, waited
