@@ -4,9 +4,11 @@
   `app/worker.py`, the suites of earlier steps still see their jobs run. A
   real Celery worker runs inside the test process, on an in-memory broker, so
   the mail gate and the test's settings apply to it as they do to background
-  tasks. And as the TestClient returns only once a request's background
-  tasks are done, it then also waits until every job the request queued has
-  run. On earlier checkpoints it does nothing.
+  tasks. As background tasks do, a job starts only once the TestClient
+  request that sent it returned (its dependencies' exit code has run); and as
+  the TestClient returns only once a request's background tasks are done, it
+  then also waits until every job the request queued has run. On earlier
+  checkpoints it does nothing.
 - `Broker`: the no-server default (an SQLite file in a temporary folder) or
   Redis (a database of its own, claimed for the test and emptied).
 - `Process`: the app's web server (uvicorn) or its Celery worker as a real
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import importlib.util
 import os
 import shutil
@@ -46,20 +49,16 @@ def has_worker() -> bool:
     return importlib.util.find_spec("app.worker") is not None
 
 
-@pytest.fixture(scope="session", autouse=True)
-def run_queued_jobs_here() -> Iterator[None]:
-    """Steps 0..7 on a queue-based app: jobs run in a worker in this process."""
-    if not has_worker():
-        yield
-        return
+@functools.cache
+def start_worker_here() -> None:
+    """Start the in-process worker once (conftest calls it when collection
+    ends, so its imports and start-up count against no test's time limit)."""
     from celery import _state
     from celery.contrib.testing.worker import TestWorkController, setup_app_for_worker
 
     # app/ imported before (workshop check tries it once, then forgets it)
     # left its shared tasks behind: they would shadow this import's own
     _state._on_app_finalizers.clear()
-    from fastapi.testclient import TestClient
-
     from app.worker import celery
 
     celery.conf.update(
@@ -83,6 +82,17 @@ def run_queued_jobs_here() -> Iterator[None]:
     worker.ensure_started()
     # never stopped: a clean stop waits 2 to 4 s for the broker's poll loop;
     # the thread ends with the test process, after every test waited its jobs
+
+
+@pytest.fixture(scope="session", autouse=True)
+def run_queued_jobs_here() -> Iterator[None]:
+    """Steps 0..7 on a queue-based app: jobs run in a worker in this process."""
+    if not has_worker():
+        yield
+        return
+    from fastapi.testclient import TestClient
+
+    start_worker_here()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(TestClient, "request", _waiting_for_jobs(TestClient.request))
         yield
@@ -92,12 +102,20 @@ class _Jobs:
     """Jobs sent from this process and not yet run (Celery's own signals)."""
 
     def __init__(self) -> None:
-        from celery.signals import after_task_publish, task_postrun
+        from celery.signals import after_task_publish, task_postrun, task_prerun
 
         self.count = 0
         self.changed = threading.Condition()
+        # set while no TestClient request is being answered: as background
+        # tasks do, a job starts only once the request that sent it returned
+        self.answered = threading.Event()
+        self.answered.set()
         after_task_publish.connect(self._sent, weak=False)
+        task_prerun.connect(self._starting, weak=False)
         task_postrun.connect(self._ran, weak=False)
+
+    def _starting(self, **_) -> None:
+        self.answered.wait(JOB_LIMIT)
 
     def _sent(self, **_) -> None:
         with self.changed:
@@ -113,11 +131,25 @@ class _Jobs:
             self.changed.wait_for(lambda: self.count <= 0, timeout=JOB_LIMIT)
 
 
+_jobs: _Jobs | None = None  # made by run_queued_jobs_here, on step 8 on
+
+
+def jobs_pending() -> bool:
+    """Jobs sent by this process still wait or run in its worker (step 8 on):
+    the app is not idle yet (see step_support.AppServer.idle)."""
+    return _jobs is not None and _jobs.count > 0
+
+
 def _waiting_for_jobs(request):
-    jobs = _Jobs()
+    global _jobs
+    jobs = _jobs = _Jobs()
 
     def request_then_wait(self, *args, **kwargs):
-        response = request(self, *args, **kwargs)
+        jobs.answered.clear()
+        try:
+            response = request(self, *args, **kwargs)
+        finally:
+            jobs.answered.set()
         jobs.wait()  # as for background tasks: the client returns after them
         return response
 

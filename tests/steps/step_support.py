@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import pytest
+from queue_support import jobs_pending
 from support.live import TIMEOUT, LiveServer
 
 T = TypeVar("T")
@@ -178,7 +179,10 @@ class AppServer(LiveServer):
 
     def idle(self) -> bool:
         """Nothing the app does can change what a test sees: every request is
-        answered and its tasks are done, or a task waits at the mail gate."""
+        answered and its tasks are done, or a task waits at the mail gate; and
+        no job it sent to a worker (step 8 on) is still to run."""
+        if jobs_pending():
+            return False
         return all(exchange.idle for exchange in list(self.exchanges))
 
     def settle(self) -> list[str]:
