@@ -18,8 +18,8 @@ from typing import Any, Literal
 
 from workshop.timeline.reading import reading
 
-Kind = Literal["request", "task", "email", "job"]
-KEEP = 200  # requests remembered; older ones are dropped
+Kind = Literal["request", "task", "email", "job", "worker"]
+KEEP = 200  # requests remembered; older ones are dropped (and queued jobs)
 SHOWN = 50  # requests the JSON returns (the newest)
 FAILED = "failed"
 
@@ -58,14 +58,23 @@ class Request:
     def running_tasks(self) -> bool:
         return any(e.kind == "task" and e.end is None for e in self.events)
 
+    def running_in_worker(self) -> bool:
+        return any(e.kind == "worker" and e.status == "running" for e in self.events)
+
     def earliest_new(self) -> float:
         """The earliest a row that appears now can have been written.
 
         During a task: not before that task began. After the response: not
         before it (a row not seen when the response started was written
         later; the send takes microseconds). Else: not before the arrival.
+        A job running in the worker: not before the worker started it.
         """
         running = [e.start for e in self.events if e.kind == "task" and e.end is None]
+        running += [
+            e.phases[-1][1]
+            for e in self.events
+            if e.kind == "worker" and e.status == "running" and e.phases
+        ]
         return max([self.response_sent or self.arrival, *running])
 
     def bar_status(self) -> str:
@@ -136,6 +145,8 @@ class Timeline:
         self._ids = itertools.count(1)
         self._rows: dict[tuple[str, str], Event] = {}  # (kind, key) -> its bar
         self._active: list[Request] = []  # not finished, oldest first
+        # task id -> (its request, its bar): sent to a worker, not finished yet
+        self._queued: dict[str, tuple[Request, Event]] = {}
         self.version = 0  # bumped on every change: the page redraws only then
 
     def changed(self) -> None:
@@ -163,21 +174,60 @@ class Timeline:
         kept = {id(bar) for request in self._active for bar in request.events}
         self._requests = deque(self._active, maxlen=self._requests.maxlen)
         self._rows = {key: bar for key, bar in self._rows.items() if id(bar) in kept}
+        self._queued = {k: v for k, v in self._queued.items() if id(v[1]) in kept}
         self.changed()
 
     def owner(self) -> Request | None:
         """The request an email or job that just appeared belongs to.
 
         The rows carry no request id, so: the active request running a task,
-        else one still in its handler, the latest first. With one request at a
-        time (a learner trying things) that is always right.
+        else a request whose job is running in a worker (its response is long
+        sent: the emails of step 8 are the worker's, even while the learner
+        polls GET /jobs), else one still in its handler, the latest first.
+        With one request at a time (a learner trying things) that is right.
         """
         active = self._active
-        for wanted in (Request.running_tasks, lambda r: r.response_sent is None):
-            matches = [r for r in active if wanted(r)]
+        in_worker = [r for r, bar in self._queued.values() if bar.status == "running"]
+        for matches in (
+            [r for r in active if r.running_tasks()],
+            in_worker,
+            [r for r in active if r.response_sent is None],
+        ):
             if matches:
                 return matches[-1]
         return active[-1] if active else None
+
+    def queued(self, request: Request, task_id: str, name: str, at: float) -> None:
+        """`request` sent the task `name` to a worker (a message on the broker)."""
+        bar = Event("worker", f"worker: {name}", at, status="queued")
+        bar.phases.append(("queued", at))
+        request.events.append(bar)
+        self._queued[task_id] = (request, bar)
+        while len(self._queued) > KEEP:  # never picked up: forget the oldest
+            del self._queued[next(iter(self._queued))]
+        self.changed()
+
+    def waiting_on_worker(self) -> bool:
+        """A job sent by a request we saw has not finished in a worker yet."""
+        return bool(self._queued)
+
+    def worker_running(self) -> bool:
+        return any(bar.status == "running" for _, bar in self._queued.values())
+
+    def worker_seen(
+        self, task_id: str, event: str, at: float, error: str | None
+    ) -> None:
+        """The worker logged `event` for `task_id` at `at` (see worker.py)."""
+        found = self._queued.get(task_id)
+        if found is None:
+            return  # not sent by a request we recorded
+        _, bar = found
+        bar.phases.append((event, at))
+        bar.status, bar.error = event, error if event == FAILED else None
+        if event in ("done", FAILED):
+            bar.end = at
+            del self._queued[task_id]
+        self.changed()
 
     def observe(self, seen: Iterable[Seen], now: float, since: float) -> None:
         """Apply what the poller saw at `now`; it last looked at `since`.
