@@ -55,7 +55,7 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
         try:
             with urllib.request.urlopen(f"{url}/_workshop/timeline.json", timeout=5):
                 return
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.1)  # polling for the port, not waiting for an outcome
     pytest.fail(f"workshop serve never answered:\n{log.read_text()}")
 
