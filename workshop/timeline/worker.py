@@ -69,9 +69,13 @@ class Recorder:
             path, timeout=2.0, isolation_level=None, check_same_thread=False
         )
         self._db.execute(SCHEMA)
-        self._db.execute("DELETE FROM events WHERE at < ?", (time.time() - KEEP_SECONDS,))
+        self._db.execute(
+            "DELETE FROM events WHERE at < ?", (time.time() - KEEP_SECONDS,)
+        )
 
-    def write(self, task_id: Any, name: str, event: str, error: str | None = None) -> None:
+    def write(
+        self, task_id: Any, name: str, event: str, error: str | None = None
+    ) -> None:
         at = time.time()
         with contextlib.suppress(Exception), self._lock:  # never into the worker
             self._db.execute(
@@ -96,10 +100,14 @@ def record() -> Recorder | None:
     def prerun(task_id: Any = None, task: Any = None, **_: Any) -> None:
         recorder.write(task_id, name_of(task), "running")
 
-    def postrun(task_id: Any = None, task: Any = None, state: Any = None, **_: Any) -> None:
+    def postrun(
+        task_id: Any = None, task: Any = None, state: Any = None, **_: Any
+    ) -> None:
         if state == "FAILURE":
             return  # task_failure wrote it, with the error
-        event = {"SUCCESS": "done", "RETRY": "retrying"}.get(str(state), str(state).lower())
+        event = {"SUCCESS": "done", "RETRY": "retrying"}.get(
+            str(state), str(state).lower()
+        )
         recorder.write(task_id, name_of(task), event)
 
     def failure(
