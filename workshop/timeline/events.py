@@ -77,6 +77,14 @@ class Request:
         ]
         return max([self.response_sent or self.arrival, *running])
 
+    def until(self, now: float) -> float:
+        """Where the row's time axis ends: now while anything of it is open
+        (a job may wait for a worker long after the request finished), else
+        the last end."""
+        if self.finished is None or any(e.end is None for e in self.events):
+            return now
+        return max([self.finished, *(e.end for e in self.events if e.end is not None)])
+
     def bar_status(self) -> str:
         if self.error is not None and self.response_sent is None:
             return FAILED
@@ -117,7 +125,7 @@ class Request:
             "status": self.status_code,
             "clock": self.clock,
             "done": self.finished is not None,
-            "elapsed_ms": ms(self.finished if self.finished is not None else now),
+            "elapsed_ms": ms(self.until(now)),
             "response_sent_ms": ms(self.response_sent),
             "error": self.error,
             "reading": reading(events, done=self.finished is not None),
