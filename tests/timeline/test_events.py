@@ -134,3 +134,14 @@ def test_a_failed_job_in_the_worker_keeps_its_error() -> None:
     timeline.worker_seen("t", "failed", at=0.7, error="MailError: bounced")
     (bar,) = request.events
     assert (bar.status, bar.end, bar.error) == ("failed", 0.7, "MailError: bounced")
+
+
+def test_a_worker_row_read_before_its_queued_bar_is_kept() -> None:
+    """A fast worker (Redis): its row may be read before the loop notes the send."""
+    timeline = Timeline()
+    request = timeline.arrive("POST", "/digests", at=0.0)
+    timeline.worker_seen("t", "running", at=0.003, error=None)
+    timeline.queued(request, "t", "send_digest", at=0.002)
+    (bar,) = request.events
+    assert bar.phases == [("queued", 0.002), ("running", 0.003)]
+    assert timeline.worker_running()

@@ -155,6 +155,9 @@ class Timeline:
         self._active: list[Request] = []  # not finished, oldest first
         # task id -> (its request, its bar): sent to a worker, not finished yet
         self._queued: dict[str, tuple[Request, Event]] = {}
+        # worker rows of task ids not (yet) known: a fast worker's first row
+        # may be read before the loop has run the thread's "queued" callback
+        self._early: dict[str, list[tuple[str, float, str | None]]] = {}
         self.version = 0  # bumped on every change: the page redraws only then
 
     def changed(self) -> None:
@@ -214,6 +217,8 @@ class Timeline:
         while len(self._queued) > KEEP:  # never picked up: forget the oldest
             del self._queued[next(iter(self._queued))]
         self.changed()
+        for event, when, error in self._early.pop(task_id, []):
+            self.worker_seen(task_id, event, when, error)
 
     def waiting_on_worker(self) -> bool:
         """A job sent by a request we saw has not finished in a worker yet."""
@@ -227,8 +232,11 @@ class Timeline:
     ) -> None:
         """The worker logged `event` for `task_id` at `at` (see worker.py)."""
         found = self._queued.get(task_id)
-        if found is None:
-            return  # not sent by a request we recorded
+        if found is None:  # not sent by a request we recorded, or not yet
+            self._early.setdefault(task_id, []).append((event, at, error))
+            while len(self._early) > KEEP:
+                del self._early[next(iter(self._early))]
+            return
         _, bar = found
         bar.phases.append((event, at))
         bar.status, bar.error = event, error if event == FAILED else None
