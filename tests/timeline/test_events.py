@@ -145,3 +145,20 @@ def test_a_worker_row_read_before_its_queued_bar_is_kept() -> None:
     (bar,) = request.events
     assert bar.phases == [("queued", 0.002), ("running", 0.003)]
     assert timeline.worker_running()
+
+
+def test_an_email_of_a_job_done_between_two_looks_is_the_job_s() -> None:
+    """Nobody watching: the next look comes with a GET, after the job ended."""
+    timeline = Timeline()
+    digest = timeline.arrive("POST", "/digests", at=0.0)
+    timeline.queued(digest, "t", "send_digest", at=0.002)
+    digest.response_sent = 0.004
+    timeline.finish(digest, at=0.005)
+    poll = timeline.arrive("GET", "/jobs/1", at=5.0)  # in its handler
+    timeline.worker_seen("t", "running", at=1.0, error=None)
+    timeline.worker_seen("t", "done", at=2.0, error=None)
+    timeline.observe([email("1", "sent")], now=5.01, since=0.005)
+    assert [e.name for e in digest.events] == ["worker: send_digest", "email 1"]
+    assert poll.events == []
+    timeline.observe([email("2", "sent")], now=5.02, since=5.01)  # after: not its
+    assert [e.name for e in poll.events] == ["email 2"]

@@ -158,6 +158,9 @@ class Timeline:
         # worker rows of task ids not (yet) known: a fast worker's first row
         # may be read before the loop has run the thread's "queued" callback
         self._early: dict[str, list[tuple[str, float, str | None]]] = {}
+        # requests whose job ran in a worker since the last look at the rows:
+        # with no one watching, a look may come only after the job is done
+        self._ran: list[Request] = []
         self.version = 0  # bumped on every change: the page redraws only then
 
     def changed(self) -> None:
@@ -198,7 +201,9 @@ class Timeline:
         With one request at a time (a learner trying things) that is right.
         """
         active = self._active
-        in_worker = [r for r, bar in self._queued.values() if bar.status == "running"]
+        in_worker = self._ran + [
+            r for r, bar in self._queued.values() if bar.status == "running"
+        ]
         for matches in (
             [r for r in active if r.running_tasks()],
             in_worker,
@@ -237,7 +242,9 @@ class Timeline:
             while len(self._early) > KEEP:
                 del self._early[next(iter(self._early))]
             return
-        _, bar = found
+        request, bar = found
+        if request not in self._ran:
+            self._ran.append(request)
         bar.phases.append((event, at))
         bar.status, bar.error = event, error if event == FAILED else None
         if event in ("done", FAILED):
@@ -271,6 +278,7 @@ class Timeline:
                 bar.end = at
                 del self._rows[(row.kind, row.key)]  # it will not change again
             self.changed()
+        self._ran.clear()
 
     def _new_bar(self, row: Seen, at: float) -> Event | None:
         owner = self.owner()
