@@ -162,3 +162,18 @@ def test_an_email_of_a_job_done_between_two_looks_is_the_job_s() -> None:
     assert poll.events == []
     timeline.observe([email("2", "sent")], now=5.02, since=5.01)  # after: not its
     assert [e.name for e in poll.events] == ["email 2"]
+
+
+def test_a_second_digest_s_job_is_its_own_while_the_first_runs() -> None:
+    """Step 8: the job row is inserted by the handler, not by the worker."""
+    timeline = Timeline()
+    first = timeline.arrive("POST", "/digests", at=0.0)
+    timeline.queued(first, "t1", "send_digest", at=0.002)
+    first.response_sent = 0.004
+    timeline.finish(first, at=0.005)
+    timeline.worker_seen("t1", "running", at=1.0, error=None)
+    second = timeline.arrive("POST", "/digests", at=1.1)  # in its handler
+    job = Seen("job", "j2", "job j2", "pending", None, False)
+    timeline.observe([job, email("1", "sending")], now=1.2, since=1.05)
+    assert [e.name for e in second.events] == ["job j2"]
+    assert [e.name for e in first.events] == ["worker: send_digest", "email 1"]

@@ -58,9 +58,6 @@ class Request:
     def running_tasks(self) -> bool:
         return any(e.kind == "task" and e.end is None for e in self.events)
 
-    def running_in_worker(self) -> bool:
-        return any(e.kind == "worker" and e.status == "running" for e in self.events)
-
     def earliest_new(self) -> float:
         """The earliest a row that appears now can have been written.
 
@@ -191,23 +188,24 @@ class Timeline:
         self._queued = {k: v for k, v in self._queued.items() if id(v[1]) in kept}
         self.changed()
 
-    def owner(self) -> Request | None:
+    def owner(self, kind: Kind = "email") -> Request | None:
         """The request an email or job that just appeared belongs to.
 
         The rows carry no request id, so: the active request running a task,
-        else a request whose job is running in a worker (its response is long
-        sent: the emails of step 8 are the worker's, even while the learner
-        polls GET /jobs), else one still in its handler, the latest first.
-        With one request at a time (a learner trying things) that is right.
+        else one still in its handler, the latest first. With one request at a
+        time (a learner trying things) that is always right. From step 8 a
+        request's job may run in a worker long after its response: an email
+        then belongs to that request first (even while the learner polls GET
+        /jobs), a new job to the handler that inserts it (a second digest).
         """
         active = self._active
         in_worker = self._ran + [
             r for r, bar in self._queued.values() if bar.status == "running"
         ]
+        in_handler = [r for r in active if r.response_sent is None]
         for matches in (
             [r for r in active if r.running_tasks()],
-            in_worker,
-            [r for r in active if r.response_sent is None],
+            *((in_handler, in_worker) if kind == "job" else (in_worker, in_handler)),
         ):
             if matches:
                 return matches[-1]
@@ -281,7 +279,7 @@ class Timeline:
         self._ran.clear()
 
     def _new_bar(self, row: Seen, at: float) -> Event | None:
-        owner = self.owner()
+        owner = self.owner(row.kind)
         if owner is None:
             return None  # written outside any request we saw: not ours to show
         start = max(at, owner.earliest_new())
