@@ -15,7 +15,8 @@ It serves what it saw under /_workshop/:
 Modules: events (what is remembered), reading (the one line under a row),
 tasks (where background tasks are observed), database (emails and jobs),
 worker (step 8's Celery jobs, from both processes), asgi (the wrapper),
-docs (offline /docs), page.html (the page), served (the same app as `workshop serve`'s, by name, for the bench).
+docs (offline /docs), page.html (the page), served (the same app as
+`workshop serve`'s, by name, for the bench).
 `workshop serve` wraps the app in workshop/serving.py's `build_app`.
 """
 
