@@ -1,8 +1,9 @@
 """The worker's log, in one process: what `Recorder` writes, `WorkerLog` reads.
 
-The Celery signals that call `Recorder.write` are exercised by test_worker.py
-with a real worker; here the file itself: rows come back once, in order, on
-this process's clock, and a log that is not there yet is no error.
+The Celery signals that call `Recorder.write` are exercised with a real
+worker by test_timeline_worker.py; here the file itself: rows come back
+once, in order, on this process's clock, and a log that is not there yet is
+no error.
 """
 
 from __future__ import annotations
