@@ -42,6 +42,9 @@ def child(folder: Path, concurrency: int, lifeline: int | None = None) -> int:
     if celery is None or not hasattr(celery, "worker_main"):
         say(f"{APP}/worker.py has no Celery app named celery — {FIX_IT}")
         return IMPORT_FAILED
+    from workshop.timeline.worker import record  # the timeline's worker bars
+
+    record()
     options = ["--pool", "threads", "--concurrency", str(concurrency)]
     celery.worker_main(["worker", *options, "--loglevel", "INFO"])
     return 0

@@ -5,6 +5,8 @@
   on first use and kept for the session (per xdist worker): tests in one
   worker run one after another, and each starts from a reset timeline and
   signs up a new address.
+- `step8`: checkpoint 8 served with the timeline, its own database and broker
+  file, and a worker the test starts (timeline_support.Step8); per test.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from timeline_support import DELAY, call, served, warm_up
+from timeline_support import DELAY, Step8, call, served, warm_up
 
 from workshop.bench.server import Server
 
@@ -38,3 +40,13 @@ def checkpoint(_servers: dict[int, Server]) -> Callable[[int], str]:
         return base
 
     return url
+
+
+@pytest.fixture
+def step8() -> Iterator[Step8]:
+    started = Step8(DELAY)
+    try:
+        started.start()
+        yield started
+    finally:
+        started.stop()

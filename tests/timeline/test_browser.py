@@ -28,12 +28,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from timeline_support import ROOT, call, finished, signup, steps
+from timeline_support import ROOT, Step8, call, finished, signup, steps, worker_bar
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 SHOTS = ROOT / "screenshots"
 LOCAL = {"127.0.0.1", "localhost", "[::1]"}
 RED = "rgb(220, 38, 38)"  # --failed on the page
+ORANGE = "rgb(234, 88, 12)"  # --worker: a job run by step 8's Celery worker
 WAIT_MS = 20_000  # the bound of every wait in the page; reached only when broken
 
 
@@ -237,4 +238,33 @@ def test_a_failed_email_shows_red_on_step_5(checkpoint, tab: Tab) -> None:
     assert reading.evaluate("r => getComputedStyle(r).color") == RED
     assert "3 emails failed" in seen.reading
     shot(tab, "timeline-step-5")
+    tab.assert_clean()
+
+
+def test_step_8_the_job_runs_in_the_worker(step8: Step8, tab: Tab) -> None:
+    """Step 8: the digest's orange bar is light (on the broker) up to the
+    response line and beyond, solid once the worker runs it, after the line."""
+    url = step8.url
+    step8.add_subscriber(f"ada-{uuid.uuid4().hex[:8]}@example.com")
+    tab.page.goto(f"{url}/_workshop/timeline")
+    call(f"{url}/digests", "POST")
+    finished(url)
+    step8.start_worker()  # after the 202: the job waits on the broker till now
+    request = worker_bar(url, step8, "done")
+    row = tab.page.locator(f'.row[data-request-id="{request["id"]}"]')
+    row.locator(".reading").filter(has_text=request["reading"]).wait_for()
+    bar = row.locator('.bar[data-kind="worker"][data-status="done"]')
+    assert bar.evaluate("b => getComputedStyle(b).backgroundColor") == ORANGE
+    assert row.locator(".label", has_text="worker: send_digest").count() == 1
+    box = bar.bounding_box()
+    queued = bar.locator(".phase").bounding_box()  # the light part: on the broker
+    line = row.locator(".sent").bounding_box()
+    assert box["x"] < line["x"], "the message is sent inside the request"
+    assert queued["x"] + queued["width"] >= line["x"] - 1, (
+        "the worker ran the job before the response was sent"
+    )
+    drawn = [float(b.get_attribute("data-start-ms")) for b in row.locator(".bar").all()]
+    assert drawn == [e["start_ms"] for e in request["events"]]  # DOM = JSON
+    assert "send_digest ran in the worker" in request["reading"]
+    shot(tab, "timeline-step-8")
     tab.assert_clean()

@@ -83,3 +83,97 @@ def test_an_email_seen_during_a_task_starts_with_it_at_the_earliest() -> None:
     request.events.append(Event("task", "send_welcome_email", 0.5))
     timeline.observe([email("1", "sending")], now=0.625, since=0.125)
     assert request.events[-1].start == 0.5
+
+
+# --- step 8: jobs sent to a Celery worker -------------------------------------
+
+
+def test_a_job_sent_to_the_worker_moves_at_the_worker_times() -> None:
+    """Queued in the request, running and done when the worker says so."""
+    timeline = Timeline()
+    request = timeline.arrive("POST", "/digests", at=0.0)
+    timeline.queued(request, "task-1", "send_digest", at=0.002)
+    request.response_sent = 0.004
+    timeline.finish(request, at=0.005)
+    assert timeline.waiting_on_worker() and not timeline.busy()
+    timeline.worker_seen("task-1", "running", at=1.0, error=None)
+    assert timeline.worker_running()
+    timeline.worker_seen("other", "running", at=1.1, error=None)  # not ours: ignored
+    timeline.worker_seen("task-1", "done", at=2.0, error=None)
+    (bar,) = request.events
+    assert (bar.kind, bar.name, bar.start, bar.end) == (
+        "worker",
+        "worker: send_digest",
+        0.002,
+        2.0,
+    )
+    assert bar.phases == [("queued", 0.002), ("running", 1.0), ("done", 2.0)]
+    assert not timeline.waiting_on_worker()
+
+
+def test_an_email_belongs_to_the_request_whose_job_runs_in_the_worker() -> None:
+    """Step 8: the worker sends the digest while the learner polls GET /jobs."""
+    timeline = Timeline()
+    digest = timeline.arrive("POST", "/digests", at=0.0)
+    timeline.queued(digest, "task-1", "send_digest", at=0.002)
+    digest.response_sent = 0.004
+    timeline.finish(digest, at=0.005)
+    timeline.worker_seen("task-1", "running", at=1.0, error=None)
+    poll = timeline.arrive("GET", "/jobs/1", at=1.05)  # still in its handler
+    timeline.observe([email("1", "sending")], now=1.2, since=0.9)
+    assert [e.name for e in digest.events] == ["worker: send_digest", "email 1"]
+    assert digest.events[1].start == 1.05  # not before the worker started it
+    assert poll.events == []
+
+
+def test_a_failed_job_in_the_worker_keeps_its_error() -> None:
+    timeline = Timeline()
+    request = timeline.arrive("POST", "/digests", at=0.0)
+    timeline.queued(request, "t", "send_digest", at=0.001)
+    timeline.worker_seen("t", "running", at=0.5, error=None)
+    timeline.worker_seen("t", "failed", at=0.7, error="MailError: bounced")
+    (bar,) = request.events
+    assert (bar.status, bar.end, bar.error) == ("failed", 0.7, "MailError: bounced")
+
+
+def test_a_worker_row_read_before_its_queued_bar_is_kept() -> None:
+    """A fast worker (Redis): its row may be read before the loop notes the send."""
+    timeline = Timeline()
+    request = timeline.arrive("POST", "/digests", at=0.0)
+    timeline.worker_seen("t", "running", at=0.003, error=None)
+    timeline.queued(request, "t", "send_digest", at=0.002)
+    (bar,) = request.events
+    assert bar.phases == [("queued", 0.002), ("running", 0.003)]
+    assert timeline.worker_running()
+
+
+def test_an_email_of_a_job_done_between_two_looks_is_the_job_s() -> None:
+    """Nobody watching: the next look comes with a GET, after the job ended."""
+    timeline = Timeline()
+    digest = timeline.arrive("POST", "/digests", at=0.0)
+    timeline.queued(digest, "t", "send_digest", at=0.002)
+    digest.response_sent = 0.004
+    timeline.finish(digest, at=0.005)
+    poll = timeline.arrive("GET", "/jobs/1", at=5.0)  # in its handler
+    timeline.worker_seen("t", "running", at=1.0, error=None)
+    timeline.worker_seen("t", "done", at=2.0, error=None)
+    timeline.observe([email("1", "sent")], now=5.01, since=0.005)
+    assert [e.name for e in digest.events] == ["worker: send_digest", "email 1"]
+    assert poll.events == []
+    timeline.observe([email("2", "sent")], now=5.02, since=5.01)  # after: not its
+    assert [e.name for e in poll.events] == ["email 2"]
+
+
+def test_a_second_digest_s_job_is_its_own_while_the_first_runs() -> None:
+    """Step 8: the job row is inserted by the handler, not by the worker."""
+    timeline = Timeline()
+    first = timeline.arrive("POST", "/digests", at=0.0)
+    timeline.queued(first, "t1", "send_digest", at=0.002)
+    first.response_sent = 0.004
+    timeline.finish(first, at=0.005)
+    timeline.worker_seen("t1", "running", at=1.0, error=None)
+    second = timeline.arrive("POST", "/digests", at=1.1)  # in its handler
+    job = Seen("job", "j2", "job j2", "pending", None, False)
+    timeline.observe([job, email("1", "sending")], now=1.2, since=1.05)
+    assert [e.name for e in second.events] == ["job j2"]
+    assert [e.name for e in first.events] == ["worker: send_digest", "email 1"]

@@ -76,3 +76,21 @@ def test_span_switches_to_seconds_at_one_second() -> None:
         "1.0 s",
         "12.3 s",
     ]
+
+
+def test_step_8_the_job_ran_in_the_worker() -> None:
+    """Step 8: the job waits on the broker, then runs in the worker."""
+    request = event("request", 0, 12.3)
+    queued = event("worker", 5, None, status="queued", phases=[["queued", 5]])
+    queued["name"] = "worker: send_digest"
+    assert reading([request, queued], done=True) == (
+        "client waited 12 ms; send_digest waits for a worker"
+    )
+    done = queued | {
+        "end_ms": 2100,
+        "status": "done",
+        "phases": [["queued", 5], ["running", 912.3], ["done", 2100]],
+    }
+    assert reading([request, done], done=True) == (
+        "client waited 12 ms; send_digest ran in the worker, 900 ms after the response"
+    )

@@ -5,12 +5,19 @@
 path) under uvicorn in a subprocess, with its own database and MAIL_DELAY.
 `finished(url)` waits until every recorded request is done (its last task
 returned): the event a test waits for, bounded, never a fixed sleep.
+`Step8` is checkpoint 8 served the same way, plus its real Celery worker;
+`worker_bar(url, ...)` waits until the job it ran reaches a status.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
+import sqlite3
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -27,6 +34,7 @@ SERVED = "workshop.timeline.served:app"
 DELAY = float(os.environ.get("TIMELINE_TEST_DELAY") or 0.25)
 WAIT = 20.0  # seconds: the bound of every wait; reached only when broken
 POLL = 0.02  # seconds between looks at the JSON while waiting
+WORKER_WAIT = 60.0  # a Celery worker's start (imports, the broker's 1 s poll)
 
 # What one signup sets off on each checkpoint: its background tasks in order
 # (none on step 0: the email is sent inside the request) and its emails.
@@ -91,3 +99,87 @@ def finished(base: str, count: int = 1) -> list[dict[str, Any]]:
 
 def kind(request: dict[str, Any], wanted: str) -> list[dict[str, Any]]:
     return [e for e in request["events"] if e["kind"] == wanted]
+
+
+# --- step 8: the app served with the timeline, and a real Celery worker -------
+
+
+class Step8:
+    """Checkpoint 8 served as `workshop serve` serves it, on the no-server
+    broker (an SQLite file in the server's own temporary folder), and its
+    Celery worker started when the test says so, as `workshop worker` starts
+    each worker process (`python -m workshop.working`)."""
+
+    def __init__(self, delay: float) -> None:
+        self.server = served(8, delay)
+        # the default broker whatever the environment says: a file in server.tmp
+        self.server.extra_env["CELERY_BROKER_URL"] = ""
+        self.worker: subprocess.Popen[bytes] | None = None
+        self.log = self.server.tmp / "worker.log"
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def start(self) -> None:
+        self.server.start()
+        warm_up(self.url)
+        call(f"{self.url}/_workshop/timeline/reset", "POST")
+
+    def add_subscriber(self, email: str) -> None:
+        """A subscriber written straight into the app's database: no signup,
+        so no welcome job is queued, and the worker runs the digest alone."""
+        with (
+            contextlib.closing(
+                sqlite3.connect(self.server.tmp / "newsletter.db")
+            ) as db,
+            db,
+        ):
+            db.execute(
+                "INSERT INTO subscribers (email, name) VALUES (?, 'Ada')", (email,)
+            )
+
+    def start_worker(self) -> None:
+        env = {**os.environ, **self.server.extra_env}
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(ROOT), env.get("PYTHONPATH")) if p
+        )
+        folder = ROOT / "checkpoints" / "step-8"
+        command = [sys.executable, "-m", "workshop.working"]
+        with self.log.open("wb") as out:
+            self.worker = subprocess.Popen(
+                [*command, str(folder), "--concurrency", "2"],
+                cwd=self.server.tmp,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own group: one kill reaches it all
+            )
+
+    def worker_log(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def stop(self) -> None:
+        worker, self.worker = self.worker, None
+        if worker is not None and worker.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(WAIT)
+        self.server.stop()
+
+
+def worker_bar(base: str, step8: Step8, status: str) -> dict[str, Any]:
+    """The timeline's only request, once its worker bar has `status`."""
+    deadline = time.monotonic() + WORKER_WAIT
+    while True:
+        requests = call(f"{base}/_workshop/timeline.json")["requests"]
+        bars = [b for r in requests for b in kind(r, "worker")]
+        if requests and requests[-1]["done"] and bars and bars[0]["status"] == status:
+            return requests[-1]
+        if step8.worker is not None and step8.worker.poll() is not None:
+            raise AssertionError(f"the worker exited:\n{step8.worker_log()}")
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"no worker bar {status!r}: {requests}\n{step8.worker_log()}"
+            )
+        time.sleep(POLL)

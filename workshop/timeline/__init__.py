@@ -4,7 +4,8 @@
 checkpoint's) without touching its code. It records, per request, when it
 arrived and when its response was fully sent, each background task's start and
 end, and the emails and jobs the app wrote meanwhile (read from its SQLite
-file, read-only). It serves what it saw under /_workshop/:
+file, read-only), and from step 8 each job sent to a Celery worker (worker.py).
+It serves what it saw under /_workshop/:
 
 - /_workshop/timeline        the page (no external assets, relative URLs)
 - /_workshop/timeline.json   the same events as JSON
@@ -13,8 +14,9 @@ file, read-only). It serves what it saw under /_workshop/:
 
 Modules: events (what is remembered), reading (the one line under a row),
 tasks (where background tasks are observed), database (emails and jobs),
-asgi (the wrapper), docs (offline /docs), page.html (the page),
-served (the same app as `workshop serve`'s, by name, for the bench).
+worker (step 8's Celery jobs, from both processes), asgi (the wrapper),
+docs (offline /docs), page.html (the page), served (the same app as
+`workshop serve`'s, by name, for the bench).
 `workshop serve` wraps the app in workshop/serving.py's `build_app`.
 """
 

@@ -10,6 +10,11 @@ the response is sent), at the end of each task and of the app call, and every
 data_version` when nothing was written: `workshop bench --scenario overhead`
 measures the rest.
 
+From step 8 a request's work runs in a Celery worker, another process: the
+message it sends is noted as a "worker: NAME" bar on the request, and the
+worker's own log moves it along (worker.py); the watcher reads that log on
+each look too, and keeps looking while a job waits for or runs in a worker.
+
 Paths under /_workshop/ are the tooling's own (the page, the JSON, offline
 Swagger UI files); /docs and /redoc are served by the app and rewritten to
 use those files (docs.py). Neither is recorded.
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import sys
 import time
 from importlib import resources
 from typing import Any
@@ -29,7 +35,7 @@ from starlette.routing import Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from workshop.timeline import docs, tasks
+from workshop.timeline import docs, tasks, worker
 from workshop.timeline.database import Database
 from workshop.timeline.events import FAILED, Event, Request, Timeline
 
@@ -55,9 +61,12 @@ class Watcher:
     seconds. An unwatched server pays for the boundaries only.
     """
 
-    def __init__(self, timeline: Timeline, database: Database) -> None:
+    def __init__(
+        self, timeline: Timeline, database: Database, log: worker.WorkerLog
+    ) -> None:
         self.timeline = timeline
         self.database = database
+        self.log = log
         self._last = time.perf_counter()
         self._poller: asyncio.Task[None] | None = None
         self._watched_until = 0.0
@@ -65,9 +74,13 @@ class Watcher:
     def look(self) -> None:
         now = time.perf_counter()
         try:
+            if self.timeline.waiting_on_worker():  # first: a job starts before
+                for row in self.log.changes():  # the emails it sends
+                    self.timeline.worker_seen(row.task_id, row.event, row.at, row.error)
             self.timeline.observe(self.database.changes(), now, self._last)
         except Exception:  # the tooling must never break the learner's app
             self.database.close()
+            self.log.close()
         self._last = now
 
     def watched(self) -> None:
@@ -86,16 +99,19 @@ class Watcher:
             self._poller = loop.create_task(self._poll(), context=contextvars.Context())
 
     async def _poll(self) -> None:
+        timeline = self.timeline
         while time.perf_counter() < self._watched_until and (
-            self.timeline.busy() or self.database.open_rows()
+            timeline.busy() or self.database.open_rows() or timeline.waiting_on_worker()
         ):
-            await asyncio.sleep(POLL_ACTIVE if self.timeline.busy() else POLL_IDLE)
+            active = timeline.busy() or timeline.worker_running()
+            await asyncio.sleep(POLL_ACTIVE if active else POLL_IDLE)
             self.look()
 
     def stop(self) -> None:
         if self._poller is not None:
             self._poller.cancel()
         self.database.close()
+        self.log.close()
 
 
 class Recording:
@@ -104,6 +120,12 @@ class Recording:
     def __init__(self, request: Request, watcher: Watcher) -> None:
         self.request = request
         self.watcher = watcher
+        self.loop = asyncio.get_running_loop()
+
+    def task_queued(self, task_id: str, name: str, at: float) -> None:
+        """A message for a Celery worker was sent (any thread: worker.py)."""
+        queued = self.watcher.timeline.queued
+        worker.on_loop(self.loop, queued, self.request, task_id, name, at)
 
     def task_started(self, name: str) -> Event:
         task = Event("task", name, time.perf_counter())
@@ -124,10 +146,16 @@ class Recording:
 class Instrumented:
     """The app, plus the timeline and offline docs; see the module docstring."""
 
-    def __init__(self, app: ASGIApp, timeline: Timeline, database: Database) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        timeline: Timeline,
+        database: Database,
+        log: worker.WorkerLog | None = None,
+    ) -> None:
         self.app = app
         self.timeline = timeline
-        self.watcher = Watcher(timeline, database)
+        self.watcher = Watcher(timeline, database, log or worker.WorkerLog())
         self.docs = docs.Docs(app)
         self.tooling = Router(
             routes=[
@@ -210,6 +238,9 @@ class Instrumented:
 def instrument(
     app: ASGIApp, *, timeline: Timeline | None = None, database: Database | None = None
 ) -> Instrumented:
-    """`app` inside the timeline's wrapper; installs the task hook once."""
+    """`app` inside the timeline's wrapper; installs the task hook once, and
+    the publishing hook when the app uses Celery (imported it: step 8 on)."""
     tasks.install()
+    if "celery" in sys.modules:
+        worker.publishing()
     return Instrumented(app, timeline or Timeline(), database or Database())

@@ -18,8 +18,8 @@ from typing import Any, Literal
 
 from workshop.timeline.reading import reading
 
-Kind = Literal["request", "task", "email", "job"]
-KEEP = 200  # requests remembered; older ones are dropped
+Kind = Literal["request", "task", "email", "job", "worker"]
+KEEP = 200  # requests remembered; older ones are dropped (and queued jobs)
 SHOWN = 50  # requests the JSON returns (the newest)
 FAILED = "failed"
 
@@ -64,9 +64,23 @@ class Request:
         During a task: not before that task began. After the response: not
         before it (a row not seen when the response started was written
         later; the send takes microseconds). Else: not before the arrival.
+        A job running in the worker: not before the worker started it.
         """
         running = [e.start for e in self.events if e.kind == "task" and e.end is None]
+        running += [
+            e.phases[-1][1]
+            for e in self.events
+            if e.kind == "worker" and e.status == "running" and e.phases
+        ]
         return max([self.response_sent or self.arrival, *running])
+
+    def until(self, now: float) -> float:
+        """Where the row's time axis ends: now while anything of it is open
+        (a job may wait for a worker long after the request finished), else
+        the last end."""
+        if self.finished is None or any(e.end is None for e in self.events):
+            return now
+        return max([self.finished, *(e.end for e in self.events if e.end is not None)])
 
     def bar_status(self) -> str:
         if self.error is not None and self.response_sent is None:
@@ -108,7 +122,7 @@ class Request:
             "status": self.status_code,
             "clock": self.clock,
             "done": self.finished is not None,
-            "elapsed_ms": ms(self.finished if self.finished is not None else now),
+            "elapsed_ms": ms(self.until(now)),
             "response_sent_ms": ms(self.response_sent),
             "error": self.error,
             "reading": reading(events, done=self.finished is not None),
@@ -136,6 +150,14 @@ class Timeline:
         self._ids = itertools.count(1)
         self._rows: dict[tuple[str, str], Event] = {}  # (kind, key) -> its bar
         self._active: list[Request] = []  # not finished, oldest first
+        # task id -> (its request, its bar): sent to a worker, not finished yet
+        self._queued: dict[str, tuple[Request, Event]] = {}
+        # worker rows of task ids not (yet) known: a fast worker's first row
+        # may be read before the loop has run the thread's "queued" callback
+        self._early: dict[str, list[tuple[str, float, str | None]]] = {}
+        # requests whose job ran in a worker since the last look at the rows:
+        # with no one watching, a look may come only after the job is done
+        self._ran: list[Request] = []
         self.version = 0  # bumped on every change: the page redraws only then
 
     def changed(self) -> None:
@@ -163,21 +185,70 @@ class Timeline:
         kept = {id(bar) for request in self._active for bar in request.events}
         self._requests = deque(self._active, maxlen=self._requests.maxlen)
         self._rows = {key: bar for key, bar in self._rows.items() if id(bar) in kept}
+        self._queued = {k: v for k, v in self._queued.items() if id(v[1]) in kept}
         self.changed()
 
-    def owner(self) -> Request | None:
+    def owner(self, kind: Kind = "email") -> Request | None:
         """The request an email or job that just appeared belongs to.
 
         The rows carry no request id, so: the active request running a task,
         else one still in its handler, the latest first. With one request at a
-        time (a learner trying things) that is always right.
+        time (a learner trying things) that is always right. From step 8 a
+        request's job may run in a worker long after its response: an email
+        then belongs to that request first (even while the learner polls GET
+        /jobs), a new job to the handler that inserts it (a second digest).
         """
         active = self._active
-        for wanted in (Request.running_tasks, lambda r: r.response_sent is None):
-            matches = [r for r in active if wanted(r)]
+        in_worker = self._ran + [
+            r for r, bar in self._queued.values() if bar.status == "running"
+        ]
+        in_handler = [r for r in active if r.response_sent is None]
+        for matches in (
+            [r for r in active if r.running_tasks()],
+            *((in_handler, in_worker) if kind == "job" else (in_worker, in_handler)),
+        ):
             if matches:
                 return matches[-1]
         return active[-1] if active else None
+
+    def queued(self, request: Request, task_id: str, name: str, at: float) -> None:
+        """`request` sent the task `name` to a worker (a message on the broker)."""
+        bar = Event("worker", f"worker: {name}", at, status="queued")
+        bar.phases.append(("queued", at))
+        request.events.append(bar)
+        self._queued[task_id] = (request, bar)
+        while len(self._queued) > KEEP:  # never picked up: forget the oldest
+            del self._queued[next(iter(self._queued))]
+        self.changed()
+        for event, when, error in self._early.pop(task_id, []):
+            self.worker_seen(task_id, event, when, error)
+
+    def waiting_on_worker(self) -> bool:
+        """A job sent by a request we saw has not finished in a worker yet."""
+        return bool(self._queued)
+
+    def worker_running(self) -> bool:
+        return any(bar.status == "running" for _, bar in self._queued.values())
+
+    def worker_seen(
+        self, task_id: str, event: str, at: float, error: str | None
+    ) -> None:
+        """The worker logged `event` for `task_id` at `at` (see worker.py)."""
+        found = self._queued.get(task_id)
+        if found is None:  # not sent by a request we recorded, or not yet
+            self._early.setdefault(task_id, []).append((event, at, error))
+            while len(self._early) > KEEP:
+                del self._early[next(iter(self._early))]
+            return
+        request, bar = found
+        if request not in self._ran:
+            self._ran.append(request)
+        bar.phases.append((event, at))
+        bar.status, bar.error = event, error if event == FAILED else None
+        if event in ("done", FAILED):
+            bar.end = at
+            del self._queued[task_id]
+        self.changed()
 
     def observe(self, seen: Iterable[Seen], now: float, since: float) -> None:
         """Apply what the poller saw at `now`; it last looked at `since`.
@@ -205,9 +276,10 @@ class Timeline:
                 bar.end = at
                 del self._rows[(row.kind, row.key)]  # it will not change again
             self.changed()
+        self._ran.clear()
 
     def _new_bar(self, row: Seen, at: float) -> Event | None:
-        owner = self.owner()
+        owner = self.owner(row.kind)
         if owner is None:
             return None  # written outside any request we saw: not ours to show
         start = max(at, owner.earliest_new())

@@ -1,7 +1,9 @@
 """The one line under each row of the timeline: what the bars mean.
 
 "client waited 4 ms; 3 tasks ran for 1.0 s after the response", or on step 0
-"client waited 1003 ms: the email was sent inside the request". It is built
+"client waited 1003 ms: the email was sent inside the request", or on step 8
+"client waited 12 ms; send_digest ran in the worker, 0.9 s after the
+response". It is built
 from the same events the JSON gives (times in ms from the request's arrival),
 so the page, the JSON and the tests read one sentence.
 """
@@ -38,6 +40,7 @@ def reading(events: Sequence[Event], *, done: bool) -> str:
         *_tasks([e for e in others if e["kind"] == "task"], waited),
         *_failed_emails([e for e in others if e["kind"] == "email"]),
         *(_job(e, waited) for e in others if e["kind"] == "job"),
+        *(_worker(e, waited) for e in others if e["kind"] == "worker"),
     ]
     return "; ".join([text, *clauses])
 
@@ -73,3 +76,24 @@ def _job(job: Event, waited: float) -> str:
     if job["status"] in FINAL and job["end_ms"] is not None:
         return f"{what} {span(job['end_ms'] - waited)} after the response"
     return what
+
+
+def _worker(job: Event, waited: float) -> str:
+    """A task sent to a Celery worker: when it ran there, against the response."""
+    name = str(job["name"]).removeprefix("worker: ")
+    started = [at for status, at in job.get("phases", []) if status == "running"]
+    if not started:
+        return f"{name} waits for a worker"
+    status = job["status"]
+    if status == "running":
+        return f"{name} running in the worker"
+    if status not in FINAL:
+        return f"{name} {status} in the worker"
+    begun = started[0] - waited
+    when = (
+        f"{span(begun)} after the response"
+        if begun >= 0
+        else "starting before the response was sent"
+    )
+    verb = "failed" if status == "failed" else "ran"
+    return f"{name} {verb} in the worker, {when}"
