@@ -40,6 +40,9 @@ WARM_MODULES = ("pytest", "fastapi", "fastapi.testclient", "httpx", "uvicorn")
 # Set while the suites run here: tests/steps/conftest.py then leaves the time
 # limits to the supervisor and arms no timer of its own (tests/steps/timeouts.py).
 SUPERVISED = "WORKSHOP_SUPERVISED"
+# @pytest.mark.time_limit(SECONDS): a test that needs longer than the test
+# limit by design gets the larger of the two (tests/steps/timeouts.py too).
+TIME_LIMIT_MARKER = "time_limit"
 
 
 class Status:
@@ -51,8 +54,9 @@ class Status:
         self.data: dict[str, Any] = {"phase": "starting", "since": time.time()}
 
     def enter(self, phase: str, results: dict[int, StepResult], **info: Any) -> None:
-        """Write the new phase; arm the stack dump just before its limit."""
-        limit = self.limits.get(phase)
+        """Write the new phase; arm the stack dump just before its limit (a
+        test's own `limit` in `info`, when it asked for a longer one)."""
+        limit = info.get("limit") or self.limits.get(phase)
         faulthandler.cancel_dump_traceback_later()
         if limit:
             faulthandler.dump_traceback_later(max(limit - 0.3, 0.1), file=self.stack)
@@ -169,6 +173,7 @@ class Collector:
         self.expectations: dict[str, str] = {}
         self.never_awaited: dict[str, str] = {}  # test -> the warning
         self.raw: dict[str, str] = {}  # test -> its message, before any advice
+        self.asked: dict[str, float] = {}  # seconds, from the time_limit marker
         self.stopped = False
 
     def _step(self, nodeid: str) -> StepResult | None:
@@ -184,6 +189,8 @@ class Collector:
     def pytest_collection_modifyitems(self, config, items) -> None:
         for item in items:
             self.expectations[item.nodeid] = docstring(item) or item.name
+            if (seconds := asked_limit(item)) is not None:
+                self.asked[item.nodeid] = seconds
         broken = [n for n, s in self.results.items() if s.errors or s.problem]
         broken = [n for n in broken if self._stops_at(n)]
         if broken:
@@ -207,8 +214,16 @@ class Collector:
         step = self._step(nodeid)
         expectation = self.expectations.get(nodeid, nodeid)
         number = step.number if step else None
+        info: dict[str, Any] = {}
+        if nodeid in self.asked:  # the larger of the test's and the run's limit
+            info["limit"] = max(self.asked[nodeid], self.status.limits.get("test", 0))
         self.status.enter(
-            "test", self.results, test=nodeid, step=number, expectation=expectation
+            "test",
+            self.results,
+            test=nodeid,
+            step=number,
+            expectation=expectation,
+            **info,
         )
 
     def pytest_warning_recorded(self, warning_message, when, nodeid, location) -> None:
@@ -256,6 +271,18 @@ class Collector:
         if step is not self._step(nextitem.nodeid) and not step.ok:
             self.stopped = True
             item.session.shouldstop = f"step {step.number} is red"
+
+
+def asked_limit(item: Any) -> float | None:
+    """The seconds a test asks for with @pytest.mark.time_limit(N), if any."""
+    marker = item.get_closest_marker(TIME_LIMIT_MARKER)
+    if marker is None:
+        return None
+    seconds = marker.args[0] if marker.args else marker.kwargs.get("seconds")
+    try:
+        return float(seconds) if float(seconds) > 0 else None
+    except (TypeError, ValueError):
+        return None
 
 
 def run_pytest(

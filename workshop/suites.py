@@ -34,7 +34,12 @@ _FRAME = re.compile(r'^\s*File "(.+)", line (\d+) in (\S+)')
 
 @dataclass(frozen=True)
 class Limits:
-    """Seconds each phase of a run may take before the child is stopped."""
+    """Seconds each phase of a run may take before the child is stopped.
+
+    A test may ask for more than `test` with `@pytest.mark.time_limit(N)`: the
+    runner writes the larger of the two into its status as `limit`, and
+    `supervise` keeps that one for the test (the defaults stay as they are).
+    """
 
     importing: float = 5.0
     collecting: float = 15.0
@@ -241,7 +246,8 @@ def supervise(
             with contextlib.suppress(subprocess.TimeoutExpired):
                 child.wait(FINISH_GRACE)
             return "finished"
-        limit = limits.of(phase or "")
+        # a test that asked for more time (@pytest.mark.time_limit) says so
+        limit = status.get("limit") or limits.of(phase or "")
         since = status.get("since", time.time())
         if limit is not None and time.time() - since > limit:
             return "timeout"
@@ -308,11 +314,12 @@ def _mark_hang(
     if phase == "test" and status.get("step") in results:
         result = results[status["step"]]
         result.ran = True
+        seconds = status.get("limit") or limits.test
         message = (
-            f"did not finish in {limits.test:g} s ({at}): does a background task "
+            f"did not finish in {seconds:g} s ({at}): does a background task "
             "or a path operation never end? The test client waits for every task"
             if where
-            else f"did not finish in {limits.test:g} s, and no code of app/ was "
+            else f"did not finish in {seconds:g} s, and no code of app/ was "
             "running: the machine may be busy. Run the check again, or give it "
             "more time: WORKSHOP_TEST_LIMIT=30 workshop check"
         )

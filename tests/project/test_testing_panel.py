@@ -129,3 +129,40 @@ def test_under_workshop_check_the_supervisor_keeps_the_time(tmp_path: Path) -> N
         WORKSHOP_SUPERVISED="1",
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+ASKS_FOR_MORE = """\
+import time
+
+import pytest
+
+
+@pytest.mark.time_limit(4)
+def test_asks_for_more_and_takes_it():
+    time.sleep(1.5)
+
+
+@pytest.mark.time_limit(2)
+def test_asks_for_more_and_still_hangs():
+    while True:
+        pass
+"""
+
+
+def test_a_test_may_ask_for_a_longer_limit(tmp_path: Path) -> None:
+    """@pytest.mark.time_limit(N): that test gets N s (the others keep theirs)."""
+    root = suites_copy(tmp_path)
+    (root / "tests" / "steps" / "test_hangs.py").write_text(ASKS_FOR_MORE)
+    result = pytest_run(
+        "tests/steps",
+        "-q",
+        "-rN",
+        "--strict-markers",  # the marker is registered by tests/steps/conftest.py
+        cwd=root,
+        WORKSHOP_TEST_LIMIT="1",
+        WORKSHOP_SUPERVISED="",
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    assert "1 failed, 1 passed" in out
+    assert out.count("TimeLimit: did not finish in 2 s") == 1

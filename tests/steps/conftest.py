@@ -127,11 +127,19 @@ import timeouts  # noqa: E402
 _budgets: dict[str, timeouts.Budget] = {}
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{timeouts.MARKER}(seconds): this test may take longer than the default "
+        "limit (outside and under workshop check)",
+    )
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item):
     if not timeouts.armed():
         return (yield)
-    _budgets[item.nodeid] = timeouts.Budget(timeouts.limit())
+    _budgets[item.nodeid] = timeouts.Budget(timeouts.limit(timeouts.asked(item)))
     with timeouts.time_limit(_budgets[item.nodeid]):
         return (yield)
 

@@ -300,18 +300,28 @@ class Stack:
     `start()` only launches them (a test module calls it at import, so they
     boot while the earlier suites run); `web()` and `worker()` wait until each
     is ready. The web server's MAIL_DELAY is 0; the worker's is `worker_delay`.
+    The worker's pool is `threads` (as `make worker` starts it) unless `pool`
+    says `prefork` (Linux: a main process and pool children, one can be killed).
     """
 
-    def __init__(self, broker: Broker, tmp: Path, worker_delay: float = 0.0) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        tmp: Path,
+        worker_delay: float = 0.0,
+        pool: str = "threads",
+    ) -> None:
         tmp.mkdir(parents=True, exist_ok=True)
         self.broker = broker
         self.db = tmp / "newsletter.db"
         self.env = {"NEWSLETTER_DB": str(self.db), "CELERY_BROKER_URL": broker.url}
         self.worker_delay = worker_delay
+        self.pool = pool
         self.port = free_port()
         self.name = f"{broker.kind}-{uuid.uuid4().hex[:8]}@workshop"
         self._web: Process | None = None
         self._worker: Process | None = None
+        self._retired: list[Process] = []
 
     def start(self) -> Stack:
         if self.broker.problem:
@@ -319,12 +329,22 @@ class Stack:
         command = [sys.executable, "-m", "uvicorn", "app.main:app"]
         command += ["--port", str(self.port), "--log-level", "info"]
         self._web = Process("web server", command, {**self.env, "MAIL_DELAY": "0"})
+        self.start_worker()
+        return self
+
+    def start_worker(self) -> Process:
+        """Start a new worker on this stack's broker and database (it becomes
+        `worker()`; one started before keeps running until `close()`)."""
+        if self._worker is not None:
+            self._retired.append(self._worker)
         command = [sys.executable, "-m", "celery", "-A", "app.worker", "worker"]
         command += ["--loglevel", "INFO", "--without-gossip", "--without-mingle"]
-        command += ["--pool", "threads", "--concurrency", "4", "-n", self.name]
+        slots = "1" if self.pool == "prefork" else "4"
+        name = f"{len(self._retired)}-{self.name}"
+        command += ["--pool", self.pool, "--concurrency", slots, "-n", name]
         delay = {"MAIL_DELAY": f"{self.worker_delay:g}"}
         self._worker = Process("worker", command, {**self.env, **delay})
-        return self
+        return self._worker
 
     def web(self) -> Process:
         """uvicorn serving app.main:app at `self.url`, once it is up."""
@@ -362,19 +382,52 @@ class Stack:
         wait_until(found, what, timeout=JOB_LIMIT)
         return self.emails(recipient)
 
-    def wait_for_job(self, job_id: str, status: str, what: str) -> dict:
+    def wait_for_job(
+        self, job_id: str, status: str, what: str, limit: float = JOB_LIMIT
+    ) -> dict:
         reached = lambda: self.job(job_id)["status"] == status  # noqa: E731
-        wait_until(reached, what, timeout=JOB_LIMIT)
+        wait_until(reached, what, timeout=limit)
         return self.job(job_id)
 
+    def outbox(self, recipient: str, subject: str) -> list[dict]:
+        """Every email to `recipient` with this subject, whatever its status."""
+        with contextlib.closing(sqlite3.connect(self.db)) as db:
+            db.row_factory = sqlite3.Row
+            query = "SELECT * FROM outbox WHERE recipient = ? AND subject = ?"
+            return [dict(row) for row in db.execute(query, (recipient, subject))]
+
+    def add_subscriber(self, email: str, name: str) -> None:
+        """A subscriber written straight into the database (an import: no
+        welcome email), once the web server has created the tables."""
+        self.web()
+        with contextlib.closing(sqlite3.connect(self.db)) as db, db:
+            db.execute(
+                "INSERT INTO subscribers (email, name) VALUES (?, ?)", (email, name)
+            )
+
     def close(self) -> None:
-        for process in (self._web, self._worker):
+        for process in (self._web, self._worker, *self._retired):
             if process is not None:
                 process.stop()
         self.broker.close()
 
 
-def start_stacks(*kinds: str, worker_delay: float = 0.0) -> dict[str, Stack]:
+def pool_children(pid: int) -> list[int]:
+    """Linux: the pids of the processes whose parent is `pid` (a prefork
+    worker's pool), read from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            # the name, in parentheses, may hold spaces: split after it
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
+def start_stacks(
+    *kinds: str, worker_delay: float = 0.0, pool: str = "threads"
+) -> dict[str, Stack]:
     """A started Stack per broker kind, in a temporary folder; all are closed
     and removed when the test process ends (or earlier, by `close()`)."""
     tmp = Path(tempfile.mkdtemp(prefix="workshop-queue-"))
@@ -382,7 +435,7 @@ def start_stacks(*kinds: str, worker_delay: float = 0.0) -> dict[str, Stack]:
     if has_worker():
         for kind in kinds:
             broker = Broker(kind, tmp / kind)
-            stacks[kind] = Stack(broker, tmp / kind, worker_delay).start()
+            stacks[kind] = Stack(broker, tmp / kind, worker_delay, pool).start()
 
     def close_all() -> None:
         for stack in stacks.values():

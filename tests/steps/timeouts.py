@@ -6,7 +6,10 @@ WORKSHOP_SUPERVISED, and then nothing here is armed. The editor's Testing
 panel (and a plain `pytest tests/steps`) has no supervisor, so an endless
 background task would hang the panel until it is restarted. Here each test
 gets the same limit (WORKSHOP_TEST_LIMIT, default 6 s), spread over its
-setup, call and teardown:
+setup, call and teardown. A test that needs longer by design (a job that
+comes back only after a broker's timeout) says so with
+`@pytest.mark.time_limit(SECONDS)`: it gets the larger of the two, here and
+under `workshop check` (workshop/runner.py reads the same marker):
 
 - POSIX: SIGALRM interrupts the test in the main thread and fails it with a
   traceback that ends where it was stuck;
@@ -51,12 +54,26 @@ def armed() -> bool:
     return not os.environ.get("WORKSHOP_SUPERVISED")
 
 
-def limit() -> float:
+MARKER = "time_limit"  # @pytest.mark.time_limit(30): this test may take 30 s
+
+
+def limit(asked: float | None = None) -> float:
+    """WORKSHOP_TEST_LIMIT (or the default), or what the test `asked` if longer."""
     text = os.environ.get("WORKSHOP_TEST_LIMIT") or str(DEFAULT_LIMIT)
     try:
-        return max(float(text), FLOOR)
+        configured = max(float(text), FLOOR)
     except ValueError:
-        return DEFAULT_LIMIT
+        configured = DEFAULT_LIMIT
+    return max(configured, asked or 0.0)
+
+
+def asked(item: object) -> float | None:
+    """The seconds a test asks for with @pytest.mark.time_limit(N), if it does."""
+    marker = item.get_closest_marker(MARKER)  # type: ignore[attr-defined]
+    if marker is None:
+        return None
+    seconds = marker.args[0] if marker.args else marker.kwargs.get("seconds")
+    return float(seconds)
 
 
 class Budget:

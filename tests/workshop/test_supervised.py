@@ -169,3 +169,28 @@ def test_a_slow_test_outside_app_says_the_machine_may_be_busy(workshop_repo) -> 
     assert done.returncode == 1
     assert "no code of app/ was running: the machine may be busy" in done.stdout
     assert "WORKSHOP_TEST_LIMIT=30 workshop check" in done.stdout
+
+
+def test_a_test_may_ask_for_a_longer_limit(workshop_repo) -> None:
+    """@pytest.mark.time_limit(N): the supervisor gives that test N s, and says
+    so when it still runs out; the default limit stays for the others."""
+    suite = workshop_repo / "tests" / "steps" / "test_step_0.py"
+    suite.write_text(
+        "import time\n\nimport pytest\n\n\n"
+        "@pytest.mark.time_limit(4)\n"
+        "def test_slow() -> None:\n"
+        '    """Takes longer than the default limit, as it asked."""\n'
+        "    time.sleep(1.5)\n\n\n"
+        "@pytest.mark.time_limit(2)\n"
+        "def test_endless() -> None:\n"
+        '    """Asked for 2 s and never ends."""\n'
+        "    while True:\n        pass\n",
+        encoding="utf-8",
+    )
+    started = time.monotonic()
+    done = workshop(workshop_repo, "check", "0")
+    assert done.returncode == 1, done.stdout
+    assert "✗ Asked for 2 s and never ends." in done.stdout
+    assert "Takes longer than the default limit" not in done.stdout
+    assert "did not finish in 2 s" in done.stdout
+    assert time.monotonic() - started < GIVE_UP

@@ -1,0 +1,100 @@
+"""Work a request sets off besides its answer: emails, audit entries, jobs."""
+
+import logging
+from contextlib import closing
+
+from app.config import settings
+from app.db import connect
+from app.mailer import (
+    MailError,
+    TryLater,
+    send_email,
+    send_email_async,
+    send_email_once,
+)
+from app.models import Subscriber
+
+MAX_ATTEMPTS = 3
+logger = logging.getLogger(__name__)
+
+
+def send_welcome_email(subscriber_id: int) -> None:
+    # a plain def runs in the threadpool: blocking calls are fine here
+    with closing(connect()) as db:  # our own connection, not the request's
+        row = db.execute(
+            "SELECT * FROM subscribers WHERE id = ?", (subscriber_id,)
+        ).fetchone()
+    if row is None:
+        return  # gone by the time the task ran
+    subscriber = Subscriber(**row)
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            send_email(
+                subscriber.email,
+                "Welcome to the newsletter!",
+                f"Hi {subscriber.name}, thanks for subscribing.",
+            )
+            return
+        except MailError as error:  # caught here, so the next tasks still run
+            logger.warning("welcome email, attempt %d: %s", attempt, error)
+    logger.error("welcome email to %s: gave up", subscriber.email)
+
+
+async def notify_admin(email: str, *, name: str) -> None:
+    # async def runs on the event loop: await slow things, never block
+    try:
+        await send_email_async(
+            settings.admin_email, "New subscriber", f"{name} <{email}> just subscribed."
+        )
+    except MailError as error:
+        logger.error("admin notice: %s", error)
+
+
+def write_audit_entry(event: str, detail: str) -> None:
+    with closing(connect()) as db, db:
+        db.execute("INSERT INTO audit (event, detail) VALUES (?, ?)", (event, detail))
+
+
+def send_digest(job_id: str, last_try: bool = True) -> None:
+    """Email the digest to every subscriber; the job's status tells how it went.
+
+    It may run more than once for one job (a retry, a redelivery): each
+    subscriber still gets one email. A greylisted address (TryLater) makes the
+    whole job run again later, unless this is its `last_try`."""
+    _set_job(job_id, "running")
+    try:
+        with closing(connect()) as db:
+            emails = [
+                row["email"] for row in db.execute("SELECT email FROM subscribers")
+            ]
+        failed = []
+        for email in emails:
+            try:
+                send_email_once(
+                    job_id, email, "Your newsletter digest", "Here is what is new."
+                )
+            except TryLater as error:
+                if not last_try:
+                    _set_job(job_id, "running", f"will try again: {error}")
+                    raise  # Celery runs the job again later (autoretry_for)
+                failed.append(f"{email} ({error})")
+            except MailError as error:
+                logger.warning("digest: %s", error)
+                failed.append(f"{email} ({error})")
+        summary = f"sent to {len(emails) - len(failed)} of {len(emails)} subscribers"
+        if failed:
+            summary += "; refused: " + ", ".join(failed)
+        _set_job(job_id, "failed" if failed else "done", summary)
+    except TryLater:
+        raise
+    except Exception:  # a job must never stay "running" forever
+        logger.exception("digest job %s", job_id)
+        _set_job(job_id, "failed", "unexpected error, see the server log")
+
+
+def _set_job(job_id: str, status: str, detail: str | None = None) -> None:
+    with closing(connect()) as db, db:
+        db.execute(
+            "UPDATE jobs SET status = ?, detail = ? WHERE id = ?",
+            (status, detail, job_id),
+        )

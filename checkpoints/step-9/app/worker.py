@@ -1,0 +1,53 @@
+"""The Celery app: jobs leave the web process and run in a worker process.
+
+Start a worker beside the app (`make worker`, or `workshop worker`):
+
+    celery -A app.worker worker --pool threads --loglevel INFO
+"""
+
+import asyncio
+
+from celery import Celery
+
+from app import tasks
+from app.config import settings
+from app.mailer import TryLater
+
+# no server needed by default: the broker is a table in an SQLite file
+settings.newsletter_db.parent.mkdir(parents=True, exist_ok=True)
+broker = settings.celery_broker_url or (
+    f"sqla+sqlite:///{settings.newsletter_db.parent / 'broker.db'}"
+)
+
+celery = Celery("newsletter", broker=broker)
+celery.conf.task_ignore_result = True  # a job's status lives in our jobs table
+# acknowledge a job when it is done, not when it starts: if its process dies
+# mid-job, the broker still has the message and a worker runs the job again
+celery.conf.task_acks_late = True
+celery.conf.task_reject_on_worker_lost = True  # also when a pool process dies
+if broker.startswith("redis"):
+    # a job taken and not acknowledged for 10 s goes back to the queue (the
+    # default is an hour); short for the workshop: a job that runs longer is
+    # given to a second worker while the first still runs it
+    celery.conf.broker_transport_options = {
+        "visibility_timeout": 10,
+        "unacked_restore_interval": 1,  # look for such jobs every second
+        "unacked_restore_throttle": 1,  # (by default, every 100 s)
+    }
+
+
+@celery.task
+def welcome(subscriber_id: int, email: str, name: str) -> None:
+    """After a signup: the three tasks of step 3, in order, in the worker."""
+    tasks.send_welcome_email(subscriber_id)
+    asyncio.run(tasks.notify_admin(email, name=name))  # an async def task
+    tasks.write_audit_entry("subscribed", email)
+
+
+@celery.task(
+    bind=True, autoretry_for=(TryLater,), retry_backoff=1, retry_jitter=False,
+    max_retries=3,
+)  # fmt: skip
+def send_digest(self, job_id: str) -> None:
+    """The step 7 task; a greylisted address: again after 1, 2, 4 s."""
+    tasks.send_digest(job_id, last_try=self.request.retries >= self.max_retries)

@@ -1,0 +1,146 @@
+"""Step 9: jobs that survive a crash, and never email anyone twice.
+
+Real processes and real SIGKILLs, no mocks. Each test names the process it
+kills:
+
+- a pool process of a `prefork` worker, mid-job: with late acknowledgement
+  and `task_reject_on_worker_lost` the job comes back at once and is done,
+  and each subscriber gets one digest (on Redis and on the SQLite default);
+- the worker's main process, mid-job, on Redis: the message stays in Redis's
+  "unacknowledged" set, and a new worker gets it after the visibility
+  timeout (on the SQLite broker it is lost: measured, see the guide);
+- no kill: a greylisted address makes the job run again after a backoff,
+  and a bounced one makes it fail, saying why.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+import httpx
+import pytest
+from queue_support import pool_children, start_stacks
+from support.live import wait_until
+
+ADA = {"email": "ada@example.com", "name": "Ada"}
+BOB = {"email": "bob@example.com", "name": "Bob"}
+DIGEST = "Your newsletter digest"
+# Started now, at import: they boot while the suites of earlier steps run.
+# A digest email takes the worker 1 s: long enough to kill it mid-job.
+PREFORK = start_stacks("redis", worker_delay=1.0, pool="prefork")
+THREADS = start_stacks("redis", worker_delay=1.0)
+RETRIES = start_stacks("redis", worker_delay=0.2)
+# the worker's visibility timeout (10 s), a second for its restore sweep,
+# a new worker's start and the job itself
+REDELIVERY_LIMIT = 25.0
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_the_stacks():
+    """Every process started above ends with this module's tests."""
+    yield
+    for started in (*PREFORK.values(), *THREADS.values(), *RETRIES.values()):
+        started.close()
+
+
+def _stack(stacks: dict, kind: str):
+    if kind not in stacks:
+        pytest.fail("no app/worker.py: the jobs have no worker to run them")
+    found = stacks[kind]
+    found.broker.check()
+    return found
+
+
+def _digest_mid_job(stack) -> str:
+    """Ada and Bob are subscribers; a digest starts. Returns once Ada's digest
+    is sent and Bob's is being sent: the job is half done."""
+    stack.worker()
+    for person in (ADA, BOB):
+        stack.add_subscriber(person["email"], person["name"])
+    with httpx.Client(base_url=stack.url, timeout=5) as client:
+        response = client.post("/digests")
+    assert response.status_code == 202, response.text
+    job_id = response.json()["id"]
+
+    def half_done() -> bool:
+        ada = [e["status"] for e in stack.outbox(ADA["email"], DIGEST)]
+        bob = [e["status"] for e in stack.outbox(BOB["email"], DIGEST)]
+        return "sent" in ada and bool(bob) and "sent" not in bob
+
+    wait_until(half_done, "Ada's digest is sent, Bob's is on its way", timeout=8)
+    return job_id
+
+
+def _one_digest_each(stack, job_id: str) -> None:
+    job = stack.job(job_id)
+    assert job["detail"] == "sent to 2 of 2 subscribers", job
+    for person in (ADA, BOB):
+        emails = stack.outbox(person["email"], DIGEST)
+        assert [e["status"] for e in emails] == ["sent"], (
+            f"{person['email']} must get exactly one digest, got {emails}"
+        )
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="finds the pool through /proc")
+@pytest.mark.time_limit(30)
+def test_a_job_whose_pool_process_is_killed_comes_back():
+    """A digest whose worker process is killed mid-job is done anyway, and each
+    subscriber gets one digest (SIGKILL to the pool process of a prefork worker)."""
+    stack = _stack(PREFORK, "redis")
+    worker = stack.worker()
+    job_id = _digest_mid_job(stack)
+
+    # the process killed here is the worker's pool process, running the job
+    children = pool_children(worker.process.pid)
+    assert children, "the prefork worker has a pool process"
+    for child in children:
+        os.kill(child, signal.SIGKILL)
+
+    # on Redis the worker's main process sees at once that its pool process
+    # died, and (reject_on_worker_lost) hands the job back: done about 1 s later
+    stack.wait_for_job(job_id, "done", "the job came back and is done", limit=10)
+    _one_digest_each(stack, job_id)
+
+
+@pytest.mark.time_limit(45)
+def test_a_job_whose_worker_is_killed_comes_back_on_redis():
+    """On Redis, a digest whose worker is killed mid-job is done by the next
+    worker after the visibility timeout, one digest each (SIGKILL to the
+    worker's main process, threads pool)."""
+    stack = _stack(THREADS, "redis")
+    worker = stack.worker()
+    job_id = _digest_mid_job(stack)
+
+    # the process killed here is the worker itself: its main process
+    worker.kill(signal.SIGKILL)
+    worker.process.wait(5)
+    assert stack.job(job_id)["status"] == "running", "half done when it died"
+
+    stack.start_worker()  # a new worker, as a supervisor would start one
+    what = "a new worker got the job back after the visibility timeout"
+    stack.wait_for_job(job_id, "done", what, limit=REDELIVERY_LIMIT)
+    _one_digest_each(stack, job_id)
+
+
+@pytest.mark.time_limit(20)
+def test_a_greylisted_address_is_retried_and_a_bounced_one_fails_the_job():
+    """A digest refused once (greylisted) is sent again after a pause and gets
+    through; a bounced address fails the job, which says who and why."""
+    stack = _stack(RETRIES, "redis")
+    worker = stack.worker()
+    grey, bounce = "grey@greylist.example.com", "nobody@bounce.example.com"
+    stack.add_subscriber(grey, "Grey")  # imported: no welcome email tried it
+    with httpx.Client(base_url=stack.url, timeout=5) as client:
+        first = client.post("/digests").json()["id"]
+        job = stack.wait_for_job(first, "done", "the greylisted digest got through")
+        assert any("Retry in 1s" in line for line in worker.lines), (
+            "the job ran again after a pause (autoretry_for, retry_backoff)"
+        )
+        assert [e["status"] for e in stack.outbox(grey, DIGEST)] == ["sent"]
+
+        stack.add_subscriber(bounce, "Nobody")
+        second = client.post("/digests").json()["id"]
+        job = stack.wait_for_job(second, "failed", "the bounced digest fails")
+    assert bounce in job["detail"] and "550" in job["detail"], job["detail"]
