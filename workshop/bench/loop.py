@@ -221,12 +221,18 @@ def ctrl_c(checkout: Path, runs: int, env: dict[str, str]) -> Timing:
 
 
 def _interrupt(checkout: Path, marker: Path, env: dict[str, str], t: Timing) -> float:
+    # A bench started in the background (`... &` in a script) ignores SIGINT,
+    # and so would every child: give this one the terminal's default back.
+    default_int = getattr(signal, "SIG_DFL", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "workshop", "check", "0"],
         cwd=checkout,
         env={**env, "WORKSHOP_IMPORT_LIMIT": "600"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, default_int))
+        if os.name == "posix"
+        else None,
     )
     deadline = time.monotonic() + WATCH_TIMEOUT
     while not marker.exists() and time.monotonic() < deadline:
