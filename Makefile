@@ -11,10 +11,11 @@ BROWSER := $(VENV)/.installed-browser
 PORT   ?= 8000
 # The offline room kit (make wheelhouse): a folder of wheels, or the address an
 # instructor serves one at (make venv WHEELHOUSE=http://192.168.1.10:8080/).
-# When it is there, make venv installs from it alone, still --require-hashes.
+# When it is there, make venv reads the kit's own pip options (its kit.txt:
+# those wheels alone), still --require-hashes. No index option is set here.
 WHEELHOUSE ?= wheelhouse
-KIT := $(if $(findstring ://,$(WHEELHOUSE)),$(WHEELHOUSE),$(if $(wildcard $(WHEELHOUSE)/*.whl),$(WHEELHOUSE)))
-FROM_KIT := $(if $(KIT),--no-index --find-links $(KIT))
+KIT := $(if $(findstring ://,$(WHEELHOUSE)),$(WHEELHOUSE),$(if $(wildcard $(WHEELHOUSE)/kit.txt),$(WHEELHOUSE)))
+FROM_KIT := $(if $(KIT),-r $(patsubst %/,%,$(KIT))/kit.txt)
 
 .DEFAULT_GOAL := help
 .PHONY: help run worker test lint venv browser lock wheelhouse clean

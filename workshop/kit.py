@@ -5,8 +5,13 @@
 (`make wheelhouse` runs it.) For each target (Linux x86_64 and aarch64, macOS
 arm64 and x86_64, Windows x86_64; Python 3.11, 3.12, 3.13) it downloads the
 wheels of requirements.txt that the target installs, with --require-hashes,
-into one folder. `make venv` then installs from that folder with no network
-(`--no-index`), still checking every hash.
+into one folder, with `kit.txt`: the pip options that say "these wheels
+only, no package index". `make venv` finds it and installs with `-r
+wheelhouse/kit.txt`, still checking every hash; no committed file names an
+index option, the kit carries its own. `python -m workshop.kit --serve PORT`
+serves the folder to a room, with a kit.txt that points at the address the
+learner asked for (pip reads a relative folder in a requirements file only
+when the file is local).
 
 Resolving per target: `pip download --platform` evaluates environment
 markers against the Python that runs it, not the target, so a Linux machine
@@ -25,6 +30,7 @@ most portable), macOS wheels for macOS 11 or later.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import subprocess
 import sys
@@ -128,12 +134,54 @@ def download(lines: list[str], target: Target, python: str, dest: Path) -> None:
             raise SystemExit(f"kit: {target.name} Python {python}: pip download failed")
 
 
+KIT_FILE = "kit.txt"
+
+
+def kit_options(wheels: str) -> str:
+    """The pip options of the kit: no package index, the wheels in `wheels`
+    (a folder relative to kit.txt, or an address)."""
+    return (
+        "# written by python -m workshop.kit: install from these wheels alone\n"
+        f"--no-index\n--find-links {wheels}\n"
+    )
+
+
+def serve(folder: Path, port: int) -> None:
+    """Serve `folder` on `port`; kit.txt names the address it was asked at."""
+    import functools
+    import http.server
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path.lstrip("/") != KIT_FILE:
+                return super().do_GET()
+            host = self.headers.get("Host") or f"127.0.0.1:{port}"
+            body = kit_options(f"http://{host}/").encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    handler = functools.partial(Handler, directory=str(folder))
+    with http.server.ThreadingHTTPServer(("", port), handler) as server:
+        print(
+            f"serving {folder} on port {port}: make venv WHEELHOUSE=http://YOUR-IP:{port}/"
+        )
+        server.serve_forever()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workshop.kit")
     parser.add_argument("--dest", type=Path, default=ROOT / "wheelhouse")
     parser.add_argument("--lock", type=Path, default=ROOT / "requirements.txt")
     parser.add_argument("--only", nargs="*", help="targets as NAME/PYTHON")
+    parser.add_argument("--serve", type=int, metavar="PORT", help="serve the kit")
     args = parser.parse_args(argv)
+    if args.serve is not None:
+        with contextlib.suppress(KeyboardInterrupt):
+            serve(args.dest, args.serve)
+        return 0
     lock = args.lock.read_text(encoding="utf-8")
     args.dest.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -144,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             lines = for_target(lock, target, python)
             print(f"{target.name} Python {python}: {len(lines)} packages", flush=True)
             download(lines, target, python, args.dest)
+    (args.dest / KIT_FILE).write_text(kit_options("."), encoding="utf-8")
     wheels = sorted(args.dest.glob("*.whl"))
     size = sum(w.stat().st_size for w in wheels) / 1e6
     seconds = time.monotonic() - started

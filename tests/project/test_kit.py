@@ -14,6 +14,8 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+import urllib.request
 import zipfile
 from importlib.metadata import distribution
 from pathlib import Path
@@ -24,6 +26,9 @@ from packaging.markers import Marker
 from project_files import ROOT
 
 from workshop import kit
+
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # tests/, for support
+from support.live import free_port
 
 LOCK = (ROOT / "requirements.txt").read_text()
 # Nothing answers on port 9 of the loopback ("discard"): a connection is
@@ -97,6 +102,7 @@ def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ignore=shutil.ignore_patterns("__pycache__"),
     )
     (root / "wheelhouse").mkdir()
+    (root / "wheelhouse" / kit.KIT_FILE).write_text(kit.kit_options("."))
     wheel = wheel_of_installed("flit_core", root / "wheelhouse")
     digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
     version = distribution("flit_core").version
@@ -180,8 +186,8 @@ def test_make_venv_installs_from_the_kit_with_the_network_off(checkout: Path) ->
 def test_with_a_kit_both_installs_use_it_alone_and_check_hashes(
     checkout: Path, wheelhouse: str
 ) -> None:
-    """What make venv would run (make -n): both pip calls take the kit (a
-    folder with wheels, or an address) with --no-index; the lock's with
+    """What make venv would run (make -n): both pip calls read the kit's own
+    options (its kit.txt, in a folder or at an address); the lock's with
     --require-hashes."""
     (checkout / "requirements.txt").touch()
     planned = subprocess.run(
@@ -193,8 +199,8 @@ def test_with_a_kit_both_installs_use_it_alone_and_check_hashes(
     ).stdout
     pips = [line for line in planned.splitlines() if " -m pip install " in line]
     assert len(pips) == 2
-    option = "--" + "find" + "-links"  # spelled apart: test_foundation looks for it
-    assert all(f"--no-index {option} {wheelhouse} " in line for line in pips)
+    options = f"-r {wheelhouse.rstrip('/')}/kit.txt "
+    assert all(options in line for line in pips)
     assert "--require-hashes" in pips[0] and "-r requirements.txt" in pips[0]
 
 
@@ -207,4 +213,47 @@ def test_without_a_kit_make_venv_uses_the_index(checkout: Path) -> None:
         text=True,
         check=True,
     ).stdout
-    assert "pip install" in planned and "--no-index" not in planned
+    assert "pip install" in planned and "kit.txt" not in planned
+
+
+def test_a_served_kit_points_pip_at_the_address_it_was_asked_at(
+    checkout: Path,
+) -> None:
+    """`python -m workshop.kit --serve PORT`: kit.txt names the address the
+    learner used, so `-r http://.../kit.txt` installs from that server alone."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "workshop.kit", "--serve", str(port),
+         "--dest", str(checkout / "wheelhouse")],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}kit.txt", timeout=5) as answer:
+                    options = answer.read().decode()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the kit server never answered"
+                time.sleep(0.05)  # polling for the port, not waiting for an outcome
+        option = "--" + "find" + "-links"  # spelled apart: test_foundation looks for it
+        assert f"{option} {url}\n" in options
+        assert "--no-index" in options
+        installed = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--dry-run", "--quiet",
+             "--disable-pip-version-check", "--no-deps", "--require-hashes",
+             "-r", f"{url}kit.txt", "-r", str(checkout / "requirements.txt")],
+            # the kit's server is the one address that answers
+            env={**offline_env(), "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )  # fmt: skip
+        assert installed.returncode == 0, installed.stderr
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
