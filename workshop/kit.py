@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
+import http.server
 import re
 import subprocess
 import sys
@@ -148,27 +150,41 @@ def kit_options(wheels: str) -> str:
 
 def serve(folder: Path, port: int) -> None:
     """Serve `folder` on `port`; kit.txt names the address it was asked at."""
-    import functools
-    import http.server
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path.lstrip("/") != KIT_FILE:
-                return super().do_GET()
-            host = self.headers.get("Host") or f"127.0.0.1:{port}"
-            body = kit_options(f"http://{host}/").encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    handler = functools.partial(Handler, directory=str(folder))
+    handler = functools.partial(KitHandler, directory=str(folder))
     with http.server.ThreadingHTTPServer(("", port), handler) as server:
         print(
             f"serving {folder} on port {port}: make venv WHEELHOUSE=http://YOUR-IP:{port}/"
         )
         server.serve_forever()
+
+
+class KitHandler(http.server.SimpleHTTPRequestHandler):
+    """The folder's listing (pip's --find-links reads it) and its real files,
+    nothing else: no subfolder, no symlink out of it, 400 for a path that
+    cannot name a file (a NUL byte)."""
+
+    def do_GET(self) -> None:
+        if self.path.lstrip("/") != KIT_FILE:
+            return super().do_GET()
+        port = self.server.server_address[1]
+        host = self.headers.get("Host") or f"127.0.0.1:{port}"
+        body = kit_options(f"http://{host}/").encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def send_head(self):  # what GET and HEAD answer, before the body
+        path = self.translate_path(self.path)
+        if "\0" in path:
+            self.send_error(400, "Bad path")
+            return None
+        found, folder = Path(path).resolve(), Path(self.directory).resolve()
+        if found != folder and not (found.is_relative_to(folder) and found.is_file()):
+            self.send_error(404, "File not found")
+            return None
+        return super().send_head()
 
 
 def main(argv: list[str] | None = None) -> int:

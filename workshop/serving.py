@@ -65,9 +65,10 @@ def build_app(folder: Path) -> ASGIApp:
         return error_page(describe_load_error(error, folder), folder)
     # The timeline and offline /docs around it; imported here, in the app
     # process only (the supervisor imports this module too).
+    from workshop.hardening import harden  # hardening (lesson branch): no 500s
     from workshop.timeline import instrument
 
-    return instrument(app)
+    return instrument(harden(app))
 
 
 def error_page(found: str, folder: Path) -> ErrorPage:

@@ -1,16 +1,19 @@
-"""app/hardening.py is shared: the same bytes in app/ and in every checkpoint.
+"""The lesson holds only the lesson: what no step teaches lives in the tooling.
 
-It holds what every step needs and none teaches, so that a step's diff and its
-main.py show only the lesson. A copy that drifts would make one step's diff
-show hardening changes, or one checkpoint behave unlike the others.
+The hardening (a 413 over 64 KiB, a 422 that can always be sent, another
+step's database moved aside) is workshop/hardening.py, put around the app by
+`workshop serve` and the checks; no checkpoint carries or imports it. The
+pretend mail server refuses the same addresses from step 0, so step 5's diff
+is its lesson (handling and retrying), not a new mail server. And every
+main.py says how to run it the way the README does.
 """
 
 # no `from __future__ import annotations`: FastAPI must resolve the tiny apps'
 # annotations at runtime (docs/FACTS.md, notes for test writers)
+import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = "hardening.py"
 
 
 def checkpoint_apps() -> list[Path]:
@@ -20,31 +23,60 @@ def checkpoint_apps() -> list[Path]:
         key=lambda path: int(path.parent.name.removeprefix("step-")),
     )
     assert apps, "no checkpoints found"
-    return apps
+    return [ROOT / "app", *apps]
 
 
-def test_every_app_carries_the_same_hardening_module() -> None:
-    """app/hardening.py and each checkpoint's copy are identical, byte for byte."""
-    reference = (ROOT / "app" / SHARED).read_bytes()
-    differ = [
-        str(app.relative_to(ROOT) / SHARED)
+def test_no_lesson_carries_the_hardening() -> None:
+    """No app/ has hardening.py, and none imports the workshop's tooling."""
+    found = [
+        str(path.relative_to(ROOT))
         for app in checkpoint_apps()
-        if not (app / SHARED).is_file() or (app / SHARED).read_bytes() != reference
+        for path in sorted(app.glob("*.py"))
+        if path.name == "hardening.py"
+        or "hardening" in path.read_text(encoding="utf-8")
+        or "workshop" in imported_modules(path)
     ]
-    assert differ == [], f"missing or not equal to app/{SHARED}: {differ}"
+    assert found == []
 
 
-def test_every_main_installs_it() -> None:
-    """Each checkpoint's main.py calls harden(app), so the module is in use."""
-    missing = [
-        str(app.relative_to(ROOT) / "main.py")
-        for app in checkpoint_apps()
-        if "\nharden(app)" not in (app / "main.py").read_text()
-    ]
+def imported_modules(path: Path) -> set[str]:
+    """The top-level names of the modules `path` imports."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_the_mail_server_refuses_the_same_addresses_from_step_0() -> None:
+    """Every mailer.py has MailError and checks each delivery (bounce, greylist)."""
+    missing = []
+    for app in checkpoint_apps():
+        source = (app / "mailer.py").read_text(encoding="utf-8")
+        tree = ast.parse(source)
+        names = {getattr(node, "name", None) for node in tree.body}
+        checked = source.count("    _check_accepted(recipient)\n")
+        if not {"MailError", "_check_accepted", "deliver"} <= names or checked != 2:
+            missing.append(str(app.relative_to(ROOT) / "mailer.py"))
     assert missing == []
 
 
-# Why the module exists: FastAPI's defaults on the pinned versions, on tiny
+def test_every_main_says_how_to_run_it_as_the_readme_does() -> None:
+    """main.py's first line names `make run`, the README's command."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "make run" in readme
+    wrong = [
+        str(app.relative_to(ROOT) / "main.py")
+        for app in checkpoint_apps()
+        if "`make run`" not in (app / "main.py").read_text().partition("\n")[0]
+    ]
+    assert wrong == []
+
+
+# Why workshop/hardening.py exists: FastAPI's defaults on the pinned versions, on tiny
 # apps (the guide of step 0 and docs/FACTS.md state these facts).
 
 
@@ -119,7 +151,7 @@ def test_starlettes_body_limit_runs_an_endpoint_that_reads_no_body() -> None:
 
     With an announced Content-Length over the limit, an endpoint that never
     reads the body runs, and only its answer is replaced by a plain-text 413.
-    hardening.BodyLimit refuses such a request before the app runs.
+    workshop/hardening.py's BodyLimit refuses such a request before the app runs.
     """
     from fastapi.testclient import TestClient
 

@@ -35,6 +35,15 @@ if "app" in sys.modules:  # imported too early, from somewhere else
 from step_support import GATE_LIMIT, AppServer, MailGate  # noqa: E402
 
 
+def harden(app):
+    """The app as `workshop serve` serves it: with the workshop's hardening
+    (workshop/hardening.py: a 413 over 64 KiB, a 422 that can always be sent,
+    another step's database moved aside), which no step teaches."""
+    from workshop.hardening import harden
+
+    return harden(app)
+
+
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """The app's settings: a fresh database in tmp_path, no mail delay."""
@@ -52,7 +61,7 @@ def client_factory(settings) -> Callable:
 
     from app.main import app
 
-    return lambda: TestClient(app)
+    return lambda: TestClient(harden(app))
 
 
 @pytest.fixture
@@ -110,7 +119,7 @@ def live_server(settings) -> Iterator[AppServer]:
     """A real uvicorn server running the app; `.client` is an httpx client."""
     from app.main import app
 
-    server = AppServer(app)
+    server = AppServer(harden(app))
     try:
         server.start()
         yield server

@@ -326,7 +326,9 @@ class Stack:
     def start(self) -> Stack:
         if self.broker.problem:
             return self
-        command = [sys.executable, "-m", "uvicorn", "app.main:app"]
+        # served as `workshop serve` serves it: hardened (workshop/hardening.py)
+        command = [sys.executable, "-m", "uvicorn", "--factory"]
+        command += ["workshop.hardening:served_app"]
         command += ["--port", str(self.port), "--log-level", "info"]
         self._web = Process("web server", command, {**self.env, "MAIL_DELAY": "0"})
         self.start_worker()

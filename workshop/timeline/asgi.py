@@ -29,6 +29,7 @@ import time
 from importlib import resources
 from typing import Any
 
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request as HttpRequest
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, Router
@@ -38,6 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from workshop.timeline import docs, tasks, worker
 from workshop.timeline.database import Database
 from workshop.timeline.events import FAILED, Event, Request, Timeline
+from workshop.timeline.guard import Guard
 
 PREFIX = "/_workshop"
 POLL_ACTIVE = 0.02  # seconds between looks while a request or task runs
@@ -166,6 +168,9 @@ class Instrumented:
                 Mount(f"{PREFIX}/static", StaticFiles(directory=docs.static_folder())),
             ]
         )
+        # Guard: 403 to other sites and foreign Host names (guard.py);
+        # ExceptionMiddleware: StaticFiles' 404 for a missing file (else a 500)
+        self.guarded = Guard(ExceptionMiddleware(self.tooling))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -174,7 +179,7 @@ class Instrumented:
             return await self.app(scope, receive, send)
         path: str = scope["path"]
         if path == PREFIX or path.startswith(PREFIX + "/"):
-            return await self.tooling(scope, receive, send)
+            return await self.guarded(scope, receive, send)
         if self.docs.is_page(path):
             return await self.docs.serve(scope, receive, send)
         if self.docs.is_quiet(path):

@@ -1,4 +1,4 @@
-"""`app.main:app` inside the timeline's wrapper, importable by name.
+"""`app.main:app`, hardened, inside the timeline's wrapper, importable by name.
 
 `workshop serve` builds the same app in workshop/serving.py's `build_app`;
 this module is for uvicorn by name (`workshop.timeline.served:app`), as
@@ -9,6 +9,7 @@ this module is for uvicorn by name (`workshop.timeline.served:app`), as
 from __future__ import annotations
 
 from app.main import app as lesson_app
+from workshop.hardening import harden
 from workshop.timeline import instrument
 
-app = instrument(lesson_app)
+app = instrument(harden(lesson_app))

@@ -3,7 +3,11 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import AfterValidator, BaseModel, EmailStr, Field
+
+# SQLite integers have 64 bits: a larger id could not even be looked up
+SubscriberId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 class SubscriberIn(BaseModel):

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.config import settings
-from app.hardening import set_aside_other_schema
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS subscribers (
@@ -53,8 +52,6 @@ def connect() -> sqlite3.Connection:
 def init_db() -> None:
     """Create the database folder and tables if they are missing."""
     settings.newsletter_db.parent.mkdir(parents=True, exist_ok=True)
-    # a file another step wrote, with another SCHEMA, could break this step
-    set_aside_other_schema(settings.newsletter_db, SCHEMA)
     with closing(connect()) as db:
         db.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
         db.executescript(SCHEMA)
