@@ -1,9 +1,10 @@
 """Catching up (or going back) never meets data the app cannot handle.
 
 `workshop goto N`, `git checkout step-N` and `workshop serve --checkpoint N`
-all use the same data/newsletter.db. Data a later step wrote (an email with
-status "failed", from step 5 on) must not make an earlier step answer 500,
-and a table an earlier step made must not lack a column a later step needs.
+all use the same data/newsletter.db. Data another step wrote must not make a
+step answer 500 where the app is served hardened (`make run`, the checks:
+workshop/hardening.py sets such a file aside), and a table an earlier step
+made must not lack a column a later step needs.
 """
 
 from __future__ import annotations
