@@ -129,6 +129,17 @@ def test_fastapi_422_with_a_lone_surrogate_is_a_500() -> None:
     assert response.status_code == 500
 
 
+def test_fastapi_422_on_a_body_that_is_not_utf8_is_a_500() -> None:
+    """A body that is not JSON reaches the 422 as bytes; b"\\xff" is a 500."""
+    from fastapi.testclient import TestClient
+
+    client = TestClient(tiny_app(), raise_server_exceptions=False)
+    for content_type in ["text/plain", "application/x-www-form-urlencoded", None]:
+        headers = {"content-type": content_type} if content_type else {}
+        response = client.post("/people", content=b"\xff", headers=headers)
+        assert response.status_code == 500, content_type
+
+
 def test_an_httpexception_raised_while_the_body_is_read_is_answered() -> None:
     """An HTTPException raised by `receive` reaches FastAPI's handler (BodyLimit)."""
     from fastapi import HTTPException
