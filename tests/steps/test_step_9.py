@@ -10,7 +10,12 @@ kills:
   "unacknowledged" set, and a new worker gets it after the visibility
   timeout (on the SQLite broker it is lost: measured, see the guide);
 - no kill: a greylisted address makes the job run again after a backoff,
-  and a bounced one makes it fail, saying why.
+  and a bounced one makes it fail, saying why;
+- no kill either: a job longer than the visibility timeout, and a backlog
+  larger than the worker's threads, where a job would run twice; deliveries
+  are counted at the mail server (`Stack.deliveries`), not in the outbox;
+- a broker that does not answer: the request says so (503), and its job is
+  not left pending for ever.
 """
 
 from __future__ import annotations
@@ -32,6 +37,11 @@ DIGEST = "Your newsletter digest"
 PREFORK = start_stacks("redis", worker_delay=1.0, pool="prefork")
 THREADS = start_stacks("redis", worker_delay=1.0)
 RETRIES = start_stacks("redis", worker_delay=0.2)
+# A visibility timeout of 2 s, shorter than a digest of 6 (6 x 0.5 s): the
+# job is given out again while it runs. Welcome jobs of 0.5 s: shorter.
+OVERLAP = start_stacks("redis", worker_delay=0.5, visibility=2)
+BACKLOG = start_stacks("redis", worker_delay=0.25, visibility=2)
+DOWN = start_stacks("dead")  # a broker URL where nothing answers
 # the worker's visibility timeout (10 s), a second for its restore sweep,
 # a new worker's start and the job itself
 REDELIVERY_LIMIT = 25.0
@@ -41,8 +51,9 @@ REDELIVERY_LIMIT = 25.0
 def _stop_the_stacks():
     """Every process started above ends with this module's tests."""
     yield
-    for started in (*PREFORK.values(), *THREADS.values(), *RETRIES.values()):
-        started.close()
+    for stacks in (PREFORK, THREADS, RETRIES, OVERLAP, BACKLOG, DOWN):
+        for started in stacks.values():
+            started.close()
 
 
 def _stack(stacks: dict, kind: str):
@@ -144,3 +155,85 @@ def test_a_greylisted_address_is_retried_and_a_bounced_one_fails_the_job():
         second = client.post("/digests").json()["id"]
         job = stack.wait_for_job(second, "failed", "the bounced digest fails")
     assert bounce in job["detail"] and "550" in job["detail"], job["detail"]
+
+
+def _runs(worker, task: str) -> int:
+    mark = f"Task app.worker.{task}["
+    return sum(mark in line and line.endswith("] received") for line in worker.lines)
+
+
+def _each_once(stack, emails: list[str], what: str, fix: str) -> None:
+    delivered = stack.deliveries()
+    twice = {e: delivered.count(e) for e in emails if delivered.count(e) != 1}
+    assert not twice, f"{what}: {twice} emails (the mail server's count); {fix}"
+
+
+@pytest.mark.time_limit(20)
+def test_a_digest_longer_than_the_visibility_timeout_sends_each_email_once():
+    """A digest that outlasts the visibility timeout is given to a second
+    thread while the first still runs it (no crash); each subscriber still
+    gets exactly one digest, counted at the mail server."""
+    stack = _stack(OVERLAP, "redis")
+    worker = stack.worker()
+    readers = [f"reader{n}@example.com" for n in range(6)]
+    for email in readers:
+        stack.add_subscriber(email, "Reader")
+    with httpx.Client(base_url=stack.url, timeout=5) as client:
+        job_id = client.post("/digests").json()["id"]
+    stack.wait_for_job(job_id, "done", "the digest is done", limit=15)
+    wait_until(stack.quiet, "no run of the digest is left", timeout=10)
+    assert _runs(worker, "send_digest") >= 2, (
+        "the digest ran once: it should outlast the 2 s visibility timeout "
+        "given to this test, and run a second time (unacked_restore_interval?)"
+    )
+    _each_once(
+        stack,
+        readers,
+        "two runs of one digest both sent",
+        "claim each email with one atomic statement before sending it "
+        "(send_email_once: INSERT ... ON CONFLICT DO UPDATE ... WHERE ... "
+        "RETURNING), and send only what you claimed",
+    )
+
+
+@pytest.mark.time_limit(20)
+def test_a_backlog_sends_one_welcome_per_signup():
+    """Twenty signups at once on a worker with four threads: each gets one
+    welcome email, though jobs wait their turn (no crash)."""
+    stack = _stack(BACKLOG, "redis")
+    stack.worker()
+    signups = [f"signup{n}@example.com" for n in range(20)]
+    with httpx.Client(base_url=stack.url, timeout=5) as client:
+        for email in signups:
+            response = client.post("/subscribers", json={"email": email, "name": "S"})
+            assert response.status_code == 201, response.text
+    welcomed = lambda: set(signups) <= set(stack.deliveries())  # noqa: E731
+    wait_until(welcomed, "every signup got a welcome", timeout=12)
+    wait_until(stack.quiet, "no welcome job is left", timeout=10)
+    _each_once(
+        stack,
+        signups,
+        "welcome jobs ran twice",
+        "a job that waits in the worker's buffer counts against the "
+        "visibility timeout: set celery.conf.worker_prefetch_multiplier = 1",
+    )
+
+
+@pytest.mark.time_limit(20)
+def test_a_broker_that_does_not_answer_fails_the_job_with_a_503():
+    """With the broker down, POST /digests answers 503, and the job it wrote
+    is failed, saying why, instead of pending for ever."""
+    stack = _stack(DOWN, "dead")
+    stack.web()
+    with httpx.Client(base_url=stack.url, timeout=15) as client:
+        response = client.post("/digests")
+    assert response.status_code == 503, (
+        f"POST /digests with the broker down answered {response.status_code}: "
+        "catch kombu's OperationalError around .delay() and raise "
+        "HTTPException(503, ...)"
+    )
+    jobs = stack.jobs()
+    assert jobs, "the job row is written before the message is sent"
+    assert all(job["status"] == "failed" for job in jobs), (
+        f"jobs left behind: {jobs}; mark the job failed when .delay() fails"
+    )
