@@ -13,7 +13,7 @@
   Redis, where every key the test's processes write starts with a prefix of
   its own, and only those keys are deleted afterwards.
 - `Process`: the app's web server (uvicorn) or its Celery worker as a real
-  process of its own (started through queue_boot.py), with the broker and
+  process of its own (started through workshop/queueboot.py), with the broker and
   database in its environment, so a test can send it real signals; the mail
   server's deliveries are counted in a file (`Stack.deliveries`).
 """
@@ -42,7 +42,7 @@ from support.live import free_port, wait_until
 
 APP_DIR = Path(os.environ.get("WORKSHOP_APP_DIR") or Path(__file__).parents[2])
 REDIS_DEFAULT = "redis://127.0.0.1:6379/0"
-BOOT = str(Path(__file__).with_name("queue_boot.py"))
+BOOT = ["-m", "workshop.queueboot"]  # the app's processes, observed
 START_LIMIT = 8.0  # seconds for a process to come up on a busy 2-core machine
 JOB_LIMIT = 8.0  # seconds for a job to be done (the SQLite broker polls once a second)
 
@@ -325,7 +325,7 @@ class Stack:
         self.env = {
             "NEWSLETTER_DB": str(self.db),
             "CELERY_BROKER_URL": broker.url,
-            "PYTHONPATH": str(APP_DIR.resolve()),  # queue_boot.py imports this app/
+            "PYTHONPATH": str(APP_DIR.resolve()),  # queueboot imports this app/
             "WORKSHOP_KEY_PREFIX": broker.prefix,
             "WORKSHOP_MAIL_LOG": str(self.mail_log),
             "MAIL_TIMEOUT": "3",  # a crashed run's claim is taken over after 3 s
@@ -343,7 +343,7 @@ class Stack:
     def start(self) -> Stack:
         if self.broker.problem:
             return self
-        command = [sys.executable, BOOT, "web"]
+        command = [sys.executable, *BOOT, "web", "app.main:app"]
         command += ["--port", str(self.port), "--log-level", "info"]
         self._web = Process("web server", command, {**self.env, "MAIL_DELAY": "0"})
         if self.broker.kind != "dead":
@@ -355,7 +355,7 @@ class Stack:
         `worker()`; one started before keeps running until `close()`)."""
         if self._worker is not None:
             self._retired.append(self._worker)
-        command = [sys.executable, BOOT, "worker"]
+        command = [sys.executable, *BOOT, "worker"]
         command += ["--loglevel", "INFO", "--without-gossip", "--without-mingle"]
         slots = "1" if self.pool == "prefork" else "4"
         name = f"{len(self._retired)}-{self.name}"

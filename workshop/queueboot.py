@@ -1,10 +1,11 @@
-"""Start the app's web server or Celery worker for a step suite, observed.
+"""Start a queue step's web server or Celery worker, observed, for the step
+suites (tests/steps/queue_support.py) and the bench (workshop/bench/queue.py).
 
-    python tests/steps/queue_boot.py web ARGS...     (uvicorn app.main:app ARGS)
-    python tests/steps/queue_boot.py worker ARGS...  (celery -A app.worker worker ARGS)
+    python -m workshop.queueboot web ARGS...     (uvicorn ARGS: app.main:app ...)
+    python -m workshop.queueboot worker ARGS...  (celery -A app.worker worker ARGS)
 
-The app under test is imported as it is; before the server or worker starts,
-this reads the environment the suite (queue_support.Stack) set:
+app/ is found on PYTHONPATH and imported as it is; before the server or worker
+starts, this reads the environment its caller set:
 
 - WORKSHOP_KEY_PREFIX: every Redis key the app's Celery writes starts with it
   (kombu's `global_keyprefix`), so a suite reads and deletes only its own
@@ -51,12 +52,16 @@ def _log_deliveries(path: str) -> None:
 
 
 def _configure_broker() -> None:
+    prefix = os.environ.get("WORKSHOP_KEY_PREFIX")
+    visibility = os.environ.get("WORKSHOP_VISIBILITY")
+    if not (prefix or visibility):
+        return  # the SQLite broker: nothing to set
     from app.worker import celery
 
     options = dict(celery.conf.broker_transport_options or {})
-    if prefix := os.environ.get("WORKSHOP_KEY_PREFIX"):
+    if prefix:
         options["global_keyprefix"] = prefix
-    if visibility := os.environ.get("WORKSHOP_VISIBILITY"):
+    if visibility:
         options["visibility_timeout"] = float(visibility)
     celery.conf.broker_transport_options = options
 
@@ -68,7 +73,7 @@ def main(kind: str, args: list[str]) -> None:
     if kind == "web":
         import uvicorn
 
-        uvicorn.main(["app.main:app", *args])
+        uvicorn.main(args)
     else:
         from celery.bin.celery import main as celery_main
 
