@@ -14,7 +14,10 @@ starts, this reads the environment its caller set:
   the pretend mail server accepts, so a suite counts deliveries, not outbox
   rows (a table keyed by recipient shows one row however often one went out);
 - WORKSHOP_VISIBILITY: Redis's visibility timeout in seconds, for a test that
-  needs a job longer than it (the app's own value is proven elsewhere).
+  needs a job longer than it (the app's own value is proven elsewhere);
+- WORKSHOP_WORKER_LOST_WAIT: Celery's `worker_lost_wait` (10 s by default:
+  how long a worker waits for a dead pool process's result), for a test that
+  kills one.
 """
 
 from __future__ import annotations
@@ -54,9 +57,13 @@ def _log_deliveries(path: str) -> None:
 def _configure_broker() -> None:
     prefix = os.environ.get("WORKSHOP_KEY_PREFIX")
     visibility = os.environ.get("WORKSHOP_VISIBILITY")
-    if not (prefix or visibility):
-        return  # the SQLite broker: nothing to set
+    lost_wait = os.environ.get("WORKSHOP_WORKER_LOST_WAIT")
+    if not (prefix or visibility or lost_wait):
+        return  # nothing to set
     from app.worker import celery
+
+    if lost_wait:
+        celery.conf.worker_lost_wait = float(lost_wait)
 
     options = dict(celery.conf.broker_transport_options or {})
     if prefix:

@@ -317,6 +317,7 @@ class Stack:
         worker_delay: float = 0.0,
         pool: str = "threads",
         visibility: float | None = None,
+        lost_wait: float | None = None,
     ) -> None:
         tmp.mkdir(parents=True, exist_ok=True)
         self.broker = broker
@@ -332,6 +333,8 @@ class Stack:
         }
         if visibility is not None:
             self.env["WORKSHOP_VISIBILITY"] = f"{visibility:g}"
+        if lost_wait is not None:
+            self.env["WORKSHOP_WORKER_LOST_WAIT"] = f"{lost_wait:g}"
         self.worker_delay = worker_delay
         self.pool = pool
         self.port = free_port()
@@ -407,6 +410,14 @@ class Stack:
         ended = sum(any(end in line for end in ends) for line in lines)
         return received == ended
 
+    def broker_messages(self) -> list[dict]:
+        """The SQLite broker: every message row (kombu's `visible` flag: 0
+        once a worker has taken it)."""
+        path = self.broker.url.removeprefix("sqla+sqlite:///")
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            db.row_factory = sqlite3.Row
+            return [dict(row) for row in db.execute("SELECT * FROM kombu_message")]
+
     def emails(self, recipient: str, status: str = "sent") -> list[dict]:
         """The emails to `recipient` in the outbox table, with this status."""
         with contextlib.closing(sqlite3.connect(self.db)) as db:
@@ -474,6 +485,7 @@ def start_stacks(
     worker_delay: float = 0.0,
     pool: str = "threads",
     visibility: float | None = None,
+    lost_wait: float | None = None,
 ) -> dict[str, Stack]:
     """A started Stack per broker kind, in a temporary folder; all are closed
     and removed when the test process ends (or earlier, by `close()`)."""
@@ -482,7 +494,7 @@ def start_stacks(
     if has_worker():
         for kind in kinds:
             broker = Broker(kind, tmp / kind)
-            stack = Stack(broker, tmp / kind, worker_delay, pool, visibility)
+            stack = Stack(broker, tmp / kind, worker_delay, pool, visibility, lost_wait)
             stacks[kind] = stack.start()
 
     def close_all() -> None:

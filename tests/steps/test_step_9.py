@@ -5,10 +5,11 @@ kills:
 
 - a pool process of a `prefork` worker, mid-job: with late acknowledgement
   and `task_reject_on_worker_lost` the job comes back at once and is done,
-  and each subscriber gets one digest (on Redis and on the SQLite default);
+  and each subscriber gets one digest (on Redis and on the SQLite default,
+  whose worker waits `worker_lost_wait` first: 1 s here, 10 s by default);
 - the worker's main process, mid-job, on Redis: the message stays in Redis's
   "unacknowledged" set, and a new worker gets it after the visibility
-  timeout (on the SQLite broker it is lost: measured, see the guide);
+  timeout; on the SQLite broker it is lost: its row stays taken;
 - no kill: a greylisted address makes the job run again after a backoff,
   and a bounced one makes it fail, saying why;
 - no kill either: a job longer than the visibility timeout, and a backlog
@@ -34,8 +35,8 @@ BOB = {"email": "bob@example.com", "name": "Bob"}
 DIGEST = "Your newsletter digest"
 # Started now, at import: they boot while the suites of earlier steps run.
 # A digest email takes the worker 1 s: long enough to kill it mid-job.
-PREFORK = start_stacks("redis", worker_delay=1.0, pool="prefork")
-THREADS = start_stacks("redis", worker_delay=1.0)
+PREFORK = start_stacks("redis", "sqlite", worker_delay=1.0, pool="prefork", lost_wait=1)
+THREADS = start_stacks("redis", "sqlite", worker_delay=1.0)
 RETRIES = start_stacks("redis", worker_delay=0.2)
 # A visibility timeout of 2 s, shorter than a digest of 12 (12 x 0.25 s): the
 # job is given out again while it runs. A welcome job (two emails, 0.5 s) is
@@ -97,10 +98,11 @@ def _one_digest_each(stack, job_id: str) -> None:
 
 @pytest.mark.skipif(sys.platform != "linux", reason="finds the pool through /proc")
 @pytest.mark.time_limit(30)
-def test_a_job_whose_pool_process_is_killed_comes_back():
+@pytest.mark.parametrize("kind", ["redis", "sqlite"])
+def test_a_job_whose_pool_process_is_killed_comes_back(kind):
     """A digest whose worker process is killed mid-job is done anyway, and each
     subscriber gets one digest (SIGKILL to the pool process of a prefork worker)."""
-    stack = _stack(PREFORK, "redis")
+    stack = _stack(PREFORK, kind)
     worker = stack.worker()
     job_id = _digest_mid_job(stack)
 
@@ -110,8 +112,8 @@ def test_a_job_whose_pool_process_is_killed_comes_back():
     for child in children:
         os.kill(child, signal.SIGKILL)
 
-    # on Redis the worker's main process sees at once that its pool process
-    # died, and (reject_on_worker_lost) hands the job back: done about 1 s later
+    # the worker's main process sees that its pool process died (on SQLite,
+    # after worker_lost_wait) and (reject_on_worker_lost) hands the job back
     stack.wait_for_job(job_id, "done", "the job came back and is done", limit=10)
     _one_digest_each(stack, job_id)
 
@@ -134,6 +136,24 @@ def test_a_job_whose_worker_is_killed_comes_back_on_redis():
     what = "a new worker got the job back after the visibility timeout"
     stack.wait_for_job(job_id, "done", what, limit=REDELIVERY_LIMIT)
     _one_digest_each(stack, job_id)
+
+
+@pytest.mark.time_limit(20)
+def test_a_job_whose_worker_is_killed_is_lost_on_the_sqlite_broker():
+    """On the SQLite broker, a digest whose worker is killed mid-job is lost:
+    its message stays marked as taken, where no other worker will look (SIGKILL
+    to the worker's main process, threads pool)."""
+    stack = _stack(THREADS, "sqlite")
+    worker = stack.worker()
+    job_id = _digest_mid_job(stack)
+    worker.kill(signal.SIGKILL)
+    worker.process.wait(5)
+    assert stack.job(job_id)["status"] == "running", "half done when it died"
+    messages = stack.broker_messages()
+    assert messages, "the digest's message is in the broker's table"
+    assert all(not m["visible"] for m in messages), (
+        f"a message no worker holds any more is still taken: {messages}"
+    )
 
 
 @pytest.mark.time_limit(20)
