@@ -262,7 +262,7 @@ class Process:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            start_new_session=True,  # its own group: a kill reaches its children
+            start_new_session=sys.platform != "win32",  # a group: kills reach children
             preexec_fn=_end_with_parent if sys.platform == "linux" else None,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -287,15 +287,27 @@ class Process:
 
         wait_until(seen, what, timeout=limit)
 
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        """Send `sig` to the process itself (not its children)."""
-        if self.process.poll() is None:
+    def kill(self, sig: int | None = None) -> None:
+        """Send `sig` (by default the hardest kill there is: SIGKILL, or
+        TerminateProcess on Windows) to the process itself, not its children."""
+        if self.process.poll() is not None:
+            return
+        if sig is None:
+            self.process.kill()
+        else:
             self.process.send_signal(sig)
 
     def stop(self) -> None:
         """End it and everything it started."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        if hasattr(os, "killpg"):  # POSIX: its process group
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+        else:  # Windows: the process and its children, by taskkill's /T
+            subprocess.run(
+                ["taskkill", "/F", "/T", "/PID", str(self.process.pid)],
+                capture_output=True,
+                check=False,
+            )
         self.process.wait(5)
         self._reader.join(2)
 
