@@ -128,7 +128,7 @@ def test_a_job_whose_worker_is_killed_comes_back_on_redis():
     job_id = _digest_mid_job(stack)
 
     # the process killed here is the worker itself: its main process
-    worker.kill(signal.SIGKILL)
+    worker.kill()  # SIGKILL
     worker.process.wait(5)
     assert stack.job(job_id)["status"] == "running", "half done when it died"
 
@@ -146,7 +146,7 @@ def test_a_job_whose_worker_is_killed_is_lost_on_the_sqlite_broker():
     stack = _stack(THREADS, "sqlite")
     worker = stack.worker()
     job_id = _digest_mid_job(stack)
-    worker.kill(signal.SIGKILL)
+    worker.kill()  # SIGKILL
     worker.process.wait(5)
     assert stack.job(job_id)["status"] == "running", "half done when it died"
     messages = stack.broker_messages()
