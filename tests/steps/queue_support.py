@@ -10,10 +10,12 @@
   then also waits until every job the request queued has run. On earlier
   checkpoints it does nothing.
 - `Broker`: the no-server default (an SQLite file in a temporary folder) or
-  Redis (a database of its own, claimed for the test and emptied).
+  Redis, where every key the test's processes write starts with a prefix of
+  its own, and only those keys are deleted afterwards.
 - `Process`: the app's web server (uvicorn) or its Celery worker as a real
-  process of its own, with the broker and database in its environment, so a
-  test can send it real signals.
+  process of its own (started through workshop/queueboot.py), with the broker and
+  database in its environment, so a test can send it real signals; the mail
+  server's deliveries are counted in a file (`Stack.deliveries`).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from support.live import free_port, wait_until
 
 APP_DIR = Path(os.environ.get("WORKSHOP_APP_DIR") or Path(__file__).parents[2])
 REDIS_DEFAULT = "redis://127.0.0.1:6379/0"
+BOOT = ["-m", "workshop.queueboot"]  # the app's processes, observed
 START_LIMIT = 8.0  # seconds for a process to come up on a busy 2-core machine
 JOB_LIMIT = 8.0  # seconds for a job to be done (the SQLite broker polls once a second)
 
@@ -183,10 +186,12 @@ class Broker:
         self.url = ""
         self.problem = ""
         self.required = False
-        self._redis = None
-        self._claim = ""
+        self.prefix = ""
         if kind == "sqlite":
             self.url = f"sqla+sqlite:///{tmp / 'broker.db'}"
+            return
+        if kind == "dead":  # a port nothing listens on: the broker is down
+            self.url = f"redis://127.0.0.1:{free_port()}/0"
             return
         url = redis_url()
         self.required = bool(os.environ.get("REDIS_URL"))
@@ -194,9 +199,19 @@ class Broker:
             self.problem = "no Redis on 127.0.0.1:6379 (set REDIS_URL to use another)"
             return
         try:
-            self.url = self._claim_database(url)
-        except Exception as error:  # a refused connection, every database taken
+            self._ping(url)
+        except Exception as error:  # a refused connection, a timeout
             self.problem = f"Redis at {url}: {error}"
+            return
+        self.url = url
+        self.prefix = f"workshop-test-{uuid.uuid4().hex}:"
+
+    @staticmethod
+    def _ping(url: str) -> None:
+        import redis
+
+        with contextlib.closing(redis.Redis.from_url(url, socket_timeout=2)) as r:
+            r.ping()
 
     def check(self) -> None:
         """Skip (or, where Redis is required, fail) when there is no broker."""
@@ -205,29 +220,20 @@ class Broker:
         if self.problem:
             pytest.skip(self.problem)
 
-    def _claim_database(self, url: str) -> str:
-        """A Redis database no other test uses right now (1 to 15), emptied."""
+    def redis(self):
+        """A client of the Redis database the app's Celery uses."""
         import redis
 
-        base = url.rsplit("/", 1)[0] if url.count("/") > 2 else url
-        self._claim = uuid.uuid4().hex
-        for number in range(1, 16):
-            client = redis.Redis.from_url(f"{base}/{number}", socket_timeout=2)
-            if client.set("workshop-test-claim", self._claim, nx=True, ex=300):
-                client.flushdb()
-                client.set("workshop-test-claim", self._claim, ex=300)
-                self._redis = client
-                return f"{base}/{number}"
-            client.close()
-        raise RuntimeError("databases 1-15 are all claimed by other test runs")
+        return redis.Redis.from_url(self.url, socket_timeout=2)
 
     def close(self) -> None:
-        client, self._redis = self._redis, None
-        if client is not None:
-            with contextlib.suppress(Exception):  # Redis gone: nothing to clean
-                if client.get("workshop-test-claim") == self._claim.encode():
-                    client.flushdb()
-            client.close()
+        """Delete this test's keys, and no other."""
+        if not self.prefix:
+            return
+        with contextlib.suppress(Exception), contextlib.closing(self.redis()) as r:
+            keys = list(r.scan_iter(match=f"{self.prefix}*", count=500))
+            if keys:
+                r.delete(*keys)
 
 
 # --- processes ---------------------------------------------------------------
@@ -256,7 +262,7 @@ class Process:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            start_new_session=True,  # its own group: a kill reaches its children
+            start_new_session=sys.platform != "win32",  # a group: kills reach children
             preexec_fn=_end_with_parent if sys.platform == "linux" else None,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -281,15 +287,27 @@ class Process:
 
         wait_until(seen, what, timeout=limit)
 
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        """Send `sig` to the process itself (not its children)."""
-        if self.process.poll() is None:
+    def kill(self, sig: int | None = None) -> None:
+        """Send `sig` (by default the hardest kill there is: SIGKILL, or
+        TerminateProcess on Windows) to the process itself, not its children."""
+        if self.process.poll() is not None:
+            return
+        if sig is None:
+            self.process.kill()
+        else:
             self.process.send_signal(sig)
 
     def stop(self) -> None:
         """End it and everything it started."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        if hasattr(os, "killpg"):  # POSIX: its process group
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+        else:  # Windows: the process and its children, by taskkill's /T
+            subprocess.run(
+                ["taskkill", "/F", "/T", "/PID", str(self.process.pid)],
+                capture_output=True,
+                check=False,
+            )
         self.process.wait(5)
         self._reader.join(2)
 
@@ -310,11 +328,25 @@ class Stack:
         tmp: Path,
         worker_delay: float = 0.0,
         pool: str = "threads",
+        visibility: float | None = None,
+        lost_wait: float | None = None,
     ) -> None:
         tmp.mkdir(parents=True, exist_ok=True)
         self.broker = broker
         self.db = tmp / "newsletter.db"
-        self.env = {"NEWSLETTER_DB": str(self.db), "CELERY_BROKER_URL": broker.url}
+        self.mail_log = tmp / "deliveries.log"
+        self.env = {
+            "NEWSLETTER_DB": str(self.db),
+            "CELERY_BROKER_URL": broker.url,
+            "PYTHONPATH": str(APP_DIR.resolve()),  # queueboot imports this app/
+            "WORKSHOP_KEY_PREFIX": broker.prefix,
+            "WORKSHOP_MAIL_LOG": str(self.mail_log),
+            "MAIL_TIMEOUT": "3",  # a crashed run's claim is taken over after 3 s
+        }
+        if visibility is not None:
+            self.env["WORKSHOP_VISIBILITY"] = f"{visibility:g}"
+        if lost_wait is not None:
+            self.env["WORKSHOP_WORKER_LOST_WAIT"] = f"{lost_wait:g}"
         self.worker_delay = worker_delay
         self.pool = pool
         self.port = free_port()
@@ -327,11 +359,12 @@ class Stack:
         if self.broker.problem:
             return self
         # served as `workshop serve` serves it: hardened (workshop/hardening.py)
-        command = [sys.executable, "-m", "uvicorn", "--factory"]
+        command = [sys.executable, *BOOT, "web", "--factory"]
         command += ["workshop.hardening:served_app"]
         command += ["--port", str(self.port), "--log-level", "info"]
         self._web = Process("web server", command, {**self.env, "MAIL_DELAY": "0"})
-        self.start_worker()
+        if self.broker.kind != "dead":
+            self.start_worker()
         return self
 
     def start_worker(self) -> Process:
@@ -339,7 +372,7 @@ class Stack:
         `worker()`; one started before keeps running until `close()`)."""
         if self._worker is not None:
             self._retired.append(self._worker)
-        command = [sys.executable, "-m", "celery", "-A", "app.worker", "worker"]
+        command = [sys.executable, *BOOT, "worker"]
         command += ["--loglevel", "INFO", "--without-gossip", "--without-mingle"]
         slots = "1" if self.pool == "prefork" else "4"
         name = f"{len(self._retired)}-{self.name}"
@@ -372,6 +405,33 @@ class Stack:
         assert row is not None, f"no job {job_id} in the database"
         return dict(row)
 
+    def jobs(self) -> list[dict]:
+        """Every job's row."""
+        with contextlib.closing(sqlite3.connect(self.db)) as db:
+            db.row_factory = sqlite3.Row
+            return [dict(row) for row in db.execute("SELECT * FROM jobs")]
+
+    def quiet(self) -> bool:
+        """Redis: no message of this stack's is queued or taken, and every
+        job its worker received has ended (none can come back)."""
+        prefix = self.broker.prefix
+        with contextlib.closing(self.broker.redis()) as r:
+            if r.llen(f"{prefix}celery") or r.hlen(f"{prefix}unacked"):
+                return False
+        lines = self.worker().lines
+        received = sum(line.endswith("] received") for line in lines)
+        ends = ("] succeeded in ", "] retry: ", "] raised unexpected")
+        ended = sum(any(end in line for end in ends) for line in lines)
+        return received == ended
+
+    def broker_messages(self) -> list[dict]:
+        """The SQLite broker: every message row (kombu's `visible` flag: 0
+        once a worker has taken it)."""
+        path = self.broker.url.removeprefix("sqla+sqlite:///")
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            db.row_factory = sqlite3.Row
+            return [dict(row) for row in db.execute("SELECT * FROM kombu_message")]
+
     def emails(self, recipient: str, status: str = "sent") -> list[dict]:
         """The emails to `recipient` in the outbox table, with this status."""
         with contextlib.closing(sqlite3.connect(self.db)) as db:
@@ -390,6 +450,13 @@ class Stack:
         reached = lambda: self.job(job_id)["status"] == status  # noqa: E731
         wait_until(reached, what, timeout=limit)
         return self.job(job_id)
+
+    def deliveries(self) -> list[str]:
+        """The recipient of every email the mail server accepted, in order
+        (counted by the server, not read from the app's outbox)."""
+        if not self.mail_log.exists():
+            return []
+        return self.mail_log.read_text().splitlines()
 
     def outbox(self, recipient: str, subject: str) -> list[dict]:
         """Every email to `recipient` with this subject, whatever its status."""
@@ -428,7 +495,11 @@ def pool_children(pid: int) -> list[int]:
 
 
 def start_stacks(
-    *kinds: str, worker_delay: float = 0.0, pool: str = "threads"
+    *kinds: str,
+    worker_delay: float = 0.0,
+    pool: str = "threads",
+    visibility: float | None = None,
+    lost_wait: float | None = None,
 ) -> dict[str, Stack]:
     """A started Stack per broker kind, in a temporary folder; all are closed
     and removed when the test process ends (or earlier, by `close()`)."""
@@ -437,7 +508,8 @@ def start_stacks(
     if has_worker():
         for kind in kinds:
             broker = Broker(kind, tmp / kind)
-            stacks[kind] = Stack(broker, tmp / kind, worker_delay, pool).start()
+            stack = Stack(broker, tmp / kind, worker_delay, pool, visibility, lost_wait)
+            stacks[kind] = stack.start()
 
     def close_all() -> None:
         for stack in stacks.values():

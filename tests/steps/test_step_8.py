@@ -59,7 +59,7 @@ def test_jobs_survive_the_web_server_and_run_in_the_worker(stack):
 
     # the process killed here is the web server: SIGTERM, then SIGKILL at once
     web.kill(signal.SIGTERM)
-    web.kill(signal.SIGKILL)
+    web.kill()  # SIGKILL
     web.process.wait(5)
     assert stack.job(job_id)["status"] != "done", "not done when the server died"
 

@@ -16,9 +16,10 @@ Two parts, real processes throughout (uvicorn servers, Celery workers, Redis):
   sends two emails one after the other (welcome, admin notice), so a slot
   can deliver 1 / MAIL_DELAY emails a second.
 
-Redis: REDIS_URL, or 127.0.0.1:6379; each run takes a database of its own
-(1 to 15, claimed with a key that expires, as the step suites do, and
-emptied).
+Redis: REDIS_URL, or 127.0.0.1:6379. Each run's processes start through
+workshop/queueboot.py, which puts every key their Celery writes under a
+prefix of the run's own; only those keys are deleted afterwards, as the
+step suites do, so whatever else lives in that database is left alone.
 """
 
 from __future__ import annotations
@@ -55,39 +56,39 @@ SLOTS = (40, 80, 160)
 SIGNUPS_PER_SLOT = 3
 WORKER_READY = 60.0  # seconds for a worker to start on a busy machine
 POLL = 0.05  # seconds between looks at the outbox
-CLAIM_KEY = "workshop-test-claim"
-
-
-def redis_base() -> str:
-    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-    return url.rsplit("/", 1)[0] if url.count("/") > 2 else url
 
 
 @contextlib.contextmanager
-def redis_database() -> Iterator[str]:
-    """A Redis database no one else uses now (1 to 15), emptied before and after."""
+def redis_namespace() -> Iterator[dict[str, str]]:
+    """The environment of a run's processes on Redis: its URL and a key prefix
+    of its own; the keys under that prefix are deleted afterwards."""
     import redis
 
-    base, token = redis_base(), uuid.uuid4().hex
-    for number in range(1, 16):
-        client = redis.Redis.from_url(f"{base}/{number}", socket_timeout=5)
-        try:
-            if not client.set(CLAIM_KEY, token, nx=True, ex=900):
-                continue
-        except redis.RedisError as error:
-            raise WorkshopError(
-                f"the queue bench needs Redis at {base} (REDIS_URL): {error}"
-            ) from None
-        client.flushdb()
-        client.set(CLAIM_KEY, token, ex=900)
-        try:
-            yield f"{base}/{number}"
-        finally:
-            if client.get(CLAIM_KEY) == token.encode():
-                client.flushdb()
-            client.close()
-        return
-    raise WorkshopError(f"every Redis database 1-15 at {base} is in use")
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    prefix = f"workshop-bench-{uuid.uuid4().hex}:"
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        raise WorkshopError(
+            f"the queue bench needs Redis at {url} (REDIS_URL): {error}"
+        ) from None
+    try:
+        yield {"CELERY_BROKER_URL": url, "WORKSHOP_KEY_PREFIX": prefix}
+    finally:
+        with contextlib.suppress(redis.RedisError):
+            keys = list(client.scan_iter(match=f"{prefix}*", count=500))
+            if keys:
+                client.delete(*keys)
+        client.close()
+
+
+class QueueServer(Server):
+    """A step-8 server started through workshop.queueboot (its key prefix)."""
+
+    def command(self) -> list[str]:
+        python, _, _uvicorn, *args = super().command()
+        return [python, "-m", "workshop.queueboot", "web", *args]
 
 
 class Worker:
@@ -103,7 +104,7 @@ class Worker:
             "PYTHONPATH": str(server.app_dir),
             "PYTHONDONTWRITEBYTECODE": "1",
         }
-        command = [sys.executable, "-m", "celery", "-A", "app.worker", "worker"]
+        command = [sys.executable, "-m", "workshop.queueboot", "worker"]
         command += ["--pool", "threads", "--concurrency", str(slots)]
         command += ["--loglevel", "WARNING", "--without-gossip", "--without-mingle"]
         with self.log.open("wb") as out:
@@ -120,10 +121,15 @@ class Worker:
         stop_process(self.process)
 
 
-def step8_server(step8: Path, delay: float, broker: str) -> Server:
+def step8_server(step8: Path, delay: float, broker: dict[str, str]) -> Server:
+    """A step-8 server on `broker` (redis_namespace()'s), or on the SQLite
+    broker when it is empty."""
     server = checkpoint_server(step8, delay)
     if broker:
-        server.extra_env["CELERY_BROKER_URL"] = broker
+        queued = QueueServer(server.app, server.app_dir, server.extra_env)
+        queued.extra_env.update(broker, PYTHONPATH=str(server.app_dir))
+        queued.extra_env["NEWSLETTER_DB"] = str(queued.tmp / "newsletter.db")
+        return queued
     return server
 
 
@@ -151,13 +157,13 @@ async def latency(options: Options, step1: Path, step8: Path) -> Result:
         f"first (2 emails each), then the worker started; from the first email "
         f"started to the last sent.",
     )
-    with redis_database() as slow_db, redis_database() as fast_db:
+    with redis_namespace() as slow_db, redis_namespace() as fast_db:
         servers = {
             f"step 1, background task, {d:g} s": checkpoint_server(step1, d),
             "step 1 baseline, delay 0": checkpoint_server(step1, 0),
             f"step 8, Redis, {d:g} s": step8_server(step8, d, slow_db),
             "step 8 baseline, Redis, delay 0": step8_server(step8, 0, fast_db),
-            f"step 8, SQLite broker, {d:g} s": step8_server(step8, d, ""),
+            f"step 8, SQLite broker, {d:g} s": step8_server(step8, d, {}),
         }
         async with serving(*servers.values(), concurrency=options.concurrency) as (
             clients
@@ -210,7 +216,7 @@ def latency_claims(
 
 
 async def slots_run(
-    options: Options, step8: Path, broker: str, slots: int
+    options: Options, step8: Path, broker: dict[str, str], slots: int
 ) -> tuple[int, int, float]:
     """(emails expected, sent, seconds) for one worker with `slots` threads."""
     server = step8_server(step8, options.delay, broker)
@@ -251,10 +257,11 @@ async def queue(options: Options, step1: Path, step8: Path) -> Result:
     runs = [("Redis", slots) for slots in SLOTS] + [("SQLite", SLOTS[0])]
     for kind, slots in runs:
         if kind == "Redis":
-            with redis_database() as url:
-                expected, sent, seconds = await slots_run(options, step8, url, slots)
+            with redis_namespace() as broker:
+                run = await slots_run(options, step8, broker, slots)
         else:
-            expected, sent, seconds = await slots_run(options, step8, "", slots)
+            run = await slots_run(options, step8, {}, slots)
+        expected, sent, seconds = run
         per_second = sent / seconds if seconds > 0 else 0.0
         label = f"{kind}, {slots} slots: {sent}/{expected} emails in {seconds:.2f} s"
         result.facts.append(Fact(label, per_second, "emails/s"))

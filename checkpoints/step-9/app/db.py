@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     body TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('sending', 'sent', 'failed')),
     error TEXT,
+    claimed_at REAL,  -- when a job's run claimed it for sending (time.time())
     created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
     UNIQUE (job_id, recipient)  -- one email per job and subscriber, however often
 );

@@ -50,26 +50,20 @@ def send_email(to: str, subject: str, body: str) -> None:
 
 
 def send_email_once(job_id: str, to: str, subject: str, body: str) -> None:
-    """Like send_email, but one email per (job, recipient): a job that runs
-    again skips whom it already reached, and retries whom it did not."""
-    with closing(connect()) as db, db:
-        db.execute(
-            "INSERT OR IGNORE INTO outbox (job_id, recipient, subject, body, status)"
-            " VALUES (?, ?, ?, ?, 'sending')",
-            (job_id, to, subject, body),
-        )
-        row = db.execute(
-            "SELECT id, status FROM outbox WHERE job_id = ? AND recipient = ?",
-            (job_id, to),
-        ).fetchone()
-    if row["status"] == "sent":
-        return  # an earlier run of this job sent it
+    """Like send_email, but one email per (job, recipient), even when two runs
+    of one job overlap: a run sends only an email it has claimed, and a claim
+    is one atomic statement. A claim older than MAIL_TIMEOUT is a dead run's
+    and is taken over (so after a crash, that one email can go twice)."""
+    while (email_id := _claim(job_id, to, subject, body)) is None:
+        if _sent(job_id, to):
+            return  # an earlier run of this job, or one beside it, sent it
+        time.sleep(0.1)  # another run is sending it right now: wait for it
     try:
         deliver(to)
     except MailError as error:
-        _set_status(row["id"], "failed", str(error))
+        _set_status(email_id, "failed", str(error))
         raise
-    _set_status(row["id"], "sent")
+    _set_status(email_id, "sent")
 
 
 async def send_email_async(to: str, subject: str, body: str) -> None:
@@ -83,6 +77,29 @@ async def send_email_async(to: str, subject: str, body: str) -> None:
     _set_status(email_id, "sent")
 
 
+def _claim(job_id: str, to: str, subject: str, body: str) -> int | None:
+    """The email's id if this run may send it: new, failed before, or claimed
+    by a run that has not answered for MAIL_TIMEOUT seconds; else None."""
+    now = time.time()
+    with closing(connect()) as db, db:
+        row = db.execute(
+            "INSERT INTO outbox (job_id, recipient, subject, body, status, claimed_at)"
+            " VALUES (?, ?, ?, ?, 'sending', ?)"
+            " ON CONFLICT (job_id, recipient) DO UPDATE"
+            " SET status = 'sending', claimed_at = excluded.claimed_at"
+            " WHERE status = 'failed' OR (status = 'sending' AND claimed_at < ?)"
+            " RETURNING id",
+            (job_id, to, subject, body, now, now - settings.mail_timeout),
+        ).fetchone()
+    return None if row is None else row["id"]
+
+
+def _sent(job_id: str, to: str) -> bool:
+    with closing(connect()) as db:
+        query = "SELECT status FROM outbox WHERE job_id = ? AND recipient = ?"
+        return db.execute(query, (job_id, to)).fetchone()["status"] == "sent"
+
+
 def _check_accepted(recipient: str) -> None:
     domain = recipient.rpartition("@")[2].lower()
     if domain == "bounce.example.com":
@@ -93,7 +110,8 @@ def _check_accepted(recipient: str) -> None:
 
 def _refused_before(recipient: str) -> bool:
     with closing(connect()) as db:
-        query = "SELECT 1 FROM outbox WHERE recipient = ? AND status = 'failed'"
+        # refused once: the error stays while a retry claims the email again
+        query = "SELECT 1 FROM outbox WHERE recipient = ? AND error IS NOT NULL"
         return db.execute(query, (recipient,)).fetchone() is not None
 
 

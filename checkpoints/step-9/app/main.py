@@ -6,6 +6,7 @@ from uuid import UUID, uuid4
 
 from fastapi import BackgroundTasks, Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
+from kombu.exceptions import OperationalError
 
 from app.db import DbDep, init_db
 from app.models import AuditEntry, Email, Job, Subscriber, SubscriberId, SubscriberIn
@@ -106,7 +107,15 @@ def start_digest(db: DbDep, response: Response) -> Job:
             (job_id,),
         ).fetchone()
     # the row is committed first: the worker may pick the job up at once
-    send_digest.delay(job_id)  # a message to the broker; a worker runs it
+    try:
+        send_digest.delay(job_id)  # a message to the broker; a worker runs it
+    except OperationalError as error:  # the broker did not answer
+        with db:  # no job may stay "pending" for ever
+            db.execute(
+                "UPDATE jobs SET status = 'failed', detail = ? WHERE id = ?",
+                (f"never queued: {error}", job_id),
+            )
+        raise HTTPException(503, "The job queue is not answering, try again") from None
     response.headers["Location"] = f"/jobs/{job_id}"  # where to follow it
     return Job(**row)
 

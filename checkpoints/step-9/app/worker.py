@@ -25,10 +25,14 @@ celery.conf.task_ignore_result = True  # a job's status lives in our jobs table
 # mid-job, the broker still has the message and a worker runs the job again
 celery.conf.task_acks_late = True
 celery.conf.task_reject_on_worker_lost = True  # also when a pool process dies
+# one job per free thread, none waiting in the worker's buffer: a job in that
+# buffer is already taken from the broker, and its visibility clock runs
+celery.conf.worker_prefetch_multiplier = 1
 if broker.startswith("redis"):
     # a job taken and not acknowledged for 10 s goes back to the queue (the
-    # default is an hour); short for the workshop: a job that runs longer is
-    # given to a second worker while the first still runs it
+    # default is an hour). Short for the workshop; keep it above your longest
+    # job plus any retry countdown. A job that runs longer runs a second time
+    # beside the first: send_email_once's claim keeps each email to one.
     celery.conf.broker_transport_options = {
         "visibility_timeout": 10,
         "unacked_restore_interval": 1,  # look for such jobs every second
