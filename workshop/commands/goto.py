@@ -1,5 +1,5 @@
 """`workshop goto N`: make app/ equal to checkpoint N, saving the learner's work
-first (see workshop/switch.py for how nothing is ever lost)."""
+first (see workshop/switch/ for how nothing is ever lost)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from pathlib import Path
 
 from workshop import git
 from workshop.errors import WorkshopError
-from workshop.journal import Goal
 from workshop.project import APP, Step, get_step, require_git
-from workshop.switch import Session, record_progress, session, switch
+from workshop.switch import Goal, Session, record_progress, session, switch
 from workshop.ui import style
 
 

@@ -7,11 +7,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workshop import backups, git, journal
+from workshop import git
 from workshop.errors import WorkshopError
-from workshop.journal import Goal
 from workshop.project import APP, require_git, steps
-from workshop.switch import Session, record_progress, session, switch
+from workshop.switch import (
+    Goal,
+    Session,
+    backups,
+    record,
+    record_progress,
+    session,
+    switch,
+)
 from workshop.ui import plural, style
 
 
@@ -20,7 +27,7 @@ def restore(root: Path, name: str | None = None, *, latest: bool = False) -> int
     if name and latest:
         raise WorkshopError("give a NAME or --latest, not both")
     listing = name is None and not latest
-    if listing and journal.read(root) is None:
+    if listing and record.read(root) is None:
         return list_saved(root)  # reads only: no lock, so a read-only checkout lists
     # An interrupted switch is finished first, so the list shows what is kept.
     with session(root, "restore") as current:
