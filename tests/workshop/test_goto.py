@@ -154,6 +154,25 @@ def test_restore_saves_the_current_edits_first(
     assert len(backup_refs(workshop_repo, git)) == 2
 
 
+def test_an_ignored_file_in_the_way_of_a_new_file_is_saved_first(
+    workshop_repo, run_workshop, git
+) -> None:
+    step_2 = workshop_repo / "checkpoints" / "step-2" / "app"
+    (step_2 / "cache.pyc").write_text("the course's\n")
+    git(workshop_repo, "add", "--force", "checkpoints")
+    git(workshop_repo, "commit", "-q", "-m", "step 2 tracks an ignored name")
+    mine = workshop_repo / "app" / "cache.pyc"
+    mine.write_text("the learner's, ignored\n")
+
+    code, out, _ = run_workshop("goto", "2", cwd=workshop_repo)
+
+    assert code == 0
+    assert mine.read_text() == "the course's\n"
+    name = re.search(r"while goto 2 ran \(1 file: .*\) as (\S+)\.", out)[1]
+    saved = git(workshop_repo, "show", f"refs/workshop/backup/{name}:app/cache.pyc")
+    assert saved == "the learner's, ignored\n"
+
+
 def test_goto_turns_a_file_into_a_folder_and_back(
     workshop_repo, run_workshop, git, files
 ) -> None:

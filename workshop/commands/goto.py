@@ -8,7 +8,7 @@ from pathlib import Path
 from workshop import git
 from workshop.errors import WorkshopError
 from workshop.project import APP, Step, get_step, require_git
-from workshop.switch import Goal, Session, record_progress, session, switch
+from workshop.switch import Goal, Session, session, switch
 from workshop.ui import style
 
 
@@ -32,10 +32,8 @@ def go(current: Session, step: Step, checkpoint: str) -> int:
         raise WorkshopError(f"{checkpoint}/ holds no files")
     goal = Goal(command, f"before {command}", f"app/ is now step {step.number}",
                 step.number, sets_progress=True)  # fmt: skip
-    if snap.folders.get(APP) == target:
-        record_progress(root, goal)
+    if not switch(current, head, snap, target, goal):
         print(f"app/ already equals step {step.number}: nothing to do.")
         return 0
-    switch(current, head, snap, target, goal)
     print(f"app/ is now {style(step.title, 'bold')} ({checkpoint}).")
     return 0

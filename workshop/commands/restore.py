@@ -10,15 +10,7 @@ from pathlib import Path
 from workshop import git
 from workshop.errors import WorkshopError
 from workshop.project import APP, require_git, steps
-from workshop.switch import (
-    Goal,
-    Session,
-    backups,
-    record,
-    record_progress,
-    session,
-    switch,
-)
+from workshop.switch import Goal, Session, backups, record, session, switch
 from workshop.ui import plural, style
 
 
@@ -45,11 +37,9 @@ def bring_back(current: Session, backup: backups.Backup) -> int:
     command = f"restore {backup.name}"
     after = f"app/ is back to the work saved as {backup.name}"
     goal = Goal(command, f"before {command}", after, backup.done, backup.done_known)
-    if snap.folders.get(APP) == target:
-        record_progress(root, goal)
+    if not switch(current, head, snap, target, goal):
         print(f"app/ already equals the work saved as {backup.name}: nothing to do.")
         return 0
-    switch(current, head, snap, target, goal)
     where = ", ".join(filter(None, [backup.when, backup.reason, _step(root, backup)]))
     print(f"app/ is back to the work saved as {style(backup.name, 'bold')} ({where}).")
     return 0

@@ -9,8 +9,9 @@ Three steps, under one lock (workshop/lock.py, so two switches never mix):
 2. Write the target tree into app/ (tree.py), with a record of the switch
    (record.py) from the first rename to the last: while it exists, app/ is
    half-switched, and every command that reads app/ says so.
-3. Keep late edits: a file saved by an editor while the switch ran was moved
-   aside, not overwritten, and is saved as one more backup.
+3. Keep late edits: a file saved by an editor while the switch ran (or an
+   ignored file in the way of a new one) was moved aside, not overwritten,
+   and is saved as one more backup.
 
 Only app/ changes: the index and the branch are left alone, so what the
 learner staged stays staged. Ctrl-C, SIGTERM and SIGHUP are held while files
@@ -36,7 +37,7 @@ from workshop.switch.record import Goal, Record
 from workshop.switch.signals import Guard, Interrupted, deferred
 from workshop.ui import bad, error_line, ok, plural
 
-__all__ = ["Goal", "Session", "record_progress", "session", "switch", "warn"]
+__all__ = ["Goal", "Session", "backups", "record", "session", "switch", "warn"]
 
 LEFT_AS_IT_WAS = "app/ left as it was"
 
@@ -95,35 +96,53 @@ def _state_folder(root: Path) -> Path:
 
 def switch(
     current: Session, head: str, snap: git.Snapshot, target: str | None, goal: Goal
-) -> None:
-    """Make app/ hold `target` (None: no files), saving what it held first."""
-    root = current.root
-    _check_app_folder(root / APP)
-    before = snap.folders.get(APP)
-    _plan(root, before, target)  # refuses nested repositories before any work
-    stage = tree.new_stage(root)
-    saved = None
+) -> bool:
+    """Make app/ hold `target` (None: no files), saving what it held first.
+
+    False when app/ already holds it: then only the progress is recorded.
+    """
+    if snap.folders.get(APP) == target:
+        record_progress(current.root, goal)
+        return False
+    _check_app_folder(current.root / APP)
+    _plan(current.root, snap.folders.get(APP), target)  # refused before any work
+    entry, saved, note = _prepare(current, head, snap, target, goal)
+    current.state = f"app/ is half-switched: {goal.to_finish}"
+    late = _complete(current.root, entry)
+    name = f"; your work was saved as {saved.name}" if saved else ""
+    current.state = goal.after + name
+    _announce(current.root, saved, note)
+    _announce_late(late, goal)
+    current.guard.check(current.state, when="after the switch")
+    return True
+
+
+def _prepare(
+    current: Session, head: str, snap: git.Snapshot, target: str | None, goal: Goal
+) -> tuple[Record, backups.Backup | None, str]:
+    """Stage the new files, save app/ and write the record; app/ is untouched.
+
+    A signal until now stops the command with nothing to show for it: the
+    stage is deleted and the backup dropped (app/ is as it was).
+    """
+    root, stage, saved = current.root, tree.new_stage(current.root), None
     try:
         tree.fill(root, stage, target)
         current.guard.check(LEFT_AS_IT_WAS)
         saved, note = _save_first(root, head, snap, goal)
         faults.point("after-snapshot")
         current.guard.check(LEFT_AS_IT_WAS)
-        name = saved.name if saved else None
-        rel = stage.relative_to(root).as_posix()
-        entry = Record(goal, os.getpid(), head, snap.tree, before, target, rel, name)
+        entry = Record(
+            goal, os.getpid(), head, snap.tree, snap.folders.get(APP), target,
+            stage.relative_to(root).as_posix(), saved.name if saved else None,
+        )  # fmt: skip
         record.write(root, entry)
+        return entry, saved, note
     except BaseException:
         if saved:
             backups.drop(root, saved.name, saved.commit)
         shutil.rmtree(stage, ignore_errors=True)
         raise
-    current.state = f"app/ is half-switched: {goal.to_finish}"
-    late = _complete(root, entry)
-    current.state = goal.after + (f"; your work was saved as {name}" if name else "")
-    _announce(root, saved, note)
-    _announce_late(late, goal)
-    current.guard.check(current.state, when="after the switch")
 
 
 def _complete(root: Path, entry: Record) -> backups.Backup | None:
@@ -236,8 +255,8 @@ def _announce_late(late: backups.Backup | None, goal: Goal) -> None:
     if late:
         count = plural(len(late.files), "file")
         print(
-            f"Saved changes made to app/ while {goal.command} ran ({count}) "
-            f"as {ok(late.name)}."
+            f"Saved what else left app/ while {goal.command} ran ({count}: "
+            f"edited meanwhile, or git-ignored) as {ok(late.name)}."
         )
         for line in late.how_to_restore():
             print(f"  {line}")
