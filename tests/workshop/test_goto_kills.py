@@ -276,34 +276,6 @@ def test_an_edit_to_a_half_switched_app_is_saved_when_it_is_finished(
     assert files(big_repo / "app") == files(step(big_repo, 1))
 
 
-def test_a_file_that_will_not_move_leaves_app_half_switched_and_goto_finishes(
-    big_repo, run_workshop, git, files
-) -> None:
-    stuck = big_repo / "app" / "zz"  # the learner's folder: moved after notes.txt
-    stuck.mkdir()
-    (stuck / "x.py").write_text("x = 1\n")
-    before = files(big_repo / "app")
-    if subprocess.run(["chattr", "+i", str(stuck)], capture_output=True).returncode:
-        pytest.skip("chattr +i is not allowed here")
-    try:
-        code, out, err = run_workshop("goto", "2", cwd=big_repo)
-    finally:
-        subprocess.run(["chattr", "-i", str(stuck)], check=True)
-
-    assert (code, out) == (2, "")
-    assert err == (
-        f"workshop: Operation not permitted: {stuck / 'x.py'}; app/ is "
-        "half-switched: run 'workshop goto 2' to finish it\n"
-    )
-    assert "switch.json" in leftovers(big_repo, git)  # status would say so
-    code, out, _ = run_workshop("goto", "2", cwd=big_repo)
-    assert code == 0
-    assert out.startswith("Finished 'workshop goto 2'")
-    assert files(big_repo / "app") == files(step(big_repo, 2))
-    assert run_workshop("restore", "--latest", cwd=big_repo).code == 0
-    assert files(big_repo / "app") == before
-
-
 def test_an_edit_between_snapshot_and_move_is_saved_and_announced(
     workshop_repo, start_workshop, git
 ) -> None:
