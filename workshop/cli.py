@@ -31,7 +31,12 @@ from workshop.commands.watch import watch
 from workshop.commands.worker import worker
 from workshop.errors import WorkshopError
 from workshop.project import find_root
+from workshop.switch import warn as warn_if_half_switched
 from workshop.ui import error_line
+
+# Commands that read app/ (unless given --checkpoint): each says first when a
+# killed goto or restore left it half-switched.
+READS_APP = {None, "status", "check", "watch", "serve", "worker"}
 
 LEARNER_COMMANDS = {
     "status": "every step with pass/fail for app/, and the step you are on",
@@ -182,6 +187,8 @@ def build_parser() -> tuple[Parser, dict[str, argparse.ArgumentParser]]:
 def dispatch(args: argparse.Namespace) -> int:
     """Call the command named in `args` with typed arguments."""
     root = find_root()
+    if args.command in READS_APP and getattr(args, "checkpoint", None) is None:
+        warn_if_half_switched(root)
     match args.command:
         case None | "status":
             return status(

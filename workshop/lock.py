@@ -1,4 +1,4 @@
-"""One goto or restore at a time: a lock on .workshop/lock.
+"""One goto or restore (later: update) at a time: a lock on .workshop/lock.
 
 Two switches at once would each move half of app/, leaving a mix of two
 checkpoints and saving that mix as junk backups, so the second command
@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from workshop import faults
 from workshop.errors import WorkshopError
 
 NAME = "lock"
@@ -40,7 +39,6 @@ def held(state: Path, command: str) -> Iterator[None]:
             raise WorkshopError(_busy(path))
         fallback = None if locked else _take_file(state / FALLBACK, command)
         _write_owner(fd, command)
-        faults.point("locked")
         try:
             yield
         finally:

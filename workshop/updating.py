@@ -29,10 +29,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from workshop import git
-from workshop.backups import FALLBACK_IDENTITY
 from workshop.course import RECORD, Record, declared_source, read_record, record_text
 from workshop.errors import WorkshopError
 from workshop.project import APP
+from workshop.switch.backups import FALLBACK_IDENTITY
 
 COURSE_REF = "refs/workshop/course"
 UNDO_PREFIX = "refs/workshop/update/"

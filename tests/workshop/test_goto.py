@@ -10,10 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from workshop.git import Change
-from workshop.moves import Moves, undo
-from workshop.switch import apply
-
 BACKUP = re.compile(r"workshop restore (\S+)")
 
 
@@ -158,6 +154,25 @@ def test_restore_saves_the_current_edits_first(
     assert len(backup_refs(workshop_repo, git)) == 2
 
 
+def test_an_ignored_file_in_the_way_of_a_new_file_is_saved_first(
+    workshop_repo, run_workshop, git
+) -> None:
+    step_2 = workshop_repo / "checkpoints" / "step-2" / "app"
+    (step_2 / "cache.pyc").write_text("the course's\n")
+    git(workshop_repo, "add", "--force", "checkpoints")
+    git(workshop_repo, "commit", "-q", "-m", "step 2 tracks an ignored name")
+    mine = workshop_repo / "app" / "cache.pyc"
+    mine.write_text("the learner's, ignored\n")
+
+    code, out, _ = run_workshop("goto", "2", cwd=workshop_repo)
+
+    assert code == 0
+    assert mine.read_text() == "the course's\n"
+    name = re.search(r"while goto 2 ran \(1 file: .*\) as (\S+)\.", out)[1]
+    saved = git(workshop_repo, "show", f"refs/workshop/backup/{name}:app/cache.pyc")
+    assert saved == "the learner's, ignored\n"
+
+
 def test_goto_turns_a_file_into_a_folder_and_back(
     workshop_repo, run_workshop, git, files
 ) -> None:
@@ -216,50 +231,6 @@ def test_an_unreadable_checkpoint_leaves_app_as_it_was(
     assert err.count("\n") == 1
     assert files(workshop_repo / "app") == mine
     assert backup_refs(workshop_repo, git) == []
-
-
-def apply_or_undo(root: Path, stage: Path, plan: list[Change]) -> None:
-    """apply(), and on any error undo from its log as switch does, then re-raise."""
-    renames = Moves(root, stage)
-    try:
-        apply(root / "app", stage / "new" / "app", plan, renames)
-    except BaseException:
-        assert undo(root, stage, renames.done) == []
-        raise
-    finally:
-        renames.close()
-
-
-def test_a_failure_while_moving_files_undoes_every_move(tmp_path, files) -> None:
-    stage = tmp_path / "stage"
-    app, new = tmp_path / "app", stage / "new" / "app"
-    for folder in (app, new, stage / "old"):
-        folder.mkdir(parents=True)
-    for name in ("a.py", "b.py", "c.py"):
-        (app / name).write_text(f"old {name}\n")
-    (app / "pkg").mkdir()
-    (app / "pkg" / "d.py").write_text("old d\n")
-    (new / "a.py").write_text("new a\n")
-    (new / "sub").mkdir()
-    (new / "sub" / "z.py").write_text("new z\n")
-    # b.py's new version is missing from the staging folder: its move fails
-    # after the deletions, a change and an addition have already happened.
-    plan = [
-        Change("D", "c.py", "000000"),
-        Change("D", "pkg/d.py", "000000"),
-        Change("M", "a.py", "100644"),
-        Change("A", "sub/z.py", "100644"),
-        Change("M", "b.py", "100644"),
-    ]
-    before = files(app)
-
-    with pytest.raises(FileNotFoundError):
-        apply_or_undo(tmp_path, stage, plan)
-
-    assert files(app) == before
-    assert sorted(p.name for p in app.iterdir()) == ["a.py", "b.py", "c.py", "pkg"]
-    assert files(new) == {"a.py": b"new a\n", "sub/z.py": b"new z\n"}
-    assert files(stage / "old") == {}
 
 
 def test_unknown_step_names_the_valid_ones(workshop_repo, run_workshop, files) -> None:
@@ -381,33 +352,3 @@ def test_a_file_where_app_should_be_is_never_deleted(
     )
     assert app.read_text() == "my notes, in a file called app\n"
     assert backup_refs(workshop_repo, git) == []
-
-
-def test_an_interrupt_while_moving_files_undoes_every_move(
-    tmp_path, files, monkeypatch
-) -> None:
-    stage = tmp_path / "stage"
-    app, new = tmp_path / "app", stage / "new" / "app"
-    for folder in (app, new, stage / "old"):
-        folder.mkdir(parents=True)
-    for name in ("a.py", "b.py"):
-        (app / name).write_text(f"old {name}\n")
-        (new / name).write_text(f"new {name}\n")
-    plan = [Change("M", "a.py", "100644"), Change("M", "b.py", "100644")]
-    before = files(app)
-    real_rename = os.rename
-    calls = []
-
-    def rename(source, dest) -> None:
-        calls.append(source)
-        if len(calls) == 3:  # a.py moved aside and replaced; then Ctrl-C
-            raise KeyboardInterrupt
-        real_rename(source, dest)
-
-    monkeypatch.setattr(os, "rename", rename)
-
-    with pytest.raises(KeyboardInterrupt):
-        apply_or_undo(tmp_path, stage, plan)
-
-    assert files(app) == before
-    assert files(stage / "old") == {}

@@ -124,6 +124,34 @@ def test_refs_that_cannot_be_written_leave_app_as_it_was(
     assert files(workshop_repo / "app") == mine
 
 
+def test_a_file_that_will_not_move_leaves_app_half_switched_and_goto_finishes(
+    workshop_repo, run_workshop, git, files
+) -> None:
+    stuck = workshop_repo / "app" / "zz"  # the learner's: moved after notes.txt
+    stuck.mkdir()
+    (stuck / "x.py").write_text("x = 1\n")
+    before = files(workshop_repo / "app")
+
+    with read_only(stuck):
+        code, out, err = run_workshop("goto", "2", cwd=workshop_repo)
+        status = run_workshop("status", cwd=workshop_repo)
+
+    assert (code, out) == (2, "")
+    assert re.fullmatch(
+        r"workshop: (Permission denied|Operation not permitted): .*/app/zz/x\.py; "
+        r"app/ is half-switched: run 'workshop goto 2' to finish it\n",
+        err,
+    ), err
+    assert status.stderr.startswith("workshop: app/ is half-switched: 'workshop goto")
+    code, out, _ = run_workshop("goto", "2", cwd=workshop_repo)
+    assert code == 0
+    assert out.startswith("Finished 'workshop goto 2'")
+    step_2 = workshop_repo / "checkpoints" / "step-2" / "app"
+    assert files(workshop_repo / "app") == files(step_2)
+    assert run_workshop("restore", "--latest", cwd=workshop_repo).code == 0
+    assert files(workshop_repo / "app") == before
+
+
 def test_a_file_name_with_a_record_separator_never_breaks_later_commands(
     workshop_repo, run_workshop, files
 ) -> None:

@@ -1,5 +1,5 @@
 """`workshop goto N`: make app/ equal to checkpoint N, saving the learner's work
-first (see workshop/switch.py for how nothing is ever lost)."""
+first (see workshop/switch/ for how nothing is ever lost)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from pathlib import Path
 
 from workshop import git
 from workshop.errors import WorkshopError
-from workshop.journal import Goal
 from workshop.project import APP, Step, get_step, require_git
-from workshop.switch import Session, record_progress, session, switch
+from workshop.switch import Goal, Session, session, switch
 from workshop.ui import style
 
 
@@ -33,10 +32,8 @@ def go(current: Session, step: Step, checkpoint: str) -> int:
         raise WorkshopError(f"{checkpoint}/ holds no files")
     goal = Goal(command, f"before {command}", f"app/ is now step {step.number}",
                 step.number, sets_progress=True)  # fmt: skip
-    if snap.folders.get(APP) == target:
-        record_progress(root, goal)
+    if not switch(current, head, snap, target, goal):
         print(f"app/ already equals step {step.number}: nothing to do.")
         return 0
-    switch(current, head, snap, target, goal)
     print(f"app/ is now {style(step.title, 'bold')} ({checkpoint}).")
     return 0

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workshop import backups, git, journal
+from workshop import git
 from workshop.errors import WorkshopError
-from workshop.journal import Goal
 from workshop.project import APP, require_git, steps
-from workshop.switch import Session, record_progress, session, switch
+from workshop.switch import Goal, Session, backups, record, session, switch
 from workshop.ui import plural, style
 
 
@@ -20,7 +19,7 @@ def restore(root: Path, name: str | None = None, *, latest: bool = False) -> int
     if name and latest:
         raise WorkshopError("give a NAME or --latest, not both")
     listing = name is None and not latest
-    if listing and journal.read(root) is None:
+    if listing and record.read(root) is None:
         return list_saved(root)  # reads only: no lock, so a read-only checkout lists
     # An interrupted switch is finished first, so the list shows what is kept.
     with session(root, "restore") as current:
@@ -38,11 +37,9 @@ def bring_back(current: Session, backup: backups.Backup) -> int:
     command = f"restore {backup.name}"
     after = f"app/ is back to the work saved as {backup.name}"
     goal = Goal(command, f"before {command}", after, backup.done, backup.done_known)
-    if snap.folders.get(APP) == target:
-        record_progress(root, goal)
+    if not switch(current, head, snap, target, goal):
         print(f"app/ already equals the work saved as {backup.name}: nothing to do.")
         return 0
-    switch(current, head, snap, target, goal)
     where = ", ".join(filter(None, [backup.when, backup.reason, _step(root, backup)]))
     print(f"app/ is back to the work saved as {style(backup.name, 'bold')} ({where}).")
     return 0

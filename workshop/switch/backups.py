@@ -1,13 +1,11 @@
 """Work saved by `goto` and `restore`: commits on refs/workshop/backup/<UTC time>.
 
 A backup is a commit whose tree is HEAD's tree with app/ as it was on disk and
-whose parent is HEAD. It is made with plumbing (a temporary index,
-`commit-tree`, `update-ref`), so the learner's branch and index never move.
-
-Its message lists the files for people (`git log`), and ends with a trailer,
-`Workshop-Progress: N` (or `none`): the step recorded as done when it was
-saved, which `restore` brings back. Nothing is ever parsed out of the file
-list: a file name may hold any character but NUL, so listing reads git's
+whose parent is HEAD, made with plumbing (`commit-tree`, `update-ref`), so the
+learner's branch and index never move. Its message lists the files for people
+and ends with a trailer, `Workshop-Progress: N` (or `none`): the step recorded
+as done when it was saved, which `restore` brings back. Nothing is parsed out
+of the file list (a name may hold any character but NUL): listing reads git's
 records NUL-separated and asks `diff-tree` for the files.
 """
 

@@ -1,12 +1,10 @@
 """Ctrl-C, a kill or a closed terminal while app/ is being switched.
 
-Python's default reaction is wrong for a switch of app/: SIGINT raises
-KeyboardInterrupt wherever the program happens to be (even between a rename
-and the note that it happened), and SIGTERM or SIGHUP end the process on the
-spot, leaving app/ half switched. So while a goto or restore runs, every
-catchable signal only takes a note (`Guard.received`); the switch looks at it
-between two renames, where stopping is safe, and rolls back. A signal that
-comes during the rollback is noted too, and so waits until app/ is whole.
+Python's default reaction would stop a switch anywhere, leaving app/ half
+switched. So while a goto or restore runs, every catchable signal only takes a
+note (`Guard.received`). The switch looks at it before its first rename (and
+stops, app/ untouched) and after its last (and says app/ was switched): the
+renames in between take well under a second, and are never cut in two.
 """
 
 from __future__ import annotations
@@ -29,12 +27,6 @@ class Interrupted(WorkshopError):
     def __init__(self, message: str, number: int) -> None:
         super().__init__(message)
         self.exit_code = 128 + number  # 130 for Ctrl-C, as shells report it
-        self.by = signal_name(number)
-
-
-def signal_name(number: int) -> str:
-    """'Ctrl-C' for SIGINT, else the signal's name, e.g. 'SIGTERM'."""
-    return _NICE.get(number) or signal.Signals(number).name
 
 
 class Guard:
@@ -50,9 +42,10 @@ class Guard:
     def check(self, state: str, when: str = "") -> None:
         """If a signal came, raise Interrupted saying which, and `state`."""
         if self.received is not None:
-            name = signal_name(self.received)
+            number = self.received
+            name = _NICE.get(number) or signal.Signals(number).name
             when = f" {when}" if when else ""
-            raise Interrupted(f"interrupted by {name}{when}: {state}", self.received)
+            raise Interrupted(f"interrupted by {name}{when}: {state}", number)
 
 
 @contextmanager
