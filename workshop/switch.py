@@ -35,7 +35,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from workshop import backups, faults, git, journal, leftovers, lock, moves, progress
+from workshop import backups, faults, git, journal, leftovers, lock, moves
+from workshop.checks import progress
 from workshop.errors import WorkshopError
 from workshop.interrupts import Guard, Interrupted, deferred
 from workshop.journal import Entry, Goal

@@ -11,12 +11,9 @@ import subprocess
 import sys
 
 import pytest
+from support.repos import backup_refs
 
 from workshop.errors import WorkshopError
-
-
-def backup_refs(root, git) -> list[str]:
-    return git(root, "for-each-ref", "--format=%(refname)", "refs/workshop/").split()
 
 
 def test_a_second_goto_or_restore_refuses_while_one_is_switching(

@@ -30,7 +30,13 @@ from pathlib import Path
 
 from workshop import git
 from workshop.backups import FALLBACK_IDENTITY
-from workshop.course import RECORD, Record, declared_source, read_record, record_text
+from workshop.course.source_record import (
+    RECORD,
+    Record,
+    declared_source,
+    read_record,
+    record_text,
+)
 from workshop.errors import WorkshopError
 from workshop.project import APP
 
