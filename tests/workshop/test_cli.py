@@ -16,7 +16,7 @@ def test_help_lists_every_command(workshop_repo, run_workshop) -> None:
     assert out.startswith("usage: workshop")
     words = " ".join(out.split())  # argparse wraps long lines
     for name, entry in COMMANDS.items():
-        assert f" {name} " in words and entry in words
+        assert f" {name} " in words and entry.help in words
 
 
 def test_no_command_shows_status(workshop_repo, run_workshop) -> None:
@@ -33,7 +33,7 @@ def test_each_command_has_help(workshop_repo, run_workshop, name: str) -> None:
     code, out, err = run_workshop(name, "--help", cwd=workshop_repo)
     assert (code, err) == (0, "")
     assert out.startswith(f"usage: workshop {name}")
-    assert COMMANDS[name] in " ".join(out.split())
+    assert COMMANDS[name].help in " ".join(out.split())
 
 
 def test_version(workshop_repo, run_workshop) -> None:
