@@ -95,10 +95,12 @@ def test_quick():
 
 
 def suites_copy(tmp_path: Path) -> Path:
-    """tests/steps' conftest and helpers with an empty app/ and the tests above."""
+    """tests/steps' conftest and helpers with an empty app/ and the tests above,
+    under the project's pytest configuration (its pythonpath gives `support`)."""
     root = tmp_path / "repo"
     steps = root / "tests" / "steps"
     steps.mkdir(parents=True)
+    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
     for name in ("conftest.py", "step_support.py", "queue_support.py", "timeouts.py"):
         shutil.copy(STEPS / name, steps / name)
     shutil.copytree(

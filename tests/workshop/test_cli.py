@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from workshop import __version__
-from workshop.cli import COMMANDS
+from workshop.cli import COMMANDS, REGISTRY
 
 ESC = "\033["
 
@@ -103,3 +106,25 @@ def test_an_extra_argument_points_at_the_commands_own_help(
         "workshop status: unrecognized arguments: extra "
         "(see 'workshop status --help')\n"
     )
+
+
+def test_a_command_loads_its_own_module_and_no_other() -> None:
+    """One registry declares every command; a command's module is imported
+    when it runs, so `workshop --help` and `workshop diff` load no other."""
+    probe = (
+        "import sys\n"
+        "from workshop.cli import build_parser\n"
+        "build_parser()\n"
+        "print(*sorted(m for m in sys.modules if m.startswith('workshop.commands.')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.split() == []
+
+
+def test_every_command_is_declared_once_with_its_group() -> None:
+    names = [entry.name for entry in REGISTRY]
+    assert len(names) == len(set(names)) == len(COMMANDS)
+    assert {entry.group for entry in REGISTRY} == {"learner", "author"}
+    assert all(callable(entry.call) and entry.help for entry in REGISTRY)
