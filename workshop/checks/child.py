@@ -173,7 +173,7 @@ def warm_up() -> None:
 
 
 def wait_for_task() -> list[str] | None:
-    """A spare runner: warm up, then wait for its arguments (one JSON line on
+    """A spare child: warm up, then wait for its arguments (one JSON line on
     stdin). app/ is imported only after, so it is fresh."""
     warm_up()
     line = sys.stdin.readline()

@@ -37,7 +37,7 @@ class Limits:
     """Seconds each phase of a run may take before the child is stopped.
 
     A test may ask for more than `test` with `@pytest.mark.time_limit(N)`: the
-    runner writes the larger of the two into its status as `limit`, and
+    child writes the larger of the two into its status as `limit`, and
     `run_supervised` keeps that one for the test (the defaults stay as they are).
     """
 
@@ -77,7 +77,7 @@ class Isolation:
 
 @dataclass(frozen=True)
 class Watching:
-    """How `workshop watch` (and `room`) run the checks: in a spare runner,
+    """How `workshop watch` (and `room`) run the checks: in a spare child,
     stopped when `cancel` is set (a new save came in; Ctrl-C in the room)."""
 
     spare: Spare
@@ -85,7 +85,7 @@ class Watching:
 
 
 class Spare:
-    """A runner started ahead of time, waiting with pytest and FastAPI imported.
+    """A child started ahead of time, waiting with pytest and FastAPI imported.
 
     `workshop watch` keeps one ready, so that the next save is checked without
     paying for those imports. It is used once; app/ is imported only then.
@@ -137,7 +137,7 @@ def run_suites(
     With `stop_from`, the suites after the first red step numbered `stop_from`
     or later are not run (their results say `ran=False`). With `verbose`,
     pytest's own output goes to the terminal; otherwise only the results speak.
-    `watching` (not with `verbose`) runs them in a runner started ahead of
+    `watching` (not with `verbose`) runs them in a child started ahead of
     time, and its `cancel` event stops the run and raises Cancelled.
     """
     limits = limits or Limits.from_env()

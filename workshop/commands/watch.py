@@ -1,6 +1,6 @@
 """`workshop watch`: run the check again every time a file under app/ changes.
 
-A thread watches app/ and a spare runner waits with pytest and FastAPI already
+A thread watches app/ and a spare child waits with pytest and FastAPI already
 imported, so a save is checked at once; a save that comes in while a check
 runs stops that check and starts a new one. If app/ disappears (`rm -rf app`,
 `git checkout app`), watching resumes when it is back. Ctrl-C stops it.

@@ -9,8 +9,8 @@ The room runs other people's app/ through the suites, so the child gets:
 - a fresh, empty HOME (also TMPDIR) that is deleted afterwards, and that
   folder as its working directory;
 - on POSIX, resource limits, set by this module as a wrapper before the
-  runner starts (`python -m workshop.room.sandbox LIMITS -- command...` sets them,
-  then execs the command): CPU seconds, address space, open files, file
+  checks' child starts (`python -m workshop.room.sandbox LIMITS -- command...`
+  sets them, then execs the command): CPU seconds, address space, open files, file
   size, no core files. A wrapper, not `preexec_fn`: the room starts children
   from several threads, where `preexec_fn` can deadlock. Hard limits too, so
   the code cannot raise them again. Windows has no setrlimit: there the
@@ -66,7 +66,7 @@ def clean_env(home: Path, environ: dict[str, str] | None = None) -> dict[str, st
     env.update(
         HOME=str(home), USERPROFILE=str(home),
         TMPDIR=temporary, TEMP=temporary, TMP=temporary,
-        PYTHONPATH=package_parent,  # the runner is importable from any folder
+        PYTHONPATH=package_parent,  # the checks' child is importable from any folder
         PYTHONNOUSERSITE="1",  # no packages from the instructor's ~/.local
     )  # fmt: skip
     return env
