@@ -30,7 +30,7 @@ worker: $(STAMP) ## the Celery worker of step 8 on, restarted on every save (bes
 	$(BIN)/workshop worker
 
 test: $(STAMP) $(BROWSER) ## authors: every check (lint, tool tests, all checkpoints)
-	@$(BIN)/python -m workshop.authoring
+	@$(BIN)/python -m workshop.course.authoring
 	$(BIN)/pre-commit run --all-files --show-diff-on-failure
 	$(BIN)/pytest -n auto -q
 	$(BIN)/workshop verify
@@ -66,7 +66,7 @@ lock: ## re-resolve requirements*.txt (versions and hashes, no URLs)
 	  --custom-compile-command "make lock" --output-file requirements-browser.txt
 
 wheelhouse: $(STAMP) ## the offline room kit: every locked wheel for Linux, macOS, Windows (3.11-3.13)
-	$(BIN)/python -m workshop.kit --dest $(WHEELHOUSE)
+	$(BIN)/python -m workshop.course.kit --dest $(WHEELHOUSE)
 
 clean: ## remove the virtual environment and caches (never app/ or data you typed)
 	rm -rf $(VENV) .cache .pytest_cache .ruff_cache

@@ -2,62 +2,247 @@
 
 Each command is a plain function in workshop/commands/ that takes typed
 arguments (`check(root, upto="3")`); this module is the only place that knows
-about argparse. A bare `workshop` shows `status`: where you are, what is next.
+about argparse. Every command is one entry of `REGISTRY`: its name, group,
+help, arguments and call. Command modules are imported only when their
+command runs, so `workshop --help` loads none of them. A bare `workshop`
+shows `status`: where you are, what is next.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
+from types import ModuleType
+from typing import Any, NoReturn
 
-from workshop import __version__, bench
-from workshop.commands.bench import bench as run_bench
-from workshop.commands.check import check
-from workshop.commands.diff import diff
-from workshop.commands.goto import goto
-from workshop.commands.hint import hint, reset
-from workshop.commands.restore import restore
-from workshop.commands.room import room
-from workshop.commands.serve import serve
-from workshop.commands.status import status
-from workshop.commands.tags import tags
-from workshop.commands.tours import write_tours
-from workshop.commands.update import update
-from workshop.commands.verify import verify
-from workshop.commands.watch import watch
-from workshop.commands.worker import worker
+from workshop import __version__
 from workshop.errors import WorkshopError
 from workshop.project import find_root
 from workshop.switch import warn as warn_if_half_switched
 from workshop.ui import error_line
 
+LEARNER, AUTHOR = "learner", "author"
 # Commands that read app/ (unless given --checkpoint): each says first when a
 # killed goto or restore left it half-switched.
 READS_APP = {None, "status", "check", "watch", "serve", "worker"}
+Args = argparse.Namespace
 
-LEARNER_COMMANDS = {
-    "status": "every step with pass/fail for app/, and the step you are on",
-    "check": "run the checks of the steps up to N against app/",
-    "watch": "re-run the check every time you save a file in app/",
-    "hint": "show the next hint of a step",
-    "goto": "make app/ equal to checkpoint N, saving your work first",
-    "restore": "list or bring back work saved by goto",
-    "diff": "show step N's change to app/",
-    "serve": "run the app with reload; it comes back after a broken save",
-    "worker": "run the Celery worker of app/worker.py (step 8 on), restarted on save",
-    "update": "bring this copy up to the course's latest (never app/)",
-}
-AUTHOR_COMMANDS = {
-    "verify": "prove every checkpoint, step and guide (authors, CI)",
-    "tags": "build the step-N git tags from the checkpoints",
-    "bench": "measure that responses do not wait for background tasks",
-    "room": "instructors: every learner's repository through the checks",
-    "tours": "write the CodeTour of every step (.tours/step-N.tour)",
-}
-COMMANDS = LEARNER_COMMANDS | AUTHOR_COMMANDS
+
+@dataclass(frozen=True)
+class Arg:
+    """One `add_argument` call: its flags (or name) and options."""
+
+    flags: tuple[str, ...]
+    options: dict[str, Any]
+
+
+def arg(*flags: str, **options: Any) -> Arg:
+    return Arg(flags, options)
+
+
+def step(help: str = "check the steps up to this one (default: yours)") -> Arg:
+    return arg("step", nargs="?", help=help)
+
+
+def command(name: str) -> ModuleType:
+    """workshop/commands/NAME.py, imported when its command runs."""
+    return importlib.import_module(f"workshop.commands.{name}")
+
+
+def flag(*flags_and_help: str) -> Arg:
+    """An on/off option: its flags, then its help."""
+    *flags, help = flags_and_help
+    return arg(*flags, action="store_true", help=help)
+
+
+def bench() -> ModuleType:
+    """workshop/bench/ declares and reads `workshop bench`'s own options."""
+    return importlib.import_module("workshop.bench")
+
+
+@dataclass(frozen=True)
+class Command:
+    """A `workshop` command: what --help says, what it takes, what it calls."""
+
+    name: str
+    group: str
+    help: str
+    call: Callable[[Path, Args], int]
+    arguments: list[Arg] = field(default_factory=list)
+    epilog: str | None = None
+    # for a command whose arguments are declared with its own code (bench)
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
+
+
+REGISTRY = [
+    Command(
+        "status", LEARNER,
+        "every step with pass/fail for app/, and the step you are on",
+        lambda root, a: command("status").status(
+            root, every=a.all, as_json=a.json, summary=a.summary
+        ),
+        [
+            flag("--all", "also check the steps after yours"),
+            flag("--json", "print the progress as JSON"),
+            arg("--summary", metavar="FILE", type=Path, help="append a Markdown table"),
+        ],
+    ),
+    Command(
+        "check", LEARNER, "run the checks of the steps up to N against app/",
+        lambda root, a: command("check").check(
+            root, upto=a.step, checkpoint=a.checkpoint, verbose=a.verbose
+        ),
+        [
+            step(),
+            arg("--checkpoint", metavar="K",
+                help="check checkpoints/step-K/app instead"),
+            flag("-v", "--verbose", "also show pytest's output"),
+        ],
+    ),
+    Command(
+        "watch", LEARNER, "re-run the check every time you save a file in app/",
+        lambda root, a: command("watch").watch(root, upto=a.step, poll=a.poll),
+        [
+            step(),
+            flag("--poll", "look at the files every 300 ms (Docker Desktop mounts, "
+                 "network drives: where saves are not noticed)"),
+        ],
+        "Keys on a terminal: h hint, l steps, r check again, n open the guide, q quit.",
+    ),
+    Command(
+        "hint", LEARNER, "show the next hint of a step",
+        lambda root, a: (
+            command("hint").reset(root, a.step) if a.reset
+            else command("hint").hint(root, a.step, every=a.all)
+        ),
+        [
+            step(help="the step (default: the step you are on)"),
+            flag("--all", "every hint and the solution at once"),
+            flag("--reset", "start the hints again from hint 1"),
+        ],
+    ),
+    Command(
+        "goto", LEARNER, "make app/ equal to checkpoint N, saving your work first",
+        lambda root, a: command("goto").goto(root, a.step),
+        [arg("step", help="the step to go to, e.g. 3 or step-3")],
+        "Your changes in app/ are saved first (workshop restore).",
+    ),
+    Command(
+        "restore", LEARNER, "list or bring back work saved by goto",
+        lambda root, a: command("restore").restore(root, a.name, latest=a.latest),
+        [
+            arg("name", nargs="?", help="the saved work to bring back"),
+            flag("--latest", "bring back the newest saved work"),
+        ],
+        "Without NAME, lists the work saved by goto and restore.",
+    ),
+    Command(
+        "diff", LEARNER, "show step N's change to app/",
+        lambda root, a: command("diff").diff(root, a.step, stat=a.stat, color=a.color),
+        [
+            arg("step", help="1 or later: step 0 has no previous step"),
+            flag("--stat", "only list the changed files"),
+            arg("--color", nargs="?", const="always", default="auto",
+                choices=["auto", "always", "never"],
+                help="colour the diff (auto: on a terminal, unless NO_COLOR is set)"),
+        ],
+    ),
+    Command(
+        "serve", LEARNER, "run the app with reload; it comes back after a broken save",
+        lambda root, a: command("serve").serve(
+            root, checkpoint=a.checkpoint, port=a.port, host=a.host
+        ),
+        [
+            arg("--checkpoint", metavar="N",
+                help="serve checkpoints/step-N/app instead"),
+            arg("--port", type=int, default=8000, help="the port (default: 8000)"),
+            arg("--host", default="127.0.0.1", help="the address (0.0.0.0: everyone)"),
+        ],
+    ),
+    Command(
+        "worker", LEARNER,
+        "run the Celery worker of app/worker.py (step 8 on), restarted on save",
+        lambda root, a: command("worker").worker(
+            root, checkpoint=a.checkpoint, concurrency=a.concurrency
+        ),
+        [
+            arg("--checkpoint", metavar="N",
+                help="run checkpoints/step-N/app's worker"),
+            arg("--concurrency", type=int, default=8, help="threads: jobs at once (8)"),
+        ],
+    ),
+    Command(
+        "update", LEARNER, "bring this copy up to the course's latest (never app/)",
+        lambda root, a: command("update").update(
+            root, a.source, apply=a.apply, markers=a.markers
+        ),
+        [
+            arg("source", nargs="?", help="the course: a git URL or path (default: "
+                "[tool.workshop] source in pyproject.toml)"),
+            flag("--apply", "write it (default: a dry run)"),
+            flag("--markers", "apply despite conflicts, leaving <<<<<<< markers in "
+                 "those files to resolve"),
+        ],
+    ),
+    Command(
+        "verify", AUTHOR, "prove every checkpoint, step and guide (authors, CI)",
+        lambda root, a: command("verify").verify(
+            root, fast=a.fast, skip_app=a.skip_app, jobs=a.jobs
+        ),
+        [
+            flag("--fast", "only app/, guides and code blocks"),
+            flag("--skip-app", "leave app/ out (a learner's copy)"),
+            arg("-j", "--jobs", type=int, default=os.cpu_count() or 1,
+                help="in parallel"),
+        ],
+    ),
+    Command(
+        "tags", AUTHOR, "build the step-N git tags from the checkpoints",
+        lambda root, a: command("tags").tags(
+            root, push=a.push, dry_run=a.dry_run, release=a.release
+        ),
+        [
+            arg("--push", metavar="REMOTE",
+                help="then push the tags that differ there"),
+            flag("--dry-run", "only report what would change"),
+            arg("--release", metavar="NAME",
+                help="build NAME-step-N tags that never move"),
+        ],
+        "Tags are built from HEAD's commit, never from the files.",
+    ),
+    Command(
+        "bench", AUTHOR, "measure that responses do not wait for background tasks",
+        lambda root, a: command("bench").bench(bench().settings(a)),
+        add_arguments=lambda parser: bench().add_arguments(parser),
+    ),
+    Command(
+        "room", AUTHOR, "instructors: every learner's repository through the checks",
+        lambda root, a: command("room").room(
+            root, a.repos, file=a.file, as_json=a.json, watch=a.watch,
+            interval=a.interval, jobs=a.jobs, cache=a.cache,
+        ),
+        [
+            arg("repos", nargs="*", metavar="REPO", help="a learner's git URL or path"),
+            arg("--file", type=Path, help="a file listing repositories, one a line"),
+            flag("--json", "machine-readable output"),
+            flag("--watch", "look again every --interval"),
+            arg("--interval", type=float, default=30.0, help="seconds (30)"),
+            arg("-j", "--jobs", type=int, help="repositories checked at once"),
+            arg("--cache", type=Path, help="the cache folder (.workshop/room)"),
+        ],
+    ),
+    Command(
+        "tours", AUTHOR, "write the CodeTour of every step (.tours/step-N.tour)",
+        lambda root, a: command("tours").write_tours(root, check=a.check),
+        [flag("--check", "write nothing; fail if out of date")],
+    ),
+]  # fmt: skip
+COMMANDS = {entry.name: entry for entry in REGISTRY}
 
 
 class Parser(argparse.ArgumentParser):
@@ -67,93 +252,21 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see '{self.prog} --help')\n")
 
 
-def _listing(title: str, commands: dict[str, str]) -> str:
-    return "\n".join([title, *(f"  {n:<9} {h}" for n, h in commands.items())])
+def _listing(group: str) -> str:
+    lines = [f"  {c.name:<9} {c.help}" for c in REGISTRY if c.group == group]
+    return "\n".join([f"{group} commands:", *lines])
 
 
-def _step(parser: argparse.ArgumentParser, **kwargs) -> None:
-    kwargs.setdefault("help", "check the steps up to this one (default: yours)")
-    parser.add_argument("step", nargs="?", **kwargs)
-
-
-def _add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
-    add = parser.add_argument
-    if name == "status":
-        add("--all", action="store_true", help="also check the steps after yours")
-        add("--json", action="store_true", help="print the progress as JSON")
-        add("--summary", metavar="FILE", type=Path, help="append a Markdown table")
-    elif name == "check":
-        _step(parser)
-        add("--checkpoint", metavar="K", help="check checkpoints/step-K/app instead")
-        add("-v", "--verbose", action="store_true", help="also show pytest's output")
-    elif name == "watch":
-        _step(parser)
-        add(
-            "--poll",
-            action="store_true",
-            help="look at the files every 300 ms (Docker Desktop mounts, network "
-            "drives: where saves are not noticed)",
-        )
-        parser.epilog = (
-            "Keys on a terminal: h hint, l steps, r check again, "
-            "n open the guide, q quit."
-        )
-    elif name == "hint":
-        _step(parser, help="the step (default: the step you are on)")
-        add("--all", action="store_true", help="every hint and the solution at once")
-        add("--reset", action="store_true", help="start the hints again from hint 1")
-    elif name == "goto":
-        add("step", help="the step to go to, e.g. 3 or step-3")
-        parser.epilog = "Your changes in app/ are saved first (workshop restore)."
-    elif name == "restore":
-        add("name", nargs="?", help="the saved work to bring back")
-        add("--latest", action="store_true", help="bring back the newest saved work")
-        parser.epilog = "Without NAME, lists the work saved by goto and restore."
-    elif name == "diff":
-        add("step", help="1 or later: step 0 has no previous step")
-        add("--stat", action="store_true", help="only list the changed files")
-        add(
-            "--color",
-            nargs="?",
-            const="always",
-            default="auto",
-            choices=["auto", "always", "never"],
-            help="colour the diff (auto: on a terminal, unless NO_COLOR is set)",
-        )
-    elif name == "serve":
-        add("--checkpoint", metavar="N", help="serve checkpoints/step-N/app instead")
-        add("--port", type=int, default=8000, help="the port (default: 8000)")
-        add("--host", default="127.0.0.1", help="the address (0.0.0.0: everyone)")
-    elif name == "worker":
-        add("--checkpoint", metavar="N", help="run checkpoints/step-N/app's worker")
-        add("--concurrency", type=int, default=8, help="threads: jobs at once (8)")
-    elif name == "verify":
-        add("--fast", action="store_true", help="only app/, guides and code blocks")
-        add("--skip-app", action="store_true", help="leave app/ out (a learner's copy)")
-        add("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="in parallel")
-    elif name == "tags":
-        add("--push", metavar="REMOTE", help="then push the tags that differ there")
-        add("--dry-run", action="store_true", help="only report what would change")
-        add("--release", metavar="NAME", help="build NAME-step-N tags that never move")
-        parser.epilog = "Tags are built from HEAD's commit, never from the files."
-    elif name == "update":
-        add("source", nargs="?", help="the course: a git URL or path (default: "
-            "[tool.workshop] source in pyproject.toml)")  # fmt: skip
-        add("--apply", action="store_true", help="write it (default: a dry run)")
-        add("--markers", action="store_true", help="apply despite conflicts, "
-            "leaving <<<<<<< markers in those files to resolve")  # fmt: skip
-    elif name == "room":
-        add("repos", nargs="*", metavar="REPO", help="a learner's git URL or path")
-        add("--file", type=Path, help="a file listing repositories, one a line")
-        add("--json", action="store_true", help="machine-readable output")
-        add("--watch", action="store_true", help="look again every --interval")
-        add("--interval", type=float, default=30.0, help="seconds (30)")
-        add("-j", "--jobs", type=int, help="repositories checked at once")
-        add("--cache", type=Path, help="the cache folder (.workshop/room)")
-    elif name == "bench":
-        bench.add_arguments(parser)
-    elif name == "tours":
-        add("--check", action="store_true", help="write nothing; fail if out of date")
+def _add_subparser(sub: Any, entry: Command) -> argparse.ArgumentParser:
+    parser = sub.add_parser(
+        entry.name, prog=f"workshop {entry.name}", description=entry.help
+    )
+    for argument in entry.arguments:
+        parser.add_argument(*argument.flags, **argument.options)
+    if entry.add_arguments is not None:
+        entry.add_arguments(parser)
+    parser.epilog = entry.epilog or parser.epilog
+    return parser
 
 
 def build_parser() -> tuple[Parser, dict[str, argparse.ArgumentParser]]:
@@ -164,8 +277,8 @@ def build_parser() -> tuple[Parser, dict[str, argparse.ArgumentParser]]:
         "Without a command: workshop status.",
         epilog="\n\n".join(
             [
-                _listing("learner commands:", LEARNER_COMMANDS),
-                _listing("author commands:", AUTHOR_COMMANDS),
+                _listing(LEARNER),
+                _listing(AUTHOR),
                 "Run 'workshop COMMAND --help' for a command's options.",
             ]
         ),
@@ -175,70 +288,19 @@ def build_parser() -> tuple[Parser, dict[str, argparse.ArgumentParser]]:
         "--version", action="version", version=f"%(prog)s {__version__}"
     )
     sub = parser.add_subparsers(dest="command", help=argparse.SUPPRESS)
-    subparsers = {}
-    for name, help_text in COMMANDS.items():
-        subparsers[name] = sub.add_parser(
-            name, prog=f"workshop {name}", description=help_text
-        )
-        _add_arguments(name, subparsers[name])
+    subparsers = {entry.name: _add_subparser(sub, entry) for entry in REGISTRY}
     return parser, subparsers
 
 
-def dispatch(args: argparse.Namespace) -> int:
-    """Call the command named in `args` with typed arguments."""
+def dispatch(args: Args) -> int:
+    """Call the command named in `args` (none: status) with typed arguments."""
     root = find_root()
     if args.command in READS_APP and getattr(args, "checkpoint", None) is None:
         warn_if_half_switched(root)
-    match args.command:
-        case None | "status":
-            return status(
-                root,
-                every=getattr(args, "all", False),
-                as_json=getattr(args, "json", False),
-                summary=getattr(args, "summary", None),
-            )
-        case "check":
-            return check(
-                root, upto=args.step, checkpoint=args.checkpoint, verbose=args.verbose
-            )
-        case "watch":
-            return watch(root, upto=args.step, poll=args.poll)
-        case "hint" if args.reset:
-            return reset(root, args.step)
-        case "hint":
-            return hint(root, args.step, every=args.all)
-        case "goto":
-            return goto(root, args.step)
-        case "restore":
-            return restore(root, args.name, latest=args.latest)
-        case "diff":
-            return diff(root, args.step, stat=args.stat, color=args.color)
-        case "serve":
-            return serve(
-                root, checkpoint=args.checkpoint, port=args.port, host=args.host
-            )
-        case "worker":
-            return worker(
-                root, checkpoint=args.checkpoint, concurrency=args.concurrency
-            )
-        case "verify":
-            return verify(root, fast=args.fast, skip_app=args.skip_app, jobs=args.jobs)
-        case "tags":
-            return tags(
-                root, push=args.push, dry_run=args.dry_run, release=args.release
-            )
-        case "update":
-            return update(root, args.source, apply=args.apply, markers=args.markers)
-        case "room":
-            return room(
-                root, args.repos, file=args.file, as_json=args.json, watch=args.watch,
-                interval=args.interval, jobs=args.jobs, cache=args.cache,
-            )  # fmt: skip
-        case "bench":
-            return run_bench(bench.settings(args))
-        case "tours":
-            return write_tours(root, check=args.check)
-    raise AssertionError(f"no command {args.command!r}")
+    if args.command is None:
+        args = Args(all=False, json=False, summary=None)
+        return COMMANDS["status"].call(root, args)
+    return COMMANDS[args.command].call(root, args)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,8 +14,8 @@ from functools import cached_property
 from pathlib import Path
 
 from workshop import git
+from workshop.course.guide import Guide
 from workshop.errors import WorkshopError
-from workshop.guide import Guide
 
 CHECKPOINTS = "checkpoints"
 APP = "app"

@@ -30,8 +30,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
+from workshop.importing import describe_load_error
 from workshop.project import APP
-from workshop.runner import describe_load_error
 from workshop.ui import style
 
 Scope = MutableMapping[str, Any]

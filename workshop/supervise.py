@@ -36,7 +36,7 @@ from pathlib import Path
 from queue import Empty, SimpleQueue
 from typing import Any
 
-from workshop.appwatch import described, saves
+from workshop.checks.appwatch import described, saves
 from workshop.project import APP
 from workshop.serving import FIX_IT
 

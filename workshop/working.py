@@ -12,8 +12,8 @@ import importlib
 import sys
 from pathlib import Path
 
+from workshop.importing import describe_load_error
 from workshop.project import APP
-from workshop.runner import describe_load_error
 from workshop.serving import from_cwd, stop_with_parent
 from workshop.ui import style
 

@@ -18,15 +18,11 @@ propagate to the root logger and pytest's `caplog` sees what it logs.
 from __future__ import annotations
 
 import functools
-import sys
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # tests/, for support
 from support.live import LiveServer, wait_until
 
 WAIT = 30.0  # seconds: the upper bound of every wait; reached only on failure

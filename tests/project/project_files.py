@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent  # the venv's tools: check-jsonschema, zizmor
 WORKFLOWS = ROOT / ".github" / "workflows"
 
 
@@ -117,3 +120,18 @@ def command_problems(command: str) -> list[str]:
         else:
             problems.append(f"unexpected program {program!r}")
     return problems
+
+
+def check_jsonschema(
+    *paths: Path, schema: Path | str, filetype: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The venv's check-jsonschema on `paths`: `schema` is a schema file, or
+    the name of a schema it ships (`vendor.github-workflows`)."""
+    which = ["--schemafile", str(schema)] if isinstance(schema, Path) else []
+    which = which or ["--builtin-schema", str(schema)]
+    kind = ["--default-filetype", filetype] if filetype else []
+    return subprocess.run(
+        [BIN / "check-jsonschema", *which, *kind, *map(str, paths)],
+        capture_output=True,
+        text=True,
+    )

@@ -18,8 +18,6 @@ from typing import Any
 
 import pytest
 from project_files import ROOT, command_problems, load_jsonc, strip_comments
-
-sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # tests/, for support
 from support.live import free_port
 
 DEVCONTAINER = ROOT / ".devcontainer" / "devcontainer.json"

@@ -30,7 +30,7 @@ def test_every_locked_requirement_is_pinned_with_hashes() -> None:
 def test_lock_has_no_urls_and_no_file_sets_an_index() -> None:
     """No committed file records a download URL in the lock or sets a package index.
     Index settings belong to the machine: the offline kit's options are written
-    by workshop/kit.py into the git-ignored wheelhouse (its kit.txt), never into
+    by workshop/course/kit.py into the git-ignored wheelhouse (its kit.txt), never into
     a committed file, and the Makefile only reads them from there."""
     assert "://" not in LOCK.read_text()
     tracked = subprocess.run(
@@ -43,7 +43,7 @@ def test_lock_has_no_urls_and_no_file_sets_an_index() -> None:
         for name in tracked
         if (ROOT / name).is_file()
         for line in (ROOT / name).read_text(errors="ignore").splitlines()
-        if pattern.search(line) and name != "workshop/kit.py"
+        if pattern.search(line) and name != "workshop/course/kit.py"
     ]
     assert offenders == []
     assert "no-index" not in (ROOT / "Makefile").read_text()

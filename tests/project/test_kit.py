@@ -24,11 +24,9 @@ import pip
 import pytest
 from packaging.markers import Marker
 from project_files import ROOT
-
-from workshop import kit
-
-sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # tests/, for support
 from support.live import free_port
+
+from workshop.course import kit
 
 LOCK = (ROOT / "requirements.txt").read_text()
 # Nothing answers on port 9 of the loopback ("discard"): a connection is
@@ -219,11 +217,11 @@ def test_without_a_kit_make_venv_uses_the_index(checkout: Path) -> None:
 def test_a_served_kit_points_pip_at_the_address_it_was_asked_at(
     checkout: Path,
 ) -> None:
-    """`python -m workshop.kit --serve PORT`: kit.txt names the address the
+    """`python -m workshop.course.kit --serve PORT`: kit.txt names the address the
     learner used, so `-r http://.../kit.txt` installs from that server alone."""
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "workshop.kit", "--serve", str(port),
+        [sys.executable, "-m", "workshop.course.kit", "--serve", str(port),
          "--dest", str(checkout / "wheelhouse")],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

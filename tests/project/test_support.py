@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import socket
-import sys
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # tests/, for support
 from support.live import LiveServer, free_port, wait_until
 
 

@@ -3,6 +3,7 @@ ends fails on its own time limit instead of hanging the panel."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -10,7 +11,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from project_files import ROOT, load_jsonc
+
+from workshop.checks.suites import Limits
 
 STEPS = ROOT / "tests" / "steps"
 
@@ -54,6 +58,19 @@ def test_the_panel_discovers_every_step_suite() -> None:
     assert files == suites
 
 
+def test_a_test_gets_the_same_time_in_the_panel_as_under_workshop_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One default limit (tests/steps/timeouts.py said 6 s while `workshop
+    check` gave 10 s): a test that passes under the check has its time here."""
+    monkeypatch.delenv("WORKSHOP_TEST_LIMIT", raising=False)
+    spec = importlib.util.spec_from_file_location("timeouts", STEPS / "timeouts.py")
+    assert spec is not None and spec.loader is not None
+    timeouts = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(timeouts)
+    assert timeouts.limit() == Limits.from_env().test
+
+
 HANGS = """\
 import threading
 import time
@@ -78,10 +95,12 @@ def test_quick():
 
 
 def suites_copy(tmp_path: Path) -> Path:
-    """tests/steps' conftest and helpers with an empty app/ and the tests above."""
+    """tests/steps' conftest and helpers with an empty app/ and the tests above,
+    under the project's pytest configuration (its pythonpath gives `support`)."""
     root = tmp_path / "repo"
     steps = root / "tests" / "steps"
     steps.mkdir(parents=True)
+    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
     for name in ("conftest.py", "step_support.py", "queue_support.py", "timeouts.py"):
         shutil.copy(STEPS / name, steps / name)
     shutil.copytree(
@@ -118,7 +137,7 @@ def test_a_test_that_never_ends_fails_on_its_limit(tmp_path: Path) -> None:
 
 
 def test_under_workshop_check_the_supervisor_keeps_the_time(tmp_path: Path) -> None:
-    """With WORKSHOP_SUPERVISED set (workshop/runner.py sets it) nothing is armed:
+    """With WORKSHOP_SUPERVISED set (workshop/checks/child.py sets it) nothing is armed:
     the supervisor's own limit and stack dump stay in charge."""
     root = suites_copy(tmp_path)
     result = pytest_run(

@@ -7,26 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from project_files import ROOT
+from project_files import ROOT, check_jsonschema
 
-BIN = Path(sys.executable).parent
 SCHEMA = ROOT / "tests" / "project" / "codetour.schema.json"
 TOURS = sorted((ROOT / ".tours").glob("*.tour"))
-JSON = ("--default-filetype", "json")  # .tour is JSON by another name
-
-
-def check_jsonschema(*paths: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            BIN / "check-jsonschema",
-            "--schemafile",
-            str(SCHEMA),
-            *JSON,
-            *map(str, paths),
-        ],
-        capture_output=True,
-        text=True,
-    )
 
 
 def test_a_tour_for_every_step_after_the_first() -> None:
@@ -35,7 +19,7 @@ def test_a_tour_for_every_step_after_the_first() -> None:
 
 
 def test_tours_match_codetours_schema() -> None:
-    result = check_jsonschema(*TOURS)
+    result = check_jsonschema(*TOURS, schema=SCHEMA, filetype="json")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -44,7 +28,9 @@ def test_the_schema_check_catches_a_broken_tour(tmp_path: Path) -> None:
     for text in ('{"title": "t"}', '{"title": "t", "steps": [{"file": "a"}]}'):
         broken = tmp_path / "broken.tour"
         broken.write_text(text)
-        assert check_jsonschema(broken).returncode != 0, text
+        assert (
+            check_jsonschema(broken, schema=SCHEMA, filetype="json").returncode != 0
+        ), text
 
 
 def test_tours_are_what_workshop_tours_writes() -> None:

@@ -5,14 +5,11 @@ behind (CI fails on Dependabot's own pull request until the text follows)."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-from project_files import ROOT
+from project_files import ROOT, check_jsonschema
 from test_foundation import lock_pins
 
-BIN = Path(sys.executable).parent
 DEPENDABOT = ROOT / ".github" / "dependabot.yml"
 SCHEMA = ROOT / "tests" / "project" / "dependabot-2.0.schema.json"
 # "FastAPI 0.163.2", "uvicorn\n0.54.0": a package's name, then a full version.
@@ -72,16 +69,8 @@ def test_a_stale_version_is_caught() -> None:
     assert stale(text, pins) == ["line 1: fastapi 0.163.1, but the lock pins 0.163.2"]
 
 
-def check_jsonschema(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [BIN / "check-jsonschema", "--schemafile", str(SCHEMA), str(path)],
-        capture_output=True,
-        text=True,
-    )
-
-
 def test_dependabot_file_matches_its_schema() -> None:
-    result = check_jsonschema(DEPENDABOT)
+    result = check_jsonschema(DEPENDABOT, schema=SCHEMA)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -90,7 +79,7 @@ def test_the_dependabot_schema_check_is_real(tmp_path: Path) -> None:
     broken.write_text(
         "version: 2\nupdates:\n  - package-ecosystem: pipx\n    directory: /\n"
     )
-    assert check_jsonschema(broken).returncode != 0
+    assert check_jsonschema(broken, schema=SCHEMA).returncode != 0
 
 
 def test_one_pull_request_a_week_for_every_ecosystem() -> None:

@@ -5,15 +5,21 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from project_files import ROOT, WORKFLOWS, command_problems, workflow
+from project_files import (
+    BIN,
+    ROOT,
+    WORKFLOWS,
+    check_jsonschema,
+    command_problems,
+    workflow,
+)
 
 NAMES = ("ci.yml", "tags.yml")
-BIN = Path(sys.executable).parent  # the venv's tools: check-jsonschema, zizmor
+WORKFLOW_SCHEMA = "vendor.github-workflows"  # check-jsonschema ships it
 USES = re.compile(
     r"^\s*(?:-\s+)?uses:\s*(?P<action>[\w.-]+/[\w./-]+)@(?P<ref>\S+)"
     r"(?:\s+#\s*(?P<comment>.*))?$"
@@ -26,15 +32,6 @@ def jobs(name: str) -> dict[str, dict[str, Any]]:
 
 def steps(name: str) -> list[tuple[str, dict[str, Any]]]:
     return [(job_id, s) for job_id, job in jobs(name).items() for s in job["steps"]]
-
-
-def check_jsonschema(*paths: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows"]
-        + [str(p) for p in paths],
-        capture_output=True,
-        text=True,
-    )
 
 
 ZIZMOR = ("--offline", "--no-config", "--min-severity", "medium", "--format", "json")
@@ -50,7 +47,7 @@ def zizmor(*paths: Path) -> subprocess.CompletedProcess[str]:
 
 def test_workflows_match_the_github_workflow_schema() -> None:
     """Both workflows validate against check-jsonschema's GitHub workflow schema."""
-    result = check_jsonschema(*(WORKFLOWS / n for n in NAMES))
+    result = check_jsonschema(*(WORKFLOWS / n for n in NAMES), schema=WORKFLOW_SCHEMA)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -58,7 +55,7 @@ def test_the_schema_check_catches_a_broken_workflow(tmp_path: Path) -> None:
     """The schema check is real: a job without runs-on fails it."""
     broken = tmp_path / "broken.yml"
     broken.write_text("on: push\njobs:\n  a:\n    steps:\n      - run: 'true'\n")
-    assert check_jsonschema(broken).returncode != 0
+    assert check_jsonschema(broken, schema=WORKFLOW_SCHEMA).returncode != 0
 
 
 def test_zizmor_finds_nothing_at_medium_or_above() -> None:

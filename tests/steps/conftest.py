@@ -25,10 +25,10 @@ APP_DIR = Path(os.environ.get("WORKSHOP_APP_DIR") or ROOT).resolve()
 
 if not (APP_DIR / "app" / "__init__.py").is_file():
     raise pytest.UsageError(f"WORKSHOP_APP_DIR has no app/ package: {APP_DIR}")
+# First, before the folders pytest puts on the path (tests/ through
+# [tool.pytest.ini_options] pythonpath, for `support`; this folder, for
+# step_support): whatever else is there, `app` is the app under test.
 sys.path.insert(0, str(APP_DIR))
-# step_support and tests/support, importable in any import mode
-sys.path.insert(1, str(Path(__file__).parent))
-sys.path.insert(2, str(ROOT / "tests"))
 if "app" in sys.modules:  # imported too early, from somewhere else
     raise pytest.UsageError("the package 'app' was imported before conftest.py")
 

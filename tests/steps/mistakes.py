@@ -379,9 +379,9 @@ def apply(mistake: Mistake, into: Path) -> Path:
 def first_message(mistake: Mistake, into: Path) -> tuple[str, str]:
     """(the check, its whole message) that `workshop check` shows first for
     step N with this mistake; ("", "") when the step is green."""
+    from workshop.checks.suites import run_suites
+    from workshop.checks.summary import first_problem
     from workshop.commands.verify import AUTHOR_LIMITS
-    from workshop.report import first_problem
-    from workshop.suites import run_suites
 
     # the authors' limits (30 s a test), as verify has: no mistake here needs
     # a limit to show, and a busy machine must not change the first line

@@ -1,15 +1,16 @@
 """A time limit for each step test when it runs outside `workshop check`.
 
-`workshop check` runs the suites under its supervisor (workshop/suites.py),
+`workshop check` runs the suites under its supervisor (workshop/checks/suites.py),
 which stops a test that runs too long and says where app/ was stuck; it sets
 WORKSHOP_SUPERVISED, and then nothing here is armed. The editor's Testing
 panel (and a plain `pytest tests/steps`) has no supervisor, so an endless
 background task would hang the panel until it is restarted. Here each test
-gets the same limit (WORKSHOP_TEST_LIMIT, default 6 s), spread over its
+gets the same limit as under `workshop check` (WORKSHOP_TEST_LIMIT, default
+`Limits.test` of workshop/checks/suites.py), spread over its
 setup, call and teardown. A test that needs longer by design (a job that
 comes back only after a broker's timeout) says so with
 `@pytest.mark.time_limit(SECONDS)`: it gets the larger of the two, here and
-under `workshop check` (workshop/runner.py reads the same marker):
+under `workshop check` (workshop/checks/plugin.py reads the same marker):
 
 - POSIX: SIGALRM interrupts the test in the main thread and fails it with a
   traceback that ends where it was stuck;
@@ -36,7 +37,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-DEFAULT_LIMIT = 6.0  # seconds: the same as workshop/suites.py's Limits.test
+from workshop.checks.plugin import TIME_LIMIT_MARKER
+from workshop.checks.suites import Limits
+
+# seconds: one default for both sides, so a test that passes in the editor's
+# Testing panel has the time it gets under `workshop check`
+DEFAULT_LIMIT = Limits.test
 GRACE = 5.0  # seconds after the limit before faulthandler ends the process
 FLOOR = 0.5  # seconds any phase gets, so that teardown can still clean up
 # The alarm repeats every second until disarmed: code that catches the first
@@ -54,7 +60,7 @@ def armed() -> bool:
     return not os.environ.get("WORKSHOP_SUPERVISED")
 
 
-MARKER = "time_limit"  # @pytest.mark.time_limit(30): this test may take 30 s
+MARKER = TIME_LIMIT_MARKER  # @pytest.mark.time_limit(30): this test may take 30 s
 
 
 def limit(asked: float | None = None) -> float:

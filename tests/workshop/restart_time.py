@@ -22,7 +22,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,14 +31,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+# a script, run from its own folder: the tool's helper, not tests/support's
+from workshop.bench.server import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def title(url: str) -> str | None:

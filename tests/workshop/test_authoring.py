@@ -17,9 +17,11 @@ def test_make_test_stops_in_one_line_on_a_learner_app(
     touches nothing (the guard runs before any hook)."""
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     recipe = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
-    assert recipe.splitlines()[1].strip() == "@$(BIN)/python -m workshop.authoring"
+    assert (
+        recipe.splitlines()[1].strip() == "@$(BIN)/python -m workshop.course.authoring"
+    )
 
-    guard = [sys.executable, "-m", "workshop.authoring"]
+    guard = [sys.executable, "-m", "workshop.course.authoring"]
     done = subprocess.run(guard, cwd=workshop_repo, capture_output=True, text=True)
     assert (done.returncode, done.stderr) == (0, "")
     main = workshop_repo / "app" / "main.py"

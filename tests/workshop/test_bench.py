@@ -336,7 +336,7 @@ def test_server_that_cannot_start_is_one_clear_error(tmp_path: Path) -> None:
 
 
 def test_loop_report_shows_medians_beside_the_floor() -> None:
-    from workshop.bench.loop import Timing, text
+    from workshop.course.loop_bench import Timing, text
 
     floors = [Timing("floor: python start", [0.02, 0.01, 0.03], [0, 0, 0])]
     floors.append(Timing("floor: pytest", [0.5, 0.7, 0.6], [0, 0, 0]))
@@ -351,7 +351,7 @@ def test_loop_report_shows_medians_beside_the_floor() -> None:
 def test_loop_works_in_a_copy_with_untracked_files_and_no_ignored_ones(
     workshop_repo: Path, tmp_path: Path, git
 ) -> None:
-    from workshop.bench.loop import sandbox
+    from workshop.course.loop_bench import sandbox
 
     (workshop_repo / "app" / "draft.py").write_text("x = 1\n", encoding="utf-8")
     (workshop_repo / ".workshop").mkdir()

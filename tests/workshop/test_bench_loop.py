@@ -16,7 +16,7 @@ MEASURE = textwrap.dedent(
     from pathlib import Path
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # as `sh -c 'bench &'` leaves it
-    from workshop.bench.loop import ctrl_c
+    from workshop.course.loop_bench import ctrl_c
 
     print(ctrl_c(Path(sys.argv[1]), 1, dict(os.environ)).codes)
     """

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from workshop import __version__
-from workshop.cli import COMMANDS
+from workshop.cli import COMMANDS, REGISTRY
 
 ESC = "\033["
 
@@ -16,7 +19,7 @@ def test_help_lists_every_command(workshop_repo, run_workshop) -> None:
     assert out.startswith("usage: workshop")
     words = " ".join(out.split())  # argparse wraps long lines
     for name, entry in COMMANDS.items():
-        assert f" {name} " in words and entry in words
+        assert f" {name} " in words and entry.help in words
 
 
 def test_no_command_shows_status(workshop_repo, run_workshop) -> None:
@@ -33,7 +36,7 @@ def test_each_command_has_help(workshop_repo, run_workshop, name: str) -> None:
     code, out, err = run_workshop(name, "--help", cwd=workshop_repo)
     assert (code, err) == (0, "")
     assert out.startswith(f"usage: workshop {name}")
-    assert COMMANDS[name] in " ".join(out.split())
+    assert COMMANDS[name].help in " ".join(out.split())
 
 
 def test_version(workshop_repo, run_workshop) -> None:
@@ -103,3 +106,25 @@ def test_an_extra_argument_points_at_the_commands_own_help(
         "workshop status: unrecognized arguments: extra "
         "(see 'workshop status --help')\n"
     )
+
+
+def test_a_command_loads_its_own_module_and_no_other() -> None:
+    """One registry declares every command; a command's module is imported
+    when it runs, so `workshop --help` and `workshop diff` load no other."""
+    probe = (
+        "import sys\n"
+        "from workshop.cli import build_parser\n"
+        "build_parser()\n"
+        "print(*sorted(m for m in sys.modules if m.startswith('workshop.commands.')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.split() == []
+
+
+def test_every_command_is_declared_once_with_its_group() -> None:
+    names = [entry.name for entry in REGISTRY]
+    assert len(names) == len(set(names)) == len(COMMANDS)
+    assert {entry.group for entry in REGISTRY} == {"learner", "author"}
+    assert all(callable(entry.call) and entry.help for entry in REGISTRY)

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from support.repos import backup_refs
 
 BACKUP = re.compile(r"workshop restore (\S+)")
 
@@ -27,10 +28,6 @@ def repo_state(root: Path, git) -> dict[str, str]:
         "index": git(root, "ls-files", "--stage"),
         "outside": repr(outside),
     }
-
-
-def backup_refs(root: Path, git) -> list[str]:
-    return git(root, "for-each-ref", "--format=%(refname)", "refs/workshop/").split()
 
 
 def test_fixture_repo_is_clean_and_app_is_step_0(workshop_repo, git, files) -> None:

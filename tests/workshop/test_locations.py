@@ -4,14 +4,10 @@ problem matchers of .vscode/tasks.json turn that output into Problems."""
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "project"))
-from project_files import ROOT, load_jsonc
+from project.project_files import ROOT, load_jsonc
 
 Problem = tuple[str, int, str]  # (file, line, message)
 

@@ -63,7 +63,7 @@ STEPS = sorted(
 def test_a_red_run_waits_out_no_timeout(step: int) -> None:
     """Step N's checks on checkpoint N-1 fail on what happened, at once: no
     message is a 'gave up after 3 s waiting until ...'."""
-    from workshop.suites import run_suites
+    from workshop.checks.suites import run_suites
 
     before = ROOT / "checkpoints" / f"step-{step - 1}"
     [result] = run_suites(ROOT, before, [step])

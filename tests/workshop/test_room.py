@@ -1,7 +1,7 @@
 """`workshop room`: learners' repositories through this course's real suites.
 
 The learners are generated: each holds a real checkpoint's app/ as its work
-(workshop/bench/room.py makes them, as `workshop bench --room` does), so the
+(workshop/course/room_bench.py makes them, as `workshop bench --room` does), so the
 course's own suites decide which step each one is on.
 """
 
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from workshop.bench.room import commit, make_learner
-from workshop.sandbox import Caps
+from workshop.course.room_bench import commit, make_learner
+from workshop.room.sandbox import Caps
 
 ROOT = Path(__file__).resolve().parents[2]
 # Written into a learner's app/__init__.py: what the learner's code can see.
@@ -146,7 +146,7 @@ def test_room_without_repositories_is_one_line(run_workshop, tmp_path) -> None:
 
 
 def test_learner_names_are_short_and_unique() -> None:
-    from workshop.rooms import learners
+    from workshop.room.review import learners
 
     found = learners([
         "https://github.com/ada/workshop.git",
@@ -167,8 +167,8 @@ def test_bench_room_options_and_report() -> None:
     import argparse
 
     from workshop.bench import add_arguments, settings
-    from workshop.bench.room import Look, text
-    from workshop.rooms import Row
+    from workshop.course.room_bench import Look, text
+    from workshop.room.review import Row
 
     parser = argparse.ArgumentParser()
     add_arguments(parser)
@@ -243,6 +243,6 @@ def _runners(parent: int) -> list[int]:
         except (OSError, ValueError):
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == parent and "workshop.runner" in line:
+        if ppid == parent and "workshop.checks.child" in line:
             found.append(int(entry.name))
     return found

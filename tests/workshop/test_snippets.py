@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from workshop.guide import Guide
-from workshop.snippets import check_guide, compare
+from workshop.course.guide import Guide
+from workshop.course.snippets import check_guide, compare
 
 GOOD = """\
 # Step 1 — Respond first

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from support.repos import commit_all, tag_ids
+
 STEPS = (0, 1, 2)
 PYCACHE = shutil.ignore_patterns("__pycache__")
 # `python -m workshop ARGS`, and at exit every module it loaded, on stderr.
@@ -17,13 +19,6 @@ AUDIT = (
     "atexit.register(lambda: print(*sorted(sys.modules), file=sys.stderr))\n"
     "runpy.run_module('workshop', run_name='__main__', alter_sys=True)\n"
 )
-
-
-def tag_ids(root: Path, git) -> dict[str, str]:
-    out = git(
-        root, "for-each-ref", "--format=%(refname:strip=2) %(objectname)", "refs/tags/"
-    )
-    return dict(line.split() for line in out.splitlines())
 
 
 def untouched(root: Path, git) -> tuple[str, ...]:
@@ -35,11 +30,6 @@ def untouched(root: Path, git) -> tuple[str, ...]:
         git(root, "status", "--porcelain", "--untracked-files=all"),
         (root / "app" / "main.py").read_text(),
     )
-
-
-def commit_all(root: Path, git, message: str) -> None:
-    git(root, "add", "--all")
-    git(root, "commit", "-q", "-m", message)
 
 
 def test_tags_are_head_with_app_replaced_and_chained(

@@ -89,7 +89,7 @@ def kit(tmp_path) -> Iterator[tuple[Path, int]]:
     import functools
     import http.server
 
-    from workshop.kit import KitHandler
+    from workshop.course.kit import KitHandler
 
     folder = tmp_path / "wheelhouse"
     folder.mkdir()

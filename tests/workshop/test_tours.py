@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from workshop.tours import matching_lines, pattern_for
+from workshop.course.tours import matching_lines, pattern_for
 
 
 def tour(root: Path, number: int) -> dict:

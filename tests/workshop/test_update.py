@@ -8,15 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from support.repos import commit_all, tag_ids
 
 WORKFLOW = "name: ci\non: push\njobs: {}\n"
 GUIDE_1 = Path("checkpoints/step-1/README.md")
-
-
-def commit_all(root: Path, git, message: str) -> str:
-    git(root, "add", "--all")
-    git(root, "commit", "-q", "-m", message)
-    return git(root, "rev-parse", "HEAD").strip()
 
 
 @pytest.fixture
@@ -75,12 +70,6 @@ def course_changes(course: Path, git) -> None:
 def app_state(copy: Path, git) -> tuple:
     files = {p.name: p.read_text() for p in sorted((copy / "app").iterdir())}
     return files, git(copy, "diff", "--cached", "--name-only")
-
-
-def tag_ids(root: Path, git) -> dict[str, str]:
-    out = git(root, "for-each-ref", "--format=%(refname:strip=2) %(objectname)",
-              "refs/tags/")  # fmt: skip
-    return dict(line.split() for line in out.splitlines())
 
 
 @pytest.mark.parametrize("make", [template_copy, clone], ids=["template", "clone"])

@@ -19,8 +19,7 @@ if sys.platform == "win32":
 import fcntl
 import termios
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "project"))
-from project_files import ROOT, load_jsonc
+from project.project_files import ROOT, load_jsonc
 
 from workshop.keys import keypresses, keys_available
 

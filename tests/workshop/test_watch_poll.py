@@ -12,7 +12,7 @@ import pytest
 import watchfiles
 from test_watch import Output, save_until_seen, start_watch
 
-from workshop import appwatch
+from workshop.checks import appwatch
 from workshop.commands import watch
 
 

@@ -17,8 +17,6 @@ import time
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # tests/, for support
 from support.live import free_port
 
 TIMEOUT = 60  # seconds; reached only when something is wrong

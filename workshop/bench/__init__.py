@@ -8,8 +8,10 @@ the instructor's `workshop room` over generated learner repositories.
 
 Modules: stats (percentiles, claims), server (uvicorn subprocess), load (the
 async httpx client), scenarios (what is measured, the timeline's overhead
-too), report (text and JSON), loop (the learner's loop), room (workshop
-room), demo_app (the trap and the ceiling).
+too), report (text and JSON), demo_app (the trap and the ceiling). The
+benchmarks of the tool itself live with the author tools:
+workshop/course/loop_bench.py (`--loop`), workshop/course/room_bench.py
+(`--room`).
 """
 
 from __future__ import annotations

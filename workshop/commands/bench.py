@@ -14,11 +14,11 @@ if TYPE_CHECKING:
 
 def bench(settings: Settings) -> int:
     if settings.room:
-        from workshop.bench.room import main as room_main
+        from workshop.course.room_bench import main as room_main
 
         return room_main(settings)
     if settings.loop:
-        from workshop.bench.loop import main as loop_main
+        from workshop.course.loop_bench import main as loop_main
 
         return loop_main(settings)
     from workshop.bench.runner import main as bench_main

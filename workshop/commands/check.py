@@ -1,7 +1,7 @@
 """`workshop check [N]`: run the checks of steps 0..N against app/ (or a checkpoint)
 and explain each failure in the learner's words.
 
-Without N it checks the step you are on (workshop/progress.py) and the steps
+Without N it checks the step you are on (workshop/checks/progress.py) and the steps
 before it, and keeps that step in focus: an earlier step that broke with the
 same error is one line, not a wall of the same message.
 """
@@ -10,12 +10,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workshop import progress
+from workshop.checks import progress
+from workshop.checks.results import StepResult
+from workshop.checks.suites import Watching, run_suites
+from workshop.checks.summary import (
+    print_details,
+    root_cause,
+    same_error_note,
+    span,
+    step_line,
+)
 from workshop.errors import WorkshopError
 from workshop.project import APP, Step, all_steps, get_step
-from workshop.report import print_details, root_cause, same_error_note, span, step_line
-from workshop.results import StepResult
-from workshop.suites import Watching, run_suites
 from workshop.ui import ok, style, use_color
 
 
@@ -27,7 +33,7 @@ def check(
     verbose: bool = False,
     watching: Watching | None = None,
 ) -> int:
-    """`watching`: how `workshop watch` runs it (see workshop/suites.py)."""
+    """`watching`: how `workshop watch` runs it (see workshop/checks/suites.py)."""
     found = all_steps(root)
     if upto is None and checkpoint is None:
         return check_current(root, found, verbose, watching)

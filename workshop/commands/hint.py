@@ -13,10 +13,10 @@ import os
 import sys
 from pathlib import Path
 
+from workshop.checks.progress import current_step
 from workshop.commands.diff import diff
+from workshop.course.guide import Guide
 from workshop.errors import WorkshopError
-from workshop.guide import Guide
-from workshop.progress import current_step
 from workshop.project import STATE, Step, get_step, steps
 from workshop.ui import error_line, style
 

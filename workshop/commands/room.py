@@ -1,7 +1,7 @@
 """`workshop room REPO... | --file F`: who is on which step, for an instructor.
 
 Every learner's repository goes through this checkout's checks (see
-workshop/rooms.py for the cache, the isolation and the limits), and one
+workshop/room/review.py for the cache, the isolation and the limits), and one
 table comes out: learner, current step, first failing check, last commit.
 `--json` for scripts, `--watch` to look again every few seconds; only the
 repositories whose app/ changed are checked again.
@@ -17,8 +17,8 @@ from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
-from workshop import rooms
 from workshop.errors import WorkshopError
+from workshop.room import review
 from workshop.ui import bad, ok, plural, style
 
 CHECK_WIDTH = 52
@@ -36,13 +36,13 @@ def room(
     cache: Path | None = None,
     rounds: int | None = None,  # tests: stop watching after this many looks
 ) -> int:
-    people = rooms.learners([*sources, *(rooms.read_list(file) if file else [])])
+    people = review.learners([*sources, *(review.read_list(file) if file else [])])
     if not people:
         raise WorkshopError("no learner repositories: name them, or --file FILE")
     if interval <= 0:
         raise WorkshopError(f"--interval must be more than 0 seconds, not {interval}")
-    workers = jobs or rooms.default_jobs()
-    the_room = rooms.Room(root, cache or root / rooms.CACHE, workers)
+    workers = jobs or review.default_jobs()
+    the_room = review.Room(root, cache or root / review.CACHE, workers)
     looks = 0
     while True:
         started = time.monotonic()
@@ -68,7 +68,7 @@ def _progress(done: int, total: int) -> None:
         print(f"\rchecked {done}/{total}", end=end, file=sys.stderr, flush=True)
 
 
-def print_table(rows: list[rooms.Row], seconds: float) -> None:
+def print_table(rows: list[review.Row], seconds: float) -> None:
     width = max([7, *(len(r.name) for r in rows)])
     print(f"{'learner':<{width}}  step  {'first failing check':<{CHECK_WIDTH}}  "
           "last commit")  # fmt: skip
@@ -82,7 +82,7 @@ def print_table(rows: list[rooms.Row], seconds: float) -> None:
     print(summary(rows, seconds))
 
 
-def _check(row: rooms.Row) -> str:
+def _check(row: review.Row) -> str:
     text = row.check or ""
     if row.hangs:
         text = f"(hangs) {text}"
@@ -97,7 +97,7 @@ def _when(seconds: int | None) -> str:
     return datetime.fromtimestamp(seconds).strftime("%Y-%m-%d %H:%M")
 
 
-def summary(rows: list[rooms.Row], seconds: float) -> str:
+def summary(rows: list[review.Row], seconds: float) -> str:
     """'3 learners: step 0: 1, step 4: 1, done: 1 · 2 checked, 1 unchanged'."""
     keys = ["done" if r.finished else r.step for r in rows]
     counts = Counter(k for k in keys if k is not None)
@@ -111,7 +111,7 @@ def summary(rows: list[rooms.Row], seconds: float) -> str:
     return f"{plural(len(rows), 'learner')}: {', '.join(parts)} · {checked}"
 
 
-def as_data(rows: list[rooms.Row], seconds: float) -> dict:
+def as_data(rows: list[review.Row], seconds: float) -> dict:
     learners = []
     for row in rows:
         data = asdict(row)

@@ -11,12 +11,20 @@ import json
 from pathlib import Path
 from typing import Any
 
-from workshop import __version__, course, progress
+from workshop import __version__
+from workshop.checks import progress
+from workshop.checks.results import StepResult
+from workshop.checks.suites import run_suites
+from workshop.checks.summary import (
+    first_problem,
+    headline,
+    root_cause,
+    state,
+    step_line,
+)
+from workshop.course import source_record
 from workshop.errors import WorkshopError
 from workshop.project import APP, Step, all_steps
-from workshop.report import first_problem, headline, root_cause, state, step_line
-from workshop.results import StepResult
-from workshop.suites import run_suites
 from workshop.ui import SKIP, ok, style
 
 NOT_CHECKED = f"({SKIP} not checked yet: 'workshop status --all' checks them)"
@@ -105,12 +113,12 @@ def as_data(
     root: Path, found: list[Step], results: dict[int, StepResult], current: int | None
 ) -> dict[str, Any]:
     """Progress as data: what `status --json` prints."""
-    record = course.read_record(root)
+    record = source_record.read_record(root)
     return {
         "tool": {"name": "workshop", "version": __version__},
         "course": {
-            "version": course.version(root),
-            "source": course.declared_source(root) or (record and record.source),
+            "version": source_record.version(root),
+            "source": source_record.declared_source(root) or (record and record.source),
             "commit": record.commit if record else None,
         },
         "current_step": current,

@@ -1,7 +1,7 @@
 """`workshop tags`: build the step-N git tags from the checkpoints in HEAD.
 
 Standard library only: the job that publishes tags runs it with `python3 -S`
-and nothing installed (see workshop/tagging.py for how the tags are made).
+and nothing installed (see workshop/course/tagging.py for how the tags are made).
 Every tag it moves or deletes is printed with its old id and the command that
 puts it back, here and on the remote. `--release NAME` builds NAME-step-N: the
 same commits, under names that are created once and never moved.
@@ -12,7 +12,8 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from workshop import git, tagging
+from workshop import git
+from workshop.course import tagging
 from workshop.errors import WorkshopError
 from workshop.project import require_git
 from workshop.ui import bad, ok, style

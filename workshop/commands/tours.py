@@ -1,7 +1,7 @@
 """`workshop tours`: write the CodeTour of every step, `.tours/step-N.tour`.
 
 Generated from each step's change (checkpoint N-1 to N) and its guide (see
-workshop/tours.py); run it after changing a checkpoint or a guide's Exercise.
+workshop/course/tours.py); run it after changing a checkpoint or a guide's Exercise.
 Only files named step-N.tour are written or removed. `--check` writes nothing
 and fails when a tour is not what would be generated.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workshop import tours
+from workshop.course import tours
 from workshop.project import all_steps
 from workshop.ui import bad, ok
 

@@ -6,7 +6,7 @@ what it would do, file by file, and what the course changed, step by step.
 `--apply` makes one commit on the current branch, keeps the commit before
 under refs/workshop/update/ (undo: `git reset --keep <it>`) and rebuilds the
 step-N tags, printing their old and new ids. app/ is never touched. See
-workshop/updating.py for the merge.
+workshop/course/updating.py for the merge.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from workshop import tagging, updating
 from workshop.commands.tags import report as report_tags
+from workshop.course import tagging, updating
 from workshop.errors import WorkshopError
 from workshop.project import APP, require_git
 from workshop.ui import bad, ok, style

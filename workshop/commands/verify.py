@@ -7,10 +7,10 @@
    leaves it out (a learner's copy, where app/ is their work).
 4. Each guide has the required sections and its code blocks match its checkpoint.
 5. Each CodeTour (.tours/step-N.tour) lands on checkpoint N-1: every stop's
-   pattern matches exactly one line there (workshop/tours.py).
+   pattern matches exactly one line there (workshop/course/tours.py).
 
 (1) and (2) for one checkpoint are one supervised run of the suites
-(workshop/suites.py), run in parallel, one per checkpoint. `--fast` does only
+(workshop/checks/suites.py), run in parallel, one per checkpoint. `--fast` does only
 (3), (4) and (5), with the standard library alone: the pre-commit hook runs it
 with whatever Python is at hand.
 """
@@ -24,13 +24,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from workshop import tours
+from workshop.checks.suites import Limits, run_suites
+from workshop.course import tours
+from workshop.course.guide import Guide, NotUtf8
+from workshop.course.snippets import check_guide as check_snippets
+from workshop.course.tagging import step_of_commit
 from workshop.errors import WorkshopError
-from workshop.guide import Guide, NotUtf8
 from workshop.project import APP, SUITES, Step, all_steps
-from workshop.snippets import check_guide as check_snippets
-from workshop.suites import Limits, run_suites
-from workshop.tagging import step_of_commit
 from workshop.ui import bad, ok, plural, style
 
 # A hang still ends, but CI's loaded machines get more room than a learner.

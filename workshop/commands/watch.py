@@ -1,6 +1,6 @@
 """`workshop watch`: run the check again every time a file under app/ changes.
 
-A thread watches app/ and a spare runner waits with pytest and FastAPI already
+A thread watches app/ and a spare child waits with pytest and FastAPI already
 imported, so a save is checked at once; a save that comes in while a check
 runs stops that check and starts a new one. If app/ disappears (`rm -rf app`,
 `git checkout app`), watching resumes when it is back. Ctrl-C stops it.
@@ -28,14 +28,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from workshop import progress
-from workshop.appwatch import saves
+from workshop.checks import progress
+from workshop.checks.appwatch import saves
+from workshop.checks.suites import Cancelled, Spare, Watching
 from workshop.commands.check import check
 from workshop.commands.hint import hint
 from workshop.errors import WorkshopError
 from workshop.keys import keypresses
 from workshop.project import APP, Step, all_steps, get_step
-from workshop.suites import Cancelled, Spare, Watching
 from workshop.ui import style
 
 CLEAR = "\033[2J\033[H"

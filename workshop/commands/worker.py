@@ -28,7 +28,7 @@ import threading
 from pathlib import Path
 from queue import Empty, SimpleQueue
 
-from workshop.appwatch import described, saves
+from workshop.checks.appwatch import described, saves
 from workshop.errors import WorkshopError
 from workshop.project import APP, get_step
 from workshop.supervise import Changed, Exited, Stop, kill

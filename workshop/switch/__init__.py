@@ -29,7 +29,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from workshop import git, lock, progress
+from workshop import git, lock
+from workshop.checks import progress
 from workshop.errors import WorkshopError
 from workshop.project import APP, STATE, steps
 from workshop.switch import backups, faults, record, tree

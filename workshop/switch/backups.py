@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from itertools import count
 from pathlib import Path
 
-from workshop import git, progress
+from workshop import git
+from workshop.checks import progress
 from workshop.errors import WorkshopError
 
 PREFIX = "refs/workshop/backup/"

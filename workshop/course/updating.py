@@ -29,7 +29,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from workshop import git
-from workshop.course import RECORD, Record, declared_source, read_record, record_text
+from workshop.course.source_record import (
+    RECORD,
+    Record,
+    declared_source,
+    read_record,
+    record_text,
+)
 from workshop.errors import WorkshopError
 from workshop.project import APP
 from workshop.switch.backups import FALLBACK_IDENTITY

@@ -1,6 +1,6 @@
 """The offline room kit: every locked wheel for the machines a room brings.
 
-    python -m workshop.kit [--dest wheelhouse] [--only linux-x86_64/3.11 ...]
+    python -m workshop.course.kit [--dest wheelhouse] [--only linux-x86_64/3.11 ...]
 
 (`make wheelhouse` runs it.) For each target (Linux x86_64 and aarch64, macOS
 arm64 and x86_64, Windows x86_64; Python 3.11, 3.12, 3.13) it downloads the
@@ -8,7 +8,7 @@ wheels of requirements.txt that the target installs, with --require-hashes,
 into one folder, with `kit.txt`: the pip options that say "these wheels
 only, no package index". `make venv` finds it and installs with `-r
 wheelhouse/kit.txt`, still checking every hash; no committed file names an
-index option, the kit carries its own. `python -m workshop.kit --serve PORT`
+index option, the kit carries its own. `python -m workshop.course.kit --serve PORT`
 serves the folder to a room, with a kit.txt that points at the address the
 learner asked for (pip reads a relative folder in a requirements file only
 when the file is local).
@@ -143,7 +143,7 @@ def kit_options(wheels: str) -> str:
     """The pip options of the kit: no package index, the wheels in `wheels`
     (a folder relative to kit.txt, or an address)."""
     return (
-        "# written by python -m workshop.kit: install from these wheels alone\n"
+        "# written by python -m workshop.course.kit: install from these wheels alone\n"
         f"--no-index\n--find-links {wheels}\n"
     )
 
@@ -188,7 +188,7 @@ class KitHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m workshop.kit")
+    parser = argparse.ArgumentParser(prog="python -m workshop.course.kit")
     parser.add_argument("--dest", type=Path, default=ROOT / "wheelhouse")
     parser.add_argument("--lock", type=Path, default=ROOT / "requirements.txt")
     parser.add_argument("--only", nargs="*", help="targets as NAME/PYTHON")

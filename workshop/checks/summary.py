@@ -7,8 +7,8 @@ and then counted.
 
 from __future__ import annotations
 
+from workshop.checks.results import Failure, StepResult
 from workshop.project import Step
-from workshop.results import Failure, StepResult
 from workshop.ui import FAIL, PASS, SKIP, bad, indent, ok, plural, style
 
 

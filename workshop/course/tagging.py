@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workshop import git
+from workshop.course.guide import Guide
 from workshop.errors import WorkshopError
-from workshop.guide import Guide
 from workshop.project import APP, CHECKPOINTS
 from workshop.ui import plural
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workshop.guide import Block, Guide, NotUtf8, read_text
+from workshop.course.guide import Block, Guide, NotUtf8, read_text
 
 OMITTED = frozenset({"# ...", "..."})
 

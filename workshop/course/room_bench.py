@@ -24,9 +24,10 @@ try:
 except ImportError:  # Windows: no CPU figures
     resource = None  # type: ignore[assignment]
 
-from workshop import git, rooms
+from workshop import git
 from workshop.bench.report import machine
 from workshop.project import APP, all_steps, find_root
+from workshop.room import review
 from workshop.ui import bad, ok, style
 
 if TYPE_CHECKING:
@@ -99,11 +100,11 @@ def generate(folder: Path, root: Path, count: int) -> list[Path]:
     return made
 
 
-def measure(root: Path, count: int, jobs: int) -> tuple[list[Look], list[rooms.Row]]:
+def measure(root: Path, count: int, jobs: int) -> tuple[list[Look], list[review.Row]]:
     with tempfile.TemporaryDirectory(prefix="workshop-bench-room-") as folder:
         repos = generate(Path(folder), root, count)
-        people = rooms.learners([str(r) for r in repos])
-        the_room = rooms.Room(root, Path(folder) / "cache", jobs)
+        people = review.learners([str(r) for r in repos])
+        the_room = review.Room(root, Path(folder) / "cache", jobs)
         looks = []
         for label in ("cold", "warm", "one new commit"):
             if label == "one new commit":
@@ -121,7 +122,7 @@ def measure(root: Path, count: int, jobs: int) -> tuple[list[Look], list[rooms.R
 
 def main(settings: Settings) -> int:
     root = find_root()
-    jobs = settings.jobs or rooms.default_jobs()
+    jobs = settings.jobs or review.default_jobs()
     before = machine()
     looks, rows = measure(root, settings.repos, jobs)
     after = machine()

@@ -1,4 +1,4 @@
-"""`python -m workshop.authoring`: stop `make test` in a learner's checkout.
+"""`python -m workshop.course.authoring`: stop `make test` in a learner's checkout.
 
 `make test` is the authors' proof (lint, every checkpoint, the tags); on a
 checkout whose app/ holds a learner's work it would only fail at "app/ equals

@@ -1,6 +1,6 @@
 """Run step suites against one app, supervised, and return per-step results.
 
-The suites run in a child process (`python -m workshop.runner`, in a process
+The suites run in a child process (`python -m workshop.checks.child`, in a process
 group of its own) under time limits: importing app/, collecting the tests,
 each test, and the whole run. When a limit runs out, the whole group is
 killed and the result says in one line which test hung and where in app/ it
@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workshop.checks.results import Failure, StepResult
 from workshop.errors import WorkshopError
-from workshop.results import Failure, StepResult
 
 POLL = 0.02  # seconds between looks at the child
 FINISH_GRACE = 1.0  # seconds a finished child may take to exit before the kill
@@ -37,8 +37,8 @@ class Limits:
     """Seconds each phase of a run may take before the child is stopped.
 
     A test may ask for more than `test` with `@pytest.mark.time_limit(N)`: the
-    runner writes the larger of the two into its status as `limit`, and
-    `supervise` keeps that one for the test (the defaults stay as they are).
+    child writes the larger of the two into its status as `limit`, and
+    `run_supervised` keeps that one for the test (the defaults stay as they are).
     """
 
     importing: float = 5.0
@@ -77,7 +77,7 @@ class Isolation:
 
 @dataclass(frozen=True)
 class Watching:
-    """How `workshop watch` (and `room`) run the checks: in a spare runner,
+    """How `workshop watch` (and `room`) run the checks: in a spare child,
     stopped when `cancel` is set (a new save came in; Ctrl-C in the room)."""
 
     spare: Spare
@@ -85,7 +85,7 @@ class Watching:
 
 
 class Spare:
-    """A runner started ahead of time, waiting with pytest and FastAPI imported.
+    """A child started ahead of time, waiting with pytest and FastAPI imported.
 
     `workshop watch` keeps one ready, so that the next save is checked without
     paying for those imports. It is used once; app/ is imported only then.
@@ -96,7 +96,7 @@ class Spare:
     ) -> None:
         self.folder = tempfile.TemporaryDirectory(prefix="workshop-check-")
         self.files = Path(self.folder.name)
-        command = [sys.executable, "-m", "workshop.runner", "--wait"]
+        command = [sys.executable, "-m", "workshop.checks.child", "--wait"]
         self.child = start(command, root, self.files / "output", verbose, isolation)
 
     def hand(self, args: list[str]) -> subprocess.Popen:
@@ -137,7 +137,7 @@ def run_suites(
     With `stop_from`, the suites after the first red step numbered `stop_from`
     or later are not run (their results say `ran=False`). With `verbose`,
     pytest's own output goes to the terminal; otherwise only the results speak.
-    `watching` (not with `verbose`) runs them in a runner started ahead of
+    `watching` (not with `verbose`) runs them in a child started ahead of
     time, and its `cancel` event stops the run and raises Cancelled.
     """
     limits = limits or Limits.from_env()
@@ -150,7 +150,7 @@ def run_suites(
         args += ["--verbose"] * verbose + ["--color"] * color
         child = spare.hand(args)
         try:
-            verdict = supervise(child, spare.files, limits, cancel)
+            verdict = run_supervised(child, spare.files, limits, cancel)
         finally:
             kill_group(child)
         if verdict == "cancelled":
@@ -228,7 +228,7 @@ def read_status(files: Path) -> dict[str, Any]:
         return {}
 
 
-def supervise(
+def run_supervised(
     child: subprocess.Popen,
     files: Path,
     limits: Limits,

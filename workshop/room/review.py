@@ -4,7 +4,7 @@ Each repository (a git URL or path) is fetched into a cache, one small git
 repository per learner under `.workshop/room/repos/` (their default branch,
 no tags). Its app/ is written out to `.workshop/room/apps/<learner>/app` and
 run through this checkout's step suites, up to its first red step, in a
-supervised child (workshop/suites.py) isolated by workshop/sandbox.py: no
+supervised child (workshop/checks/suites.py) isolated by workshop/room/sandbox.py: no
 credentials in its environment, a temporary HOME, resource limits, and time
 limits tighter than a learner's own (an infinite loop costs one test's
 limit, and only its own worker). Repositories are checked in parallel.
@@ -29,12 +29,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workshop import git, sandbox
-from workshop.errors import WorkshopError
-from workshop.project import APP, STATE, SUITES, all_steps
-from workshop.report import first_problem, headline
-from workshop.results import StepResult
-from workshop.suites import (
+from workshop import git
+from workshop.checks.results import StepResult
+from workshop.checks.suites import (
     Cancelled,
     Isolation,
     Limits,
@@ -42,6 +39,10 @@ from workshop.suites import (
     Watching,
     run_suites,
 )
+from workshop.checks.summary import first_problem, headline
+from workshop.errors import WorkshopError
+from workshop.project import APP, STATE, SUITES, all_steps
+from workshop.room import sandbox
 
 CACHE = Path(STATE) / "room"
 HEAD_REF = "refs/room/head"

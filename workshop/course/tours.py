@@ -9,7 +9,7 @@ match wins). Patterns are written the way CodeTour's own recorder writes them
 (leading blanks, then the line's text with regex characters escaped) and
 chosen so that each matches exactly one line of checkpoint N-1, where the
 learner starts the step. `check_tour` proves that they still do, the way
-workshop/snippets.py proves a guide's code, so a tour never points at a line
+workshop/course/snippets.py proves a guide's code, so a tour never points at a line
 that moved. Standard library only (`workshop verify --fast` uses it).
 """
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workshop.guide import Guide
+from workshop.course.guide import Guide
 from workshop.project import APP, Step
 
 TOURS = ".tours"

@@ -12,9 +12,9 @@ import json
 import os
 from pathlib import Path
 
+from workshop.checks.results import StepResult
+from workshop.checks.suites import run_suites
 from workshop.project import STATE, Step, all_steps
-from workshop.results import StepResult
-from workshop.suites import run_suites
 
 FILE = "progress.json"
 

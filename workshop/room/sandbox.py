@@ -9,12 +9,12 @@ The room runs other people's app/ through the suites, so the child gets:
 - a fresh, empty HOME (also TMPDIR) that is deleted afterwards, and that
   folder as its working directory;
 - on POSIX, resource limits, set by this module as a wrapper before the
-  runner starts (`python -m workshop.sandbox LIMITS -- command...` sets them,
-  then execs the command): CPU seconds, address space, open files, file
+  checks' child starts (`python -m workshop.room.sandbox LIMITS -- command...`
+  sets them, then execs the command): CPU seconds, address space, open files, file
   size, no core files. A wrapper, not `preexec_fn`: the room starts children
   from several threads, where `preexec_fn` can deadlock. Hard limits too, so
   the code cannot raise them again. Windows has no setrlimit: there the
-  time limits of workshop/suites.py are the only bound.
+  time limits of workshop/checks/suites.py are the only bound.
 
 It is not a jail: the code can still read what the instructor's user can
 read. Run the room as a user without secrets on disk (or in a container)
@@ -66,7 +66,7 @@ def clean_env(home: Path, environ: dict[str, str] | None = None) -> dict[str, st
     env.update(
         HOME=str(home), USERPROFILE=str(home),
         TMPDIR=temporary, TEMP=temporary, TMP=temporary,
-        PYTHONPATH=package_parent,  # the runner is importable from any folder
+        PYTHONPATH=package_parent,  # the checks' child is importable from any folder
         PYTHONNOUSERSITE="1",  # no packages from the instructor's ~/.local
     )  # fmt: skip
     return env
@@ -76,7 +76,13 @@ def prefix(caps: Caps) -> tuple[str, ...]:
     """The wrapper command that sets `caps` (none where there is no setrlimit)."""
     if resource is None:
         return ()
-    return (sys.executable, "-m", "workshop.sandbox", json.dumps(asdict(caps)), "--")
+    return (
+        sys.executable,
+        "-m",
+        "workshop.room.sandbox",
+        json.dumps(asdict(caps)),
+        "--",
+    )
 
 
 def limit(caps: Caps) -> None:
@@ -100,9 +106,9 @@ def limit(caps: Caps) -> None:
 
 
 def main(argv: list[str]) -> None:
-    """`python -m workshop.sandbox LIMITS -- command...`: limit, then exec."""
+    """`python -m workshop.room.sandbox LIMITS -- command...`: limit, then exec."""
     if len(argv) < 3 or argv[1] != "--":
-        raise SystemExit("usage: python -m workshop.sandbox LIMITS -- command...")
+        raise SystemExit("usage: python -m workshop.room.sandbox LIMITS -- command...")
     limit(Caps(**json.loads(argv[0])))
     os.execv(argv[2], argv[2:])
 

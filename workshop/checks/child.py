@@ -1,0 +1,197 @@
+"""The child process that runs step suites: `python -m workshop.checks.child ...`.
+
+It imports app/ once on its own first (workshop/importing.py), so a broken
+app is one line with `file:line` instead of the same error in every test. Then
+it runs pytest in this process, whose plugin (workshop/checks/plugin.py) sorts
+the reports into per-step results. As it goes it keeps
+a status file up to date (what it is doing, since when, the results so far), so
+the parent (workshop/checks/suites.py) can stop it when something hangs and
+still say what had passed. Before a time limit runs out, faulthandler writes every
+thread's stack to a file: the parent reads where in app/ the code was stuck.
+
+pytest is imported only in `run_pytest()`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import faulthandler
+import importlib
+import io
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from workshop.checks.plugin import Collector, essential
+from workshop.checks.results import StepResult
+from workshop.importing import load_error
+
+# What the suites import, loaded before app/ (and by a spare before its task).
+WARM_MODULES = ("pytest", "fastapi", "fastapi.testclient", "httpx", "uvicorn")
+# Set while the suites run here: tests/steps/conftest.py then leaves the time
+# limits to the supervisor and arms no timer of its own (tests/steps/timeouts.py).
+SUPERVISED = "WORKSHOP_SUPERVISED"
+
+
+class Status:
+    """The status file the parent reads: phase, since when, results so far."""
+
+    def __init__(self, path: Path, stack: Path, limits: dict[str, float]) -> None:
+        self.path, self.limits = path, limits
+        self.stack = stack.open("w")
+        self.data: dict[str, Any] = {"phase": "starting", "since": time.time()}
+
+    def enter(self, phase: str, results: dict[int, StepResult], **info: Any) -> None:
+        """Write the new phase; arm the stack dump just before its limit (a
+        test's own `limit` in `info`, when it asked for a longer one)."""
+        limit = info.get("limit") or self.limits.get(phase)
+        faulthandler.cancel_dump_traceback_later()
+        if limit:
+            faulthandler.dump_traceback_later(max(limit - 0.3, 0.1), file=self.stack)
+        self.data = {"phase": phase, "since": time.time(), **info}
+        self.data["results"] = [r.as_dict() for r in results.values()]
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(self.data), encoding="utf-8")
+        os.replace(temporary, self.path)
+
+
+def run_pytest(
+    root: Path,
+    app_dir: Path,
+    results: dict[int, StepResult],
+    status: Status,
+    *,
+    stop_from: int | None,
+    verbose: bool,
+    color: bool,
+) -> None:
+    """Run the suites of `results` against `app_dir`/app, filling `results`."""
+    import pytest
+
+    files = []
+    for number, result in results.items():
+        path = root / "tests" / "steps" / f"test_step_{number}.py"
+        if path.is_file():
+            files.append(str(path))
+        else:
+            result.ran = True
+            result.problem = f"missing suite {path.relative_to(root)}"
+    if not files:
+        return
+    args = [
+        *files,
+        f"--rootdir={root}",
+        "-p",
+        "no:cacheprovider",
+        "--continue-on-collection-errors",
+        "-o",
+        "verbosity_assertions=2",  # never "'ada@example...'": show what differs
+        f"--color={'yes' if color else 'no'}",
+        "-v" if verbose else "-q",
+    ]
+    collector = Collector(results, status, stop_from, root)
+    os.environ["WORKSHOP_APP_DIR"] = str(app_dir)
+    os.environ[SUPERVISED] = "1"  # tests/steps/conftest.py: no timer of its own
+    status.enter("collecting", results)
+    output = io.StringIO()
+    with contextlib.ExitStack() as stack:
+        if not verbose:
+            stack.enter_context(contextlib.redirect_stdout(output))
+            stack.enter_context(contextlib.redirect_stderr(output))
+        code = pytest.main(args, plugins=[collector])
+    if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
+        detail = essential(output.getvalue()) if not verbose else "see above"
+        for result in results.values():
+            if not result.problem:
+                result.ran = True
+                result.problem = f"the checks could not start: {detail}"
+    if not collector.stopped:
+        for result in results.values():
+            if not result.ran:
+                result.ran = True
+                result.problem = "its suite has no tests"
+
+
+def run(args: argparse.Namespace) -> None:
+    results = {n: StepResult(n) for n in args.numbers}
+    status = Status(args.status, args.stack, json.loads(args.limits))
+    warm_up()  # not timed as "importing app/": a loaded machine is slow at this
+    status.enter("importing", results)
+    error = load_error(args.app_dir)
+    if error is not None:
+        for result in results.values():
+            result.ran = True
+            result.errors.append(error)
+    else:
+        run_pytest(
+            args.root,
+            args.app_dir,
+            results,
+            status,
+            stop_from=args.stop_from,
+            verbose=args.verbose,
+            color=args.color,
+        )
+    if args.stop_from is not None:
+        numbers = list(results)
+        red = next(
+            (
+                i
+                for i, n in enumerate(numbers)
+                if n >= args.stop_from and not results[n].ok
+            ),
+            None,
+        )
+        for n in numbers[red + 1 :] if red is not None else []:
+            results[n] = StepResult(n)  # not run: the learner is not there yet
+    status.enter("finished", results)
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m workshop.checks.child")
+    parser.add_argument("app_dir", type=Path)
+    parser.add_argument("numbers", type=int, nargs="+")
+    parser.add_argument("--root", type=Path, required=True)
+    parser.add_argument("--status", type=Path, required=True)
+    parser.add_argument("--stack", type=Path, required=True)
+    parser.add_argument("--limits", default="{}")
+    parser.add_argument("--stop-from", type=int)
+    parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--color", action="store_true")
+    return parser
+
+
+def warm_up() -> None:
+    """Import what every run needs (and no part of app/)."""
+    for name in WARM_MODULES:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+
+
+def wait_for_task() -> list[str] | None:
+    """A spare child: warm up, then wait for its arguments (one JSON line on
+    stdin). app/ is imported only after, so it is fresh."""
+    warm_up()
+    line = sys.stdin.readline()
+    return json.loads(line) if line.strip() else None
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--wait"]:
+        argv = wait_for_task()
+        if argv is None:
+            os._exit(0)  # the parent went away before giving a task
+    run(parser().parse_args(argv))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Do not wait for threads the app may have left running: the results are in.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Importing a learner's app/, and saying in one line why it failed.
+
+`load_error()` imports app/ the way the suites will; `describe_load_error()`
+turns the exception into `app/main.py:12: NameError: ...` and the fix when
+workshop/checks/diagnose.py knows one. The checks' child uses it before any
+test, and the dev server (serve, worker) for its error page and line.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from pathlib import Path
+
+from workshop.checks.diagnose import advice
+
+
+def load_error(app_dir: Path) -> str | None:
+    """Import app/ as the suites will; a failure as `app/main.py:12: Error: ...`."""
+    if not (app_dir / "app" / "__init__.py").is_file():
+        return (
+            "app/__init__.py is missing: create it (an empty file makes app/ a package)"
+        )
+    module = "app.main" if (app_dir / "app" / "main.py").is_file() else "app"
+    sys.path.insert(0, str(app_dir))
+    try:
+        importlib.import_module(module)
+    except BaseException as error:  # SystemExit too: sys.exit() at import
+        # one line: the place, the error and its fix come first in a report
+        return " — ".join(describe_load_error(error, app_dir).splitlines())
+    finally:
+        for name in [n for n in sys.modules if n == "app" or n.startswith("app.")]:
+            del sys.modules[name]
+        sys.path.remove(str(app_dir))
+    return None
+
+
+def describe_load_error(error: BaseException, app_dir: Path) -> str:
+    frames = traceback.extract_tb(error.__traceback__)
+    ours = [f for f in frames if _inside(Path(f.filename), app_dir)]
+    where = "app/"
+    if isinstance(error, SyntaxError) and error.filename:
+        where = _relative(Path(error.filename), app_dir, error.lineno)
+    elif ours:
+        where = _relative(Path(ours[-1].filename), app_dir, ours[-1].lineno)
+    kind = type(error).__name__
+    text = f"{kind}: {error}" if str(error) else kind
+    if isinstance(error, SystemExit):
+        text = f"calls sys.exit({error.code!r}) while app/ is imported"
+    found = advice(text)
+    return f"{where}: {text}" + (f"\n{found}" if found else "")
+
+
+def _inside(path: Path, app_dir: Path) -> bool:
+    return path.resolve().is_relative_to((app_dir / "app").resolve())
+
+
+def _relative(path: Path, app_dir: Path, line: int | None) -> str:
+    try:
+        name = path.resolve().relative_to(app_dir.resolve()).as_posix()
+    except ValueError:
+        name = path.name
+    return f"{name}:{line}" if line else name

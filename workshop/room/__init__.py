@@ -1,0 +1,1 @@
+"""The room: every learner's repository, for the instructor."""
