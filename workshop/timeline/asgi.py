@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import sys
 import time
 from importlib import resources
@@ -250,6 +251,22 @@ class Instrumented:
         return JSONResponse({"reset": True})
 
 
+class QuietTooling(logging.Filter):
+    """Leaves the page's own polling out of uvicorn's access log: four lines a
+    second would bury the log lines the lesson asks learners to read."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        path = args[2] if isinstance(args, tuple) and len(args) > 2 else ""
+        return not (isinstance(path, str) and path.startswith(PREFIX + "/"))
+
+
+def quiet_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, QuietTooling) for f in access.filters):
+        access.addFilter(QuietTooling())
+
+
 def instrument(
     app: ASGIApp, *, timeline: Timeline | None = None, database: Database | None = None
 ) -> Instrumented:
@@ -257,6 +274,7 @@ def instrument(
     the publishing hook when the app uses Celery (imported it: step 8 on)."""
     tasks.install()
     watch_writes()
+    quiet_access_log()
     if "celery" in sys.modules:
         worker.publishing()
     return Instrumented(app, timeline or Timeline(), database or Database())
