@@ -25,7 +25,7 @@ SHOWN = 50  # requests the JSON returns (the newest)
 FAILED = "failed"
 LOST = "lost"  # a worker's run that never finished: the job was delivered again
 APART = "written outside any recorded request"
-JUST_AFTER = 0.05  # s: a request read this soon after a stall waited behind it
+JUST_AFTER = 0.1  # s: a request read this soon after a stall waited behind it
 
 
 @dataclass
