@@ -68,22 +68,22 @@ def digest_row(url: str, step9: Step8, wanted: str) -> dict:
         time.sleep(POLL)
 
 
-@pytest.mark.skipif(9 not in steps(), reason="no checkpoint 9")
-def test_a_killed_digest_shows_its_lost_run_and_its_redelivery(redis_broker) -> None:
-    step9 = Step8(max(DELAY, 0.5), step=9, broker=redis_broker)
-    try:
-        step9.start()
-        addresses = [f"s{n}-{uuid.uuid4().hex[:8]}@example.com" for n in range(4)]
-        for address in addresses:
-            step9.add_subscriber(address)
-        step9.start_worker()
-        job = call(f"{step9.url}/digests", "POST")
-        digest_row(step9.url, step9, "running")
-        step9.kill_worker()  # mid-job: 4 emails take at least 2 s
-        step9.start_worker()
-        row = digest_row(step9.url, step9, "done")
-    finally:
-        step9.stop()
+def crash_demo(step9: Step8) -> tuple[dict, dict, list[str]]:
+    """Step 9's demo: 4 subscribers, a digest, its worker killed once the
+    timeline shows it running, a second worker; the row once it is done."""
+    step9.start()
+    addresses = [f"s{n}-{uuid.uuid4().hex[:8]}@example.com" for n in range(4)]
+    for address in addresses:
+        step9.add_subscriber(address)
+    step9.start_worker()
+    job = call(f"{step9.url}/digests", "POST")
+    digest_row(step9.url, step9, "running")
+    step9.kill_worker()  # mid-job: 4 emails take at least 2 s
+    step9.start_worker()
+    return job, digest_row(step9.url, step9, "done"), addresses
+
+
+def assert_both_runs(job: dict, row: dict, addresses: list[str]) -> None:
     (bar,) = kind(row, "worker")
     assert [p[0] for p in bar["phases"]] == ["queued", "lost", "running", "done"]
     assert "send_digest was delivered again (1 run never finished" in row["reading"]
@@ -93,3 +93,12 @@ def test_a_killed_digest_shows_its_lost_run_and_its_redelivery(redis_broker) -> 
     assert job_bar["status"] == "done"
     sent = sorted(e["name"] for e in kind(row, "email") if e["status"] == "sent")
     assert sent == sorted(f"email to {a}" for a in addresses), row
+
+
+@pytest.mark.skipif(9 not in steps(), reason="no checkpoint 9")
+def test_a_killed_digest_shows_its_lost_run_and_its_redelivery(redis_broker) -> None:
+    step9 = Step8(max(DELAY, 0.5), step=9, broker=redis_broker)
+    try:
+        assert_both_runs(*crash_demo(step9))
+    finally:
+        step9.stop()

@@ -4,7 +4,8 @@ Times are `time.perf_counter()` seconds while recording; the JSON gives them
 in milliseconds from the request's arrival, which is what a reader compares
 ("the email ended 1.0 s after the response"). Everything here runs on the
 server's event loop (the ASGI wrapper, the task hook and the database poller
-all do), so nothing needs a lock.
+all do), except `cause`: the insert trigger calls it in the inserting
+thread, so the map it writes has a lock.
 """
 
 from __future__ import annotations
