@@ -33,6 +33,15 @@ def trap() -> FastAPI:
         await asyncio.sleep(BLOCKING * 2)
         return "sent"
 
+    async def refused() -> None:
+        await asyncio.sleep(0)
+        raise RuntimeError("451 greylisted")
+
+    @app.post("/refused", status_code=201)
+    def fails(tasks: BackgroundTasks) -> dict[str, bool]:
+        tasks.add_task(refused)
+        return {"ok": True}
+
     @app.post("/blocking", status_code=201)
     def blocking(tasks: BackgroundTasks) -> dict[str, bool]:
         tasks.add_task(notify_admin)
@@ -49,7 +58,7 @@ def trap() -> FastAPI:
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     wrapped = instrument(trap(), database=Database(tmp_path / "none.db"))
-    with TestClient(wrapped) as client:
+    with TestClient(wrapped, raise_server_exceptions=False) as client:
         yield client
 
 
@@ -70,3 +79,10 @@ def test_an_awaiting_async_task_blocks_nothing(client: TestClient) -> None:
     assert "blocked" not in task
     assert task["status"] == "done"
     assert "blocked" not in request["reading"]
+
+
+def test_an_async_task_s_error_passes_through_unchanged(client: TestClient) -> None:
+    client.post("/refused")
+    (request,) = client.get("/_workshop/timeline.json").json()["requests"]
+    (task,) = [e for e in request["events"] if e["kind"] == "task"]
+    assert (task["status"], task["error"]) == ("failed", "RuntimeError: 451 greylisted")

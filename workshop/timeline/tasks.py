@@ -79,6 +79,9 @@ class Steps:
             self._check(start)
             try:
                 value, error = (yield waited_on), None
+            except GeneratorExit:  # this awaitable is closed: close the coroutine
+                self._coro.close()
+                raise
             except BaseException as thrown:  # e.g. cancelled: into the coroutine
                 value, error = None, thrown
 
