@@ -111,10 +111,11 @@ class Step8:
     Celery worker started when the test says so, as `workshop worker` starts
     each worker process (`python -m workshop.working`)."""
 
-    def __init__(self, delay: float) -> None:
-        self.server = served(8, delay)
-        # the default broker whatever the environment says: a file in server.tmp
-        self.server.extra_env["CELERY_BROKER_URL"] = ""
+    def __init__(self, delay: float, step: int = 8, broker: str = "") -> None:
+        self.step = step
+        self.server = served(step, delay)
+        # the default broker (a file in server.tmp) unless the test gives one
+        self.server.extra_env["CELERY_BROKER_URL"] = broker
         self.worker: subprocess.Popen[bytes] | None = None
         self.log = self.server.tmp / "worker.log"
 
@@ -145,7 +146,7 @@ class Step8:
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(ROOT), env.get("PYTHONPATH")) if p
         )
-        folder = ROOT / "checkpoints" / "step-8"
+        folder = ROOT / "checkpoints" / f"step-{self.step}"
         command = [sys.executable, "-m", "workshop.working"]
         with self.log.open("wb") as out:
             self.worker = subprocess.Popen(
@@ -160,12 +161,16 @@ class Step8:
     def worker_log(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
-    def stop(self) -> None:
+    def kill_worker(self) -> None:
+        """SIGKILL to the worker's whole group: it dies mid-job, as in step 9."""
         worker, self.worker = self.worker, None
         if worker is not None and worker.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(worker.pid, signal.SIGKILL)
             worker.wait(WAIT)
+
+    def stop(self) -> None:
+        self.kill_worker()
         self.server.stop()
 
 

@@ -3,8 +3,10 @@
 `instrument(app)` wraps any ASGI app (the learner's `app.main:app` or a
 checkpoint's) without touching its code. It records, per request, when it
 arrived and when its response was fully sent, each background task's start and
-end, and the emails and jobs the app wrote meanwhile (read from its SQLite
-file, read-only), and from step 8 each job sent to a Celery worker (worker.py).
+end, and the emails and jobs its code inserted (seen in the app's SQLite file,
+read-only, and named at insert time by the request whose context wrote them:
+database.py), and from step 8 each job sent to a Celery worker (worker.py).
+A step of an async task that holds the event loop is noted too (tasks.py).
 It serves what it saw under /_workshop/:
 
 - /_workshop/timeline        the page (no external assets, relative URLs)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import sys
 import time
 from importlib import resources
@@ -37,8 +38,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workshop.timeline import docs, tasks, worker
-from workshop.timeline.database import Database
-from workshop.timeline.events import FAILED, Event, Request, Timeline
+from workshop.timeline.database import Database, watch_writes
+from workshop.timeline.events import FAILED, Event, Kind, Request, Timeline
 from workshop.timeline.guard import Guard
 
 PREFIX = "/_workshop"
@@ -76,10 +77,16 @@ class Watcher:
     def look(self) -> None:
         now = time.perf_counter()
         try:
-            if self.timeline.waiting_on_worker():  # first: a job starts before
-                for row in self.log.changes():  # the emails it sends
-                    self.timeline.worker_seen(row.task_id, row.event, row.at, row.error)
-            self.timeline.observe(self.database.changes(), now, self._last)
+            # The app's rows first, the worker's log second: a worker task
+            # logs the rows it inserts before it commits them, so each row
+            # read here has its cause in the log read next.
+            seen = self.database.changes()
+            if self.timeline.waiting_on_worker():  # applied first: a job starts
+                for row in self.log.changes():  # before the emails it sends
+                    self.timeline.worker_seen(
+                        row.task_id, row.event, row.at, row.error, row.name
+                    )
+            self.timeline.observe(seen, now, self._last)
         except Exception:  # the tooling must never break the learner's app
             self.database.close()
             self.log.close()
@@ -129,11 +136,20 @@ class Recording:
         queued = self.watcher.timeline.queued
         worker.on_loop(self.loop, queued, self.request, task_id, name, at)
 
+    def row_written(self, kind: Kind, key: str) -> None:
+        """The request's code inserted an email or job (any thread: database.py)."""
+        self.watcher.timeline.cause(kind, key, self.request)
+
     def task_started(self, name: str) -> Event:
         task = Event("task", name, time.perf_counter())
         self.request.events.append(task)
         self.watcher.timeline.changed()
         return task
+
+    def task_blocked(self, token: Event, start: float, end: float) -> None:
+        """One step of the async task `token` kept the event loop (tasks.Steps)."""
+        token.blocked.append((start, end))
+        self.watcher.timeline.stalled(start, end, f"{token.name} of #{self.request.id}")
 
     def task_ended(self, token: Event, error: BaseException | None) -> None:
         self.watcher.look()  # first: what the task wrote ends before it does
@@ -240,12 +256,30 @@ class Instrumented:
         return JSONResponse({"reset": True})
 
 
+class QuietTooling(logging.Filter):
+    """Leaves the page's own polling out of uvicorn's access log: four lines a
+    second would bury the log lines the lesson asks learners to read."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        path = args[2] if isinstance(args, tuple) and len(args) > 2 else ""
+        return not (isinstance(path, str) and path.startswith(PREFIX + "/"))
+
+
+def quiet_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, QuietTooling) for f in access.filters):
+        access.addFilter(QuietTooling())
+
+
 def instrument(
     app: ASGIApp, *, timeline: Timeline | None = None, database: Database | None = None
 ) -> Instrumented:
     """`app` inside the timeline's wrapper; installs the task hook once, and
     the publishing hook when the app uses Celery (imported it: step 8 on)."""
     tasks.install()
+    watch_writes()
+    quiet_access_log()
     if "celery" in sys.modules:
         worker.publishing()
     return Instrumented(app, timeline or Timeline(), database or Database())

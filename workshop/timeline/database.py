@@ -7,21 +7,37 @@ changing a line of the lesson and without requests of our own that would
 show up on the timeline. `PRAGMA data_version` tells, for a few microseconds,
 whether anyone wrote since the last look; only then are the tables read.
 
+Who wrote a row is read at the moment it is written, not guessed from time:
+`watch_writes()` wraps `sqlite3.connect` (once per process). A connection
+opened while a recorded request's context is current (its handler, its
+background tasks in the threadpool or on the loop: Starlette and anyio copy
+the context into both) gets a TEMP trigger on `outbox` and `jobs` that calls
+back into Python as the row is inserted. The callback reads the context of
+the thread doing the insert and tells that request's observer (`row_written`)
+which row it caused, before the row is committed, so before the poller can
+see it. The Celery worker does the same for its tasks (worker.py). The
+lesson's tables and files are not changed: TEMP triggers live in the
+connection only.
+
 A learner's app may have no such table, or other columns: then that table
 is simply not shown. Nothing here ever raises into the app.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import sqlite3
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workshop.timeline import tasks
 from workshop.timeline.events import Kind, Seen
 
 DEFAULT_DB = "data/newsletter.db"  # app/config.py's default, relative to the cwd
+plain_connect = sqlite3.connect  # the tooling's own reads: no triggers on them
 
 
 def database_path() -> Path:
@@ -39,6 +55,7 @@ class Table:
     table: str
     columns: str  # rowid, key, name, status, error
     final: frozenset[str]
+    key: str = "id"  # the column `columns` reads as the key, for the trigger
 
     def label(self, key: object, name: object) -> str:
         return f"email to {name}" if self.kind == "email" else f"job {str(key)[:8]}"
@@ -50,6 +67,49 @@ EMAILS = Table(
 JOBS = Table(
     "job", "jobs", "rowid, id, id, status, detail", frozenset({"done", "failed"})
 )
+
+
+_MARK = "_workshop_timeline"
+WROTE = "workshop_timeline_wrote"  # the SQL function the TEMP triggers call
+
+
+def watch_writes() -> None:
+    """Wrap `sqlite3.connect` so recorded code's inserts name their cause (once)."""
+    if getattr(sqlite3.connect, _MARK, False):
+        return
+    original = sqlite3.connect
+
+    @functools.wraps(original)
+    def connect(*args: object, **kwargs: object) -> sqlite3.Connection:
+        db = original(*args, **kwargs)  # type: ignore[arg-type]
+        if tasks.current.get() is not None:
+            note_writes(db)
+        return db
+
+    setattr(connect, _MARK, True)
+    sqlite3.connect = connect  # type: ignore[assignment]
+
+
+def note_writes(db: sqlite3.Connection) -> None:
+    """TEMP triggers on this connection: each insert into a watched table
+    reports its row to the observer current in the inserting thread."""
+    with contextlib.suppress(sqlite3.Error):
+        db.create_function(WROTE, 2, _wrote)
+    for table in (EMAILS, JOBS):
+        with contextlib.suppress(sqlite3.Error):  # no such table in this app
+            db.execute(
+                f"CREATE TEMP TRIGGER IF NOT EXISTS {WROTE}_{table.table}"
+                f" AFTER INSERT ON main.{table.table}"
+                f" BEGIN SELECT {WROTE}('{table.kind}', NEW.{table.key}); END"
+            )
+
+
+def _wrote(kind: str, key: object) -> None:
+    observer = tasks.current.get()
+    row_written = getattr(observer, "row_written", None)
+    if row_written is not None:
+        with contextlib.suppress(Exception):  # never into the app's insert
+            row_written(kind, str(key))
 
 
 @dataclass
@@ -103,7 +163,7 @@ class Database:
             path = self._path or database_path()
             if not path.is_file():
                 return None
-            self._db = sqlite3.connect(
+            self._db = plain_connect(
                 f"{path.as_uri()}?mode=ro", uri=True, timeout=0, isolation_level=None
             )
         return self._db

@@ -7,6 +7,7 @@ icon URLs to /_workshop/static/, which serves the files of the pinned and
 hashed `fastapi-offline` package (Swagger UI 5 and ReDoc 2, byte for byte the
 upstream releases), and drops ReDoc's web-font link (it falls back to the
 system fonts). Only those known URLs change; any other page is left alone.
+Swagger UI is also told to show each request's duration.
 
 ReDoc's bundle itself asks its vendor's CDN for a small logo, and hides the
 logo when that fails: the bundle is served with that one URL blanked, so the
@@ -42,6 +43,10 @@ REWRITES = [
 ]
 # any stylesheet still loaded from elsewhere (ReDoc's web fonts) is dropped
 EXTERNAL_LINK = re.compile(r"<link\b[^>]*href=[\"']" + _URL + r"[\"'][^>]*>")
+# Swagger UI shows how long each "Try it out" took (step 0 asks to watch it);
+# set first, so an app's own swagger_ui_parameters, written after, still win
+SWAGGER_CONFIG = re.compile(r"SwaggerUIBundle\(\{")
+DURATION = 'SwaggerUIBundle({\n    "displayRequestDuration": true,'
 REDOC = "redoc.standalone.js"
 REDOC_LOGO = re.compile(r'"https://[^"]*/logo-mini\.svg"')  # an <img> src in the bundle
 
@@ -72,6 +77,7 @@ def offline(html: str, root_path: str = "") -> str:
     """`html` with the CDN URLs it loads pointing at the local copies."""
     for pattern, file in REWRITES:
         html = re.sub(pattern, f"{root_path}{STATIC}/{file}", html)
+    html = SWAGGER_CONFIG.sub(lambda _: DURATION, html, count=1)
     return EXTERNAL_LINK.sub("", html)
 
 

@@ -4,24 +4,29 @@ Times are `time.perf_counter()` seconds while recording; the JSON gives them
 in milliseconds from the request's arrival, which is what a reader compares
 ("the email ended 1.0 s after the response"). Everything here runs on the
 server's event loop (the ASGI wrapper, the task hook and the database poller
-all do), so nothing needs a lock.
+all do), except `cause`: the insert trigger calls it in the inserting
+thread, so the map it writes has a lock.
 """
 
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from workshop.timeline.reading import reading
+from workshop.timeline.reading import plural, reading
 
 Kind = Literal["request", "task", "email", "job", "worker"]
 KEEP = 200  # requests remembered; older ones are dropped (and queued jobs)
 SHOWN = 50  # requests the JSON returns (the newest)
 FAILED = "failed"
+LOST = "lost"  # a worker's run that never finished: the job was delivered again
+APART = "written outside any recorded request"
+JUST_AFTER = 0.1  # s: a request read this soon after a stall waited behind it
 
 
 @dataclass
@@ -35,6 +40,8 @@ class Event:
     status: str = "running"
     error: str | None = None
     phases: list[tuple[str, float]] = field(default_factory=list)  # jobs, emails
+    # an async task's steps that kept the event loop (tasks.Steps): start, end
+    blocked: list[tuple[float, float]] = field(default_factory=list)
 
     def finish(self, at: float, status: str, error: str | None = None) -> None:
         self.end, self.status, self.error = at, status, error
@@ -54,6 +61,9 @@ class Request:
     finished: float | None = None  # the app call returned: every task is done
     error: str | None = None
     events: list[Event] = field(default_factory=list)
+    # the event loop was blocked while this request waited, or just before it
+    # was read: (start, end, by whom), see Timeline.stalled
+    stalls: list[tuple[float, float, str]] = field(default_factory=list)
 
     def running_tasks(self) -> bool:
         return any(e.kind == "task" and e.end is None for e in self.events)
@@ -113,7 +123,11 @@ class Request:
                 "error": e.error,
             }
             | ({"phases": [[s, ms(t)] for s, t in e.phases]} if e.phases else {})
+            | ({"blocked": [[ms(a), ms(b)] for a, b in e.blocked]} if e.blocked else {})
             for e in self.events
+        ]
+        stalls = [
+            {"start_ms": ms(a), "end_ms": ms(b), "by": by} for a, b, by in self.stalls
         ]
         return {
             "id": self.id,
@@ -125,9 +139,21 @@ class Request:
             "elapsed_ms": ms(self.until(now)),
             "response_sent_ms": ms(self.response_sent),
             "error": self.error,
-            "reading": reading(events, done=self.finished is not None),
+            "stalls": stalls,
+            "reading": self._reading(events, stalls),
             "events": events,
         }
+
+    def _reading(
+        self, events: list[dict[str, Any]], stalls: list[dict[str, Any]]
+    ) -> str:
+        if self.id == 0:  # the row apart: rows no recorded request caused
+            return (
+                f"{plural(len(self.events), 'row')} written by code no recorded"
+                " request ran (the app's startup, another process, or a Celery"
+                " worker not started with `workshop worker`): not attributed"
+            )
+        return reading(events, done=self.finished is not None, stalls=stalls)
 
 
 @dataclass(frozen=True)
@@ -154,10 +180,14 @@ class Timeline:
         self._queued: dict[str, tuple[Request, Event]] = {}
         # worker rows of task ids not (yet) known: a fast worker's first row
         # may be read before the loop has run the thread's "queued" callback
-        self._early: dict[str, list[tuple[str, float, str | None]]] = {}
-        # requests whose job ran in a worker since the last look at the rows:
-        # with no one watching, a look may come only after the job is done
-        self._ran: list[Request] = []
+        self._early: dict[str, list[tuple[str, float, str | None, str]]] = {}
+        # (kind, key) of a row -> the request whose code inserted it; written
+        # from any thread at insert time, read when the poller sees the row
+        self._causes: dict[tuple[str, str], Request] = {}
+        self._causes_lock = threading.Lock()
+        # rows no recorded request caused: drawn apart, never guessed
+        self._apart: Request | None = None
+        self._last_stall: tuple[float, float, str] | None = None
         self.version = 0  # bumped on every change: the page redraws only then
 
     def changed(self) -> None:
@@ -165,10 +195,23 @@ class Timeline:
 
     def arrive(self, method: str, path: str, at: float) -> Request:
         request = Request(next(self._ids), method, path, at, time.time())
+        stall = self._last_stall
+        if stall is not None and at - stall[1] < JUST_AFTER:
+            request.stalls.append(stall)  # read right after: perhaps sent before
         self._requests.append(request)
         self._active.append(request)
         self.changed()
         return request
+
+    def stalled(self, start: float, end: float, by: str) -> None:
+        """The loop ran one step of `by` from `start` to `end` (tasks.Steps):
+        every request waiting for its response waited that long for nothing,
+        and one the server reads right after was perhaps sent meanwhile."""
+        for request in self._active:
+            if request.response_sent is None:
+                request.stalls.append((start, end, by))
+        self._last_stall = (start, end, by)
+        self.changed()
 
     def finish(self, request: Request, at: float) -> None:
         """The app call for `request` returned: its last task is done."""
@@ -186,30 +229,26 @@ class Timeline:
         self._requests = deque(self._active, maxlen=self._requests.maxlen)
         self._rows = {key: bar for key, bar in self._rows.items() if id(bar) in kept}
         self._queued = {k: v for k, v in self._queued.items() if id(v[1]) in kept}
+        self._apart = None
         self.changed()
 
-    def owner(self, kind: Kind = "email") -> Request | None:
-        """The request an email or job that just appeared belongs to.
+    def cause(self, kind: Kind, key: str, request: Request) -> None:
+        """`request`'s code inserted the row `key` (any thread: database.py)."""
+        with self._causes_lock:
+            self._causes[(kind, key)] = request
+            while len(self._causes) > KEEP * 10:  # never seen by the poller
+                del self._causes[next(iter(self._causes))]
 
-        The rows carry no request id, so: the active request running a task,
-        else one still in its handler, the latest first. With one request at a
-        time (a learner trying things) that is always right. From step 8 a
-        request's job may run in a worker long after its response: an email
-        then belongs to that request first (even while the learner polls GET
-        /jobs), a new job to the handler that inserts it (a second digest).
-        """
-        active = self._active
-        in_worker = self._ran + [
-            r for r, bar in self._queued.values() if bar.status == "running"
-        ]
-        in_handler = [r for r in active if r.response_sent is None]
-        for matches in (
-            [r for r in active if r.running_tasks()],
-            *((in_handler, in_worker) if kind == "job" else (in_worker, in_handler)),
-        ):
-            if matches:
-                return matches[-1]
-        return active[-1] if active else None
+    def _cause_of(self, kind: Kind, key: str) -> Request:
+        """Who inserted the row: its request, else the row of the unattributed."""
+        with self._causes_lock:
+            request = self._causes.pop((kind, key), None)
+        if request is not None:
+            return request
+        if self._apart is None:
+            self._apart = Request(0, "", APART, time.perf_counter(), time.time())
+            self._apart.finished = self._apart.arrival
+        return self._apart
 
     def queued(self, request: Request, task_id: str, name: str, at: float) -> None:
         """`request` sent the task `name` to a worker (a message on the broker)."""
@@ -220,8 +259,8 @@ class Timeline:
         while len(self._queued) > KEEP:  # never picked up: forget the oldest
             del self._queued[next(iter(self._queued))]
         self.changed()
-        for event, when, error in self._early.pop(task_id, []):
-            self.worker_seen(task_id, event, when, error)
+        for event, when, error, what in self._early.pop(task_id, []):
+            self.worker_seen(task_id, event, when, error, what)
 
     def waiting_on_worker(self) -> bool:
         """A job sent by a request we saw has not finished in a worker yet."""
@@ -231,18 +270,26 @@ class Timeline:
         return any(bar.status == "running" for _, bar in self._queued.values())
 
     def worker_seen(
-        self, task_id: str, event: str, at: float, error: str | None
+        self, task_id: str, event: str, at: float, error: str | None, name: str = ""
     ) -> None:
-        """The worker logged `event` for `task_id` at `at` (see worker.py)."""
+        """The worker logged `event` for `task_id` at `at` (see worker.py);
+        "wrote" names a row the task inserted (`name`: "email 12")."""
         found = self._queued.get(task_id)
         if found is None:  # not sent by a request we recorded, or not yet
-            self._early.setdefault(task_id, []).append((event, at, error))
+            self._early.setdefault(task_id, []).append((event, at, error, name))
             while len(self._early) > KEEP:
                 del self._early[next(iter(self._early))]
             return
         request, bar = found
-        if request not in self._ran:
-            self._ran.append(request)
+        if event == "wrote":
+            kind, _, key = name.partition(" ")
+            if kind in ("email", "job"):
+                self.cause(kind, key, request)  # type: ignore[arg-type]
+            return
+        if event == "running" and bar.status == "running" and bar.phases:
+            # running again without an end: the first run never finished (its
+            # worker died) and the broker delivered the message again
+            bar.phases[-1] = (LOST, bar.phases[-1][1])
         bar.phases.append((event, at))
         bar.status, bar.error = event, error if event == FAILED else None
         if event in ("done", FAILED):
@@ -276,16 +323,15 @@ class Timeline:
                 bar.end = at
                 del self._rows[(row.kind, row.key)]  # it will not change again
             self.changed()
-        self._ran.clear()
 
     def _new_bar(self, row: Seen, at: float) -> Event | None:
-        owner = self.owner(row.kind)
-        if owner is None:
-            return None  # written outside any request we saw: not ours to show
+        owner = self._cause_of(row.kind, row.key)
         start = max(at, owner.earliest_new())
         bar = Event(row.kind, row.name, start, status=row.status, error=row.error)
         bar.phases.append((row.status, start))
         owner.events.append(bar)
+        if owner is self._apart and len(owner.events) > SHOWN:
+            del owner.events[0]  # the row apart keeps its newest only
         if not row.final:
             self._rows[(row.kind, row.key)] = bar
         self.changed()
@@ -293,7 +339,9 @@ class Timeline:
 
     def to_json(self, now: float) -> dict[str, Any]:
         shown = list(self._requests)[-SHOWN:]
+        apart = self._apart
         return {
             "version": self.version,
             "requests": [r.to_json(now) for r in shown],
+            "apart": None if apart is None else apart.to_json(now),
         }

@@ -12,11 +12,19 @@ body message and the app's return: all tasks as one block, unnamed.
 The hook is installed once per process by `instrument()`; it records only
 inside a request the wrapper is recording (a context variable says which),
 and otherwise calls the original at once. The lesson's code is not changed.
+
+An `async def` task runs on the event loop: the hook drives its coroutine
+step by step (`Steps`), timing each step. A step that keeps the loop longer
+than BLOCKING (a `time.sleep` in an `async def`, step 2's trap) is reported
+as the task's own "blocked the event loop" stretch: no request could be
+read or answered meanwhile, and the timeline says which task did it.
 """
 
 from __future__ import annotations
 
 import functools
+import time
+from collections.abc import Callable, Coroutine, Generator
 from contextvars import ContextVar
 from typing import Any, Protocol
 
@@ -30,11 +38,57 @@ class TaskObserver(Protocol):
 
     def task_ended(self, token: Any, error: BaseException | None) -> None: ...
 
+    def task_blocked(self, token: Any, start: float, end: float) -> None: ...
+
 
 current: ContextVar[TaskObserver | None] = ContextVar(
     "workshop_timeline_request", default=None
 )
 _MARK = "_workshop_timeline"
+BLOCKING = 0.1  # seconds one step of an async task may keep the loop
+
+
+class Steps:
+    """Awaits a coroutine as `await` would, timing each step it runs.
+
+    Each `send` runs the coroutine until it next waits; while it runs,
+    nothing else on the loop does. Values and errors pass through unchanged.
+    """
+
+    def __init__(
+        self, coro: Coroutine[Any, Any, Any], slow: Callable[[float, float], None]
+    ) -> None:
+        self._coro, self._slow = coro, slow
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            start = time.perf_counter()
+            try:
+                if error is None:
+                    waited_on = self._coro.send(value)
+                else:
+                    waited_on = self._coro.throw(error)
+            except StopIteration as stop:
+                self._check(start)
+                return stop.value
+            except BaseException:
+                self._check(start)
+                raise
+            self._check(start)
+            try:
+                value, error = (yield waited_on), None
+            except GeneratorExit:  # this awaitable is closed: close the coroutine
+                self._coro.close()
+                raise
+            except BaseException as thrown:  # e.g. cancelled: into the coroutine
+                value, error = None, thrown
+
+    def _check(self, start: float) -> None:
+        end = time.perf_counter()
+        if end - start > BLOCKING:
+            self._slow(start, end)
 
 
 def task_name(func: Any) -> str:
@@ -58,7 +112,11 @@ def install() -> None:
             return await original(self)
         token = observer.task_started(task_name(self.func))
         try:
-            await original(self)
+            if self.is_async:
+                blocked = functools.partial(observer.task_blocked, token)
+                await Steps(self.func(*self.args, **self.kwargs), blocked)
+            else:
+                await original(self)
         except BaseException as error:
             observer.task_ended(token, error)
             raise

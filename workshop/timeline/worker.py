@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from workshop.timeline import tasks
-from workshop.timeline.database import database_path
+from workshop.timeline.database import database_path, plain_connect, watch_writes
 
 FILE = "timeline-worker.db"
 KEEP_SECONDS = 3600.0  # rows older than this are deleted when a worker starts
@@ -65,7 +65,7 @@ class Recorder:
     def __init__(self, path: Path) -> None:
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(
+        self._db = plain_connect(
             path, timeout=2.0, isolation_level=None, check_same_thread=False
         )
         self._db.execute(SCHEMA)
@@ -74,15 +74,39 @@ class Recorder:
         )
 
     def write(
-        self, task_id: Any, name: str, event: str, error: str | None = None
+        self,
+        task_id: Any,
+        name: str,
+        event: str,
+        error: str | None = None,
+        what: str | None = None,
     ) -> None:
+        """One moment; a "wrote" row puts the row's kind and key in `name`."""
         at = time.time()
         with contextlib.suppress(Exception), self._lock:  # never into the worker
             self._db.execute(
                 "INSERT INTO events (task_id, name, event, at, error)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (str(task_id), short(name), event, at, error),
+                (str(task_id), what or short(name), event, at, error),
             )
+
+
+@dataclass(frozen=True)
+class WorkerTask:
+    """The task a worker thread runs: told of each row it inserts."""
+
+    recorder: Recorder
+    task_id: str
+    name: str
+
+    def row_written(self, kind: str, key: str) -> None:
+        self.recorder.write(self.task_id, self.name, "wrote", None, f"{kind} {key}")
+
+    def task_started(self, name: str) -> None:  # no FastAPI tasks in a worker
+        return None
+
+    def task_ended(self, token: Any, error: BaseException | None) -> None:
+        return None
 
 
 def record() -> Recorder | None:
@@ -99,10 +123,13 @@ def record() -> Recorder | None:
 
     def prerun(task_id: Any = None, task: Any = None, **_: Any) -> None:
         recorder.write(task_id, name_of(task), "running")
+        # the rows this task inserts name it (database.py's triggers)
+        tasks.current.set(WorkerTask(recorder, str(task_id), name_of(task)))
 
     def postrun(
         task_id: Any = None, task: Any = None, state: Any = None, **_: Any
     ) -> None:
+        tasks.current.set(None)
         if state == "FAILURE":
             return  # task_failure wrote it, with the error
         event = {"SUCCESS": "done", "RETRY": "retrying"}.get(
@@ -115,6 +142,7 @@ def record() -> Recorder | None:
     ) -> None:
         recorder.write(task_id, name_of(sender), "failed", describe(exception))
 
+    watch_writes()
     signals.task_prerun.connect(prerun, weak=False)
     signals.task_postrun.connect(postrun, weak=False)
     signals.task_failure.connect(failure, weak=False)
@@ -176,9 +204,10 @@ def on_loop(loop: asyncio.AbstractEventLoop, callback: Any, *args: Any) -> None:
 @dataclass(frozen=True)
 class WorkerRow:
     task_id: str
-    event: str  # running, retrying, done, failed
+    event: str  # running, retrying, done, failed; wrote (a row it inserted)
     at: float  # time.perf_counter() of this process, from the worker's clock
     error: str | None
+    name: str = ""  # the task's name; for "wrote", the row's kind and key
 
 
 class WorkerLog:
@@ -200,7 +229,7 @@ class WorkerLog:
                 return []
             self._version = version
             rows = db.execute(
-                "SELECT id, task_id, event, at, error FROM events WHERE id > ?",
+                "SELECT id, task_id, event, at, error, name FROM events WHERE id > ?",
                 (self._last,),
             ).fetchall()
         except sqlite3.Error:
@@ -209,9 +238,10 @@ class WorkerLog:
         # the worker's wall-clock times, on this process's perf_counter()
         offset = time.perf_counter() - time.time()
         seen = []
-        for row_id, task_id, event, at, error in rows:
+        for row_id, task_id, event, at, error, name in rows:
             self._last = max(self._last, row_id)
-            seen.append(WorkerRow(str(task_id), str(event), float(at) + offset, error))
+            at = float(at) + offset
+            seen.append(WorkerRow(str(task_id), str(event), at, error, str(name)))
         return seen
 
     def _connect(self) -> sqlite3.Connection | None:
@@ -219,7 +249,7 @@ class WorkerLog:
             path = self._path or log_path()
             if not path.is_file():
                 return None
-            self._db = sqlite3.connect(
+            self._db = plain_connect(
                 f"{path.as_uri()}?mode=ro", uri=True, timeout=0, isolation_level=None
             )
         return self._db
