@@ -34,6 +34,7 @@ def make_app(seen: dict[str, object], shut: threading.Event) -> FastAPI:
     def read_sync(file: UploadFile) -> None:
         file.file.seek(0)
         seen["def"] = file.file.read()
+        seen["on disk"] = file.file._rolled  # SpooledTemporaryFile: moved to disk
         seen["file"] = file
 
     @app.post("/imports", status_code=202)
@@ -65,5 +66,6 @@ def test_an_uploadfile_is_still_readable_when_the_task_runs(
     wait_until(lambda: "file" in seen, "both tasks read the file")
     assert seen["async"] == content
     assert seen["def"] == content
+    assert seen["on disk"] == (size > 1024 * 1024)  # Starlette's spool_max_size
     upload = seen["file"]
     wait_until(lambda: upload.file.closed, "the request closed the file")
