@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 
 from project_files import ROOT
 
@@ -89,3 +91,27 @@ def test_a_step_s_minutes_follow_the_stated_speeds() -> None:
     )
     # 400/200 + 6/3 + 3 * 20/60 = 5; 260/130 + 6/6 + 20/60 = 3.33, rounded up
     assert (step.exercise, step.teaching) == (5, 4)
+
+
+def test_each_step_is_live_coded_in_the_order_of_its_diff() -> None:
+    """Under "### Step N", the files named first-mention-first are the files of
+    `workshop diff N --stat`, in its order (step 0 has no diff: nothing to type,
+    only files to read)."""
+    page = PAGE.read_text(encoding="utf-8")
+    sections = re.split(r"^### Step ", page, flags=re.M)[1:]
+    assert [int(section.split(" ", 1)[0]) for section in sections] == list(range(10))
+    for section in sections:
+        number = int(section.split(" ", 1)[0])
+        if number == 0:
+            assert "Nothing to type" in section
+            continue
+        named = list(dict.fromkeys(re.findall(r"`(app/[\w/]+\.py)`", section)))
+        assert named == diff_files(number), f"step {number}"
+
+
+def diff_files(number: int) -> list[str]:
+    stat = subprocess.run(
+        [sys.executable, "-m", "workshop", "diff", str(number), "--stat"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return re.findall(r"^ (app/[\w/]+\.py) ", stat, re.M)
