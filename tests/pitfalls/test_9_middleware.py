@@ -4,10 +4,8 @@ On Starlette 1.10.0 with uvicorn 0.54.0, measured on a real server:
 
 - behind `@app.middleware("http")` (a `BaseHTTPMiddleware`) the client gets
   its whole response while the task still waits on a gate, and the task runs
-  (starlette#919 and #1438, fixed long ago; #3458, a task started before the
-  last byte was sent, fixed by PR #3476: `send_no_error` waits for
-  `response_sent`). Closing the connection at once does not cancel an
-  `async def` task either;
+  (starlette#919 and #1438, fixed long ago). Closing the connection at once
+  does not cancel an `async def` task either;
 - the middleware's code after `await call_next(request)` runs before the
   task starts, so a duration it logs leaves the task out;
 - behind a pure ASGI middleware the client does not wait either, but the
