@@ -6,9 +6,10 @@ A learner-like run of each step, from what the repository holds:
   section, at `READ_WPM` words per minute;
 - typing: the lines `workshop diff N` adds, at `TYPE_LPM` lines per minute
   (a learner who looks each line up in the guide);
-- checking: `CHECK_RUNS` runs of `workshop check N`, each as long as the run of
-  `workshop check N --checkpoint N` measured by `--measure` and kept in
-  docs/course_minutes.json (with the machine and the date).
+- checking: `CHECK_RUNS` runs of `workshop check N`, each as long as
+  `workshop check N --checkpoint N` took when `--measure` timed it (the median
+  of `--runs` runs), kept in docs/course_minutes.json with the machine, its
+  load and the date.
 
 Teaching is the instructor's side: the `## Theory` section spoken at
 `SPEAK_WPM` (an upper bound: say its points, not every word), the same diff
@@ -27,8 +28,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -132,24 +135,17 @@ def added_lines(number: int) -> int:
     )
 
 
-def measure_check(number: int) -> float:
-    """Seconds `workshop check N --checkpoint N` takes, one run."""
-    start = time.monotonic()
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "workshop",
-            "check",
-            str(number),
-            "--checkpoint",
-            str(number),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        check=False,
-    )
-    return round(time.monotonic() - start, 1)
+def measure_check(number: int, runs: int) -> float:
+    """Seconds `workshop check N --checkpoint N` takes: the median of `runs`."""
+    command = [sys.executable, "-m", "workshop", "check", str(number)]
+    seconds = []
+    for _ in range(runs):
+        start = time.monotonic()
+        subprocess.run(
+            [*command, "--checkpoint", str(number)], cwd=ROOT, capture_output=True
+        )
+        seconds.append(time.monotonic() - start)
+    return round(statistics.median(seconds), 1)
 
 
 def numbers() -> list[int]:
@@ -235,29 +231,17 @@ def write(text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workshop.course_minutes")
     parser.add_argument(
-        "--measure",
-        action="store_true",
-        help="time every step's check again (slow: minutes)",
+        "--measure", action="store_true", help="time every step's check again (slow)"
+    )
+    parser.add_argument(
+        "--runs", type=int, default=3, metavar="K", help="--measure: median of K (3)"
     )
     parser.add_argument(
         "--write", action="store_true", help="put the tables into docs/INSTRUCTOR.md"
     )
     args = parser.parse_args(argv)
     if args.measure:
-        seconds = {str(n): measure_check(n) for n in numbers()}
-        machine = f"{platform.system()} {platform.machine()}, {_cores()} cores"
-        MEASURED.write_text(
-            json.dumps(
-                {
-                    "date": date.today().isoformat(),
-                    "machine": machine,
-                    "seconds": seconds,
-                },
-                indent=2,
-            )
-            + "\n",
-            encoding="utf-8",
-        )
+        measure(args.runs)
     measured = json.loads(MEASURED.read_text(encoding="utf-8"))
     text = render(steps(measured["seconds"]), measured)
     if args.write:
@@ -266,10 +250,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _cores() -> int:
-    import os
+def measure(runs: int) -> None:
+    """Time every step's check and keep the figures in docs/course_minutes.json."""
+    seconds = {str(n): measure_check(n, runs) for n in numbers()}
+    machine = (
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores,"
+        f" load average {_load()} at the end, median of {runs} runs"
+    )
+    record = {"date": date.today().isoformat(), "machine": machine, "seconds": seconds}
+    MEASURED.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
-    return os.cpu_count() or 1
+
+def _load() -> str:
+    """The 1-minute load average (POSIX only: Windows has none)."""
+    if not hasattr(os, "getloadavg"):
+        return "unknown"
+    return f"{os.getloadavg()[0]:.1f}"
 
 
 if __name__ == "__main__":
