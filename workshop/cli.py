@@ -19,8 +19,10 @@ from workshop.commands.check import check
 from workshop.commands.diff import diff
 from workshop.commands.goto import goto
 from workshop.commands.hint import hint, reset
+from workshop.commands.join import join
 from workshop.commands.restore import restore
 from workshop.commands.room import room
+from workshop.commands.room_serve import room_serve
 from workshop.commands.serve import serve
 from workshop.commands.status import status
 from workshop.commands.tags import tags
@@ -44,12 +46,13 @@ LEARNER_COMMANDS = {
     "serve": "run the app with reload; it comes back after a broken save",
     "worker": "run the Celery worker of app/worker.py (step 8 on), restarted on save",
     "update": "bring this copy up to the course's latest (never app/)",
+    "join": "report your checks to the instructor's live room (--leave: stop)",
 }
 AUTHOR_COMMANDS = {
     "verify": "prove every checkpoint, step and guide (authors, CI)",
     "tags": "build the step-N git tags from the checkpoints",
     "bench": "measure that responses do not wait for background tasks",
-    "room": "instructors: every learner's repository through the checks",
+    "room": "instructors: learners' repositories through the checks; 'room serve'",
     "tours": "write the CodeTour of every step (.tours/step-N.tour)",
 }
 COMMANDS = LEARNER_COMMANDS | AUTHOR_COMMANDS
@@ -145,6 +148,17 @@ def _add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         add("--interval", type=float, default=30.0, help="seconds (30)")
         add("-j", "--jobs", type=int, help="repositories checked at once")
         add("--cache", type=Path, help="the cache folder (.workshop/room)")
+        live = parser.add_argument_group("workshop room serve (the live room)")
+        live.add_argument("--port", type=int, default=8765, help="the port (8765)")
+        live.add_argument("--host", default="127.0.0.1", help="0.0.0.0: the network")
+        live.add_argument("--url", help="the address learners reach it at")
+        live.add_argument("--max", type=int, default=60, help="learners (60)")
+        live.add_argument("--stuck", type=float, default=10.0, help="minutes red "
+                          "before a learner is highlighted (10)")  # fmt: skip
+    elif name == "join":
+        add("url", nargs="?", help="the join address 'workshop room serve' printed")
+        add("--name", help="your name in the room (default: asked, or git's)")
+        add("--leave", action="store_true", help="stop reporting to the room")
     elif name == "bench":
         bench.add_arguments(parser)
     elif name == "tours":
@@ -222,6 +236,13 @@ def dispatch(args: argparse.Namespace) -> int:
             )
         case "update":
             return update(root, args.source, apply=args.apply, markers=args.markers)
+        case "room" if args.repos[:1] == ["serve"]:
+            return room_serve(
+                root, host=args.host, port=args.port, url=args.url,
+                max_learners=args.max, stuck=args.stuck,
+            )  # fmt: skip
+        case "join":
+            return join(root, args.url, name=args.name, leave=args.leave)
         case "room":
             return room(
                 root, args.repos, file=args.file, as_json=args.json, watch=args.watch,

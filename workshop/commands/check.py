@@ -15,6 +15,7 @@ from workshop.errors import WorkshopError
 from workshop.project import APP, Step, all_steps, get_step
 from workshop.report import print_details, root_cause, same_error_note, span, step_line
 from workshop.results import StepResult
+from workshop.room import reporting
 from workshop.suites import Watching, run_suites
 from workshop.ui import ok, style, use_color
 
@@ -46,6 +47,7 @@ def check(
     )
     if checkpoint is None:
         progress.note(root, results)
+        reporting.report(root, results, "watch" if watching else "check")
     print_all(found, results)
     red = [r for r in results if not r.ok]
     print()
@@ -93,6 +95,7 @@ def check_current(
     results = [r for r in results if r.ran]
     focus = recorded.number if recorded else _first_red(results)
     progress.note(root, results)
+    reporting.report(root, results, "watch" if watching else "check")
     return show_focus(root, found, results, focus)
 
 

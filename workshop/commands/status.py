@@ -16,6 +16,7 @@ from workshop.errors import WorkshopError
 from workshop.project import APP, Step, all_steps
 from workshop.report import first_problem, headline, root_cause, state, step_line
 from workshop.results import StepResult
+from workshop.room import reporting
 from workshop.suites import run_suites
 from workshop.ui import SKIP, ok, style
 
@@ -39,6 +40,7 @@ def status(
     stop_from = None if every else (recorded.number if recorded else 0)
     ran = run_suites(root, root, numbers, stop_from=stop_from)
     progress.note(root, ran)
+    reporting.report(root, ran, "status")
     results = {r.number: r for r in ran if r.ran}
     current = _current(progress.recorded_step(root), results)
     if summary is not None:
