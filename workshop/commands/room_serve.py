@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import secrets
+import signal
 import socket
 from pathlib import Path
 
@@ -52,6 +53,8 @@ def room_serve(
     try:
         announce(addresses, host)
         serve(steps, listening, code, token, max_learners, stuck * 60)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C (or SIGTERM) is how a room closes: not an error
     finally:
         path.unlink(missing_ok=True)
         listening.close()
@@ -137,4 +140,12 @@ def serve(
     app = create_app(room, code=code, token=token)
     # no access log: the dashboard's token is in its address, names in bodies
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    # uvicorn stops gracefully, then raises the signal again with the handler
+    # it found: make SIGTERM's an exception too, so room.json is removed
+    with contextlib.suppress(ValueError):  # not the main thread: no handlers
+        signal.signal(signal.SIGTERM, _interrupt)
     uvicorn.Server(config).run(sockets=[listening])
+
+
+def _interrupt(number: int, frame: object) -> None:
+    raise KeyboardInterrupt

@@ -270,7 +270,8 @@ def _apply(learner: Learner, body: ReportBody, now: float) -> None:
 
 def _common(rows: list[Learner]) -> list[dict[str, Any]]:
     counted = Counter(x.failure for x in rows if x.state == "red" and x.failure)
-    return [{"line": line, "count": n} for line, n in counted.most_common(TOP_LINES)]
+    ranked = sorted(counted.items(), key=lambda pair: (-pair[1], pair[0]))
+    return [{"line": line, "count": n} for line, n in ranked[:TOP_LINES]]
 
 
 def _step(number: int, title: str, rows: list[Learner]) -> dict[str, Any]:
