@@ -25,7 +25,8 @@ import time
 from pathlib import Path
 
 from workshop.project import find_root
-from workshop.room import reporting
+from workshop.results import StepResult
+from workshop.room import reporting, send
 
 WAYS = ("no room", "silent room", "closed port")
 # a busy machine must not turn a run red: the time is what is measured
@@ -64,7 +65,9 @@ def join_at(learner: Path, port: int | None) -> None:
         reporting.save(learner, reporting.Joined(base, code, "b" * 12, "k" * 12, "B"))
 
 
-def timed_check(learner: Path) -> float:
+def timed_check(learner: Path) -> tuple[float, float]:
+    """Wall time, and the CPU time of the check and what it waited for."""
+    cpu = _children_cpu()
     started = time.perf_counter()
     # -P: this checkout's workshop package, as installed, not the clone's
     done = subprocess.run([sys.executable, "-P", "-m", "workshop", "check", "0"],
@@ -73,22 +76,61 @@ def timed_check(learner: Path) -> float:
     took = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"workshop check 0 failed in the clone:\n{done.stdout}")
+    return took, _children_cpu() - cpu
+
+
+def _children_cpu() -> float:
+    """CPU seconds of the processes waited for (the detached sender is not)."""
+    if sys.platform == "win32":
+        return 0.0
+    import resource
+
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def timed_reports(learner: Path, port: int | None, times: int) -> list[float]:
+    """What a report costs the command itself: `reporting.report` alone."""
+    join_at(learner, port)
+    results = [StepResult(0, ran=True, passed=1)]
+    took = []
+    for _ in range(times):
+        started = time.perf_counter()
+        reporting.report(learner, results, "check")
+        took.append(time.perf_counter() - started)
     return took
 
 
-def measure(learner: Path, runs: int) -> dict[str, list[float]]:
+def measure(learner: Path, runs: int) -> dict[str, list[tuple[float, float]]]:
     silent, listening = silent_port()
     ports = {"no room": None, "silent room": silent, "closed port": closed_port()}
-    times: dict[str, list[float]] = {way: [] for way in WAYS}
+    times: dict[str, list[tuple[float, float]]] = {way: [] for way in WAYS}
     try:
         timed_check(learner)  # warm the file cache once, not counted
         for run in range(runs):
             for way in WAYS[run % 3 :] + WAYS[: run % 3]:
                 join_at(learner, ports[way])
                 times[way].append(timed_check(learner))
+        reports = {way: timed_reports(learner, ports[way], 30) for way in WAYS}
     finally:
         listening.close()
-    return times
+    return times, reports
+
+
+def show(times: dict, reports: dict, runs: int) -> None:
+    wall = {way: statistics.median(t for t, _ in times[way]) for way in WAYS}
+    cpu = {way: statistics.median(c for _, c in times[way]) for way in WAYS}
+    print(f"workshop check 0 in a learner's clone, {runs} runs each, in turns")
+    for way in WAYS:
+        walls = [t for t, _ in times[way]]
+        spread = f"({min(walls):.2f}-{max(walls):.2f})"
+        ratios = wall[way] / wall[WAYS[0]], cpu[way] / cpu[WAYS[0]]
+        print(f"  {way:<12} wall median {wall[way]:.2f} s {spread} {ratios[0]:.2f}x"
+              f"   CPU median {cpu[way]:.2f} s {ratios[1]:.2f}x")  # fmt: skip
+    print("reporting.report() alone (what the check waits for), 30 calls each")
+    for way in WAYS:
+        ms = sorted(1000 * t for t in reports[way])
+        print(f"  {way:<12} median {statistics.median(ms):.2f} ms, max {ms[-1]:.2f} ms")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,13 +141,11 @@ def main(argv: list[str] | None = None) -> int:
         learner = Path(folder) / "learner"
         subprocess.run(["git", "clone", "--quiet", "--shared", str(find_root()),
                         str(learner)], check=True)  # fmt: skip
-        times = measure(learner, runs)
-    base = statistics.median(times["no room"])
-    print(f"workshop check 0 in a learner's clone, {runs} runs each, in turns")
-    for way in WAYS:
-        median = statistics.median(times[way])
-        spread = f"{min(times[way]):.2f}-{max(times[way]):.2f} s"
-        print(f"  {way:<12} median {median:.2f} s ({spread})  {median / base:.2f}x")
+        times, reports = measure(learner, runs)
+        # the last senders (detached, the checks' own) may still write in the
+        # clone: let them end (their timeout) before it is removed
+        time.sleep(send.TIMEOUT + 1)
+    show(times, reports, runs)
     return 0
 
 

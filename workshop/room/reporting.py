@@ -210,8 +210,7 @@ def _spawn(job: dict[str, Any]) -> None:
     detached: dict[str, Any] = {"start_new_session": True}
     if sys.platform == "win32":
         detached = {"creationflags": subprocess.DETACHED_PROCESS
-                    | subprocess.CREATE_NEW_PROCESS_GROUP
-                    | subprocess.CREATE_NO_WINDOW}  # fmt: skip
+                    | subprocess.CREATE_NEW_PROCESS_GROUP}  # fmt: skip
     child = subprocess.Popen(
         [sys.executable, "-I", "-S", str(SEND)],
         stdin=subprocess.PIPE,
