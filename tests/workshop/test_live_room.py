@@ -413,3 +413,18 @@ def _shown(url: str, name: str, step: int):
     rows = httpx.get(url, timeout=2).json()["learners"]
     mine = [r for r in rows if r["name"] == name]
     return mine[0] if mine and mine[0]["step"] == step else None
+
+
+def test_room_serve_on_a_taken_port_is_one_line(
+    workshop_repo: Path, run_workshop
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        code, out, err = run_workshop(
+            "room", "serve", "--port", port, cwd=workshop_repo
+        )
+    assert code == 2 and out == "" and len(err.splitlines()) == 1
+    assert f"--port {int(port) + 1}" in err
+    assert not (workshop_repo / ".workshop" / "room.json").exists()
