@@ -428,3 +428,18 @@ def test_room_serve_on_a_taken_port_is_one_line(
     assert code == 2 and out == "" and len(err.splitlines()) == 1
     assert f"--port {int(port) + 1}" in err
     assert not (workshop_repo / ".workshop" / "room.json").exists()
+
+
+def test_watch_reports_each_run(
+    room, workshop_repo: Path, run_workshop, start_workshop
+) -> None:
+    """Each check of a watch run reaches the room, named as watch's."""
+    assert (
+        run_workshop("join", room.join_url, "--name", "Ada", cwd=workshop_repo).code
+        == 0
+    )
+    watching = start_workshop("watch", "0", cwd=workshop_repo)
+    row = wait_until(lambda: _row(room, "Ada", 1), "the watch run is in the room",
+                     timeout=60)  # fmt: skip
+    assert row["command"] == "watch"
+    watching.process.terminate()
