@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import hmac
 import io
+import secrets
 import statistics
 import time
 from collections import Counter
@@ -149,8 +150,6 @@ class LiveRoom:
         clock: Callable[[], float] = time.time,
         new_secret: Callable[[], str] | None = None,
     ) -> None:
-        import secrets
-
         self.steps, self.max, self.stuck_after = steps, max_learners, stuck_after
         self.clock = clock
         self.new_secret = new_secret or (lambda: secrets.token_urlsafe(12))
