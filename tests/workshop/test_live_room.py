@@ -443,3 +443,23 @@ def test_watch_reports_each_run(
                      timeout=60)  # fmt: skip
     assert row["command"] == "watch"
     watching.process.terminate()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal is POSIX")
+def test_join_asks_for_a_name_on_a_terminal(room, workshop_repo: Path) -> None:
+    """On a terminal, without --name, join asks; the answer is the name."""
+    import pty
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "workshop", "join", room.join_url],
+        cwd=workshop_repo, stdin=follower, stdout=follower, stderr=follower,
+    )  # fmt: skip
+    os.close(follower)
+    seen = b""
+    while b"Your name in the room" not in seen:
+        seen += os.read(leader, 1024)
+    os.write(leader, b"Grace Hopper\n")
+    assert process.wait(timeout=60) == 0
+    os.close(leader)
+    assert [r["name"] for r in room.view()["learners"]] == ["Grace Hopper"]
