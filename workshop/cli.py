@@ -190,6 +190,18 @@ REGISTRY = [
         ],
     ),
     Command(
+        "join", LEARNER,
+        "report your checks to the instructor's live room (--leave: stop)",
+        lambda root, a: command("join").join(
+            root, a.url, name=a.name, leave=a.leave
+        ),
+        [
+            arg("url", nargs="?", help="the join address 'workshop room serve' printed"),
+            arg("--name", help="your name in the room (default: asked, or git's)"),
+            flag("--leave", "stop reporting to the room"),
+        ],
+    ),
+    Command(
         "verify", AUTHOR, "prove every checkpoint, step and guide (authors, CI)",
         lambda root, a: command("verify").verify(
             root, fast=a.fast, skip_app=a.skip_app, jobs=a.jobs
@@ -221,10 +233,17 @@ REGISTRY = [
         add_arguments=lambda parser: bench().add_arguments(parser),
     ),
     Command(
-        "room", AUTHOR, "instructors: every learner's repository through the checks",
-        lambda root, a: command("room").room(
-            root, a.repos, file=a.file, as_json=a.json, watch=a.watch,
-            interval=a.interval, jobs=a.jobs, cache=a.cache,
+        "room", AUTHOR,
+        "instructors: learners' repositories through the checks; 'room serve': "
+        "the live room",
+        lambda root, a: (
+            command("room_serve").room_serve(
+                root, host=a.host, port=a.port, url=a.url,
+                max_learners=a.max, stuck=a.stuck,
+            ) if a.repos[:1] == ["serve"] else command("room").room(
+                root, a.repos, file=a.file, as_json=a.json, watch=a.watch,
+                interval=a.interval, jobs=a.jobs, cache=a.cache,
+            )
         ),
         [
             arg("repos", nargs="*", metavar="REPO", help="a learner's git URL or path"),
@@ -234,6 +253,13 @@ REGISTRY = [
             arg("--interval", type=float, default=30.0, help="seconds (30)"),
             arg("-j", "--jobs", type=int, help="repositories checked at once"),
             arg("--cache", type=Path, help="the cache folder (.workshop/room)"),
+            arg("--port", type=int, default=8765, help="room serve: the port (8765)"),
+            arg("--host", default="127.0.0.1",
+                help="room serve: the address (0.0.0.0: the network)"),
+            arg("--url", help="room serve: the address learners reach it at"),
+            arg("--max", type=int, default=60, help="room serve: learners (60)"),
+            arg("--stuck", type=float, default=10.0,
+                help="room serve: minutes red before a learner is highlighted (10)"),
         ],
     ),
     Command(

@@ -22,6 +22,7 @@ from workshop.checks.summary import (
 )
 from workshop.errors import WorkshopError
 from workshop.project import APP, Step, all_steps, get_step
+from workshop.room import reporting
 from workshop.ui import ok, style, use_color
 
 
@@ -52,6 +53,7 @@ def check(
     )
     if checkpoint is None:
         progress.note(root, results)
+        reporting.report(root, results, "watch" if watching else "check")
     print_all(found, results)
     red = [r for r in results if not r.ok]
     print()
@@ -99,6 +101,7 @@ def check_current(
     results = [r for r in results if r.ran]
     focus = recorded.number if recorded else _first_red(results)
     progress.note(root, results)
+    reporting.report(root, results, "watch" if watching else "check")
     return show_focus(root, found, results, focus)
 
 

@@ -25,6 +25,7 @@ from workshop.checks.summary import (
 from workshop.course import source_record
 from workshop.errors import WorkshopError
 from workshop.project import APP, Step, all_steps
+from workshop.room import reporting
 from workshop.ui import SKIP, ok, style
 
 NOT_CHECKED = f"({SKIP} not checked yet: 'workshop status --all' checks them)"
@@ -47,6 +48,7 @@ def status(
     stop_from = None if every else (recorded.number if recorded else 0)
     ran = run_suites(root, root, numbers, stop_from=stop_from)
     progress.note(root, ran)
+    reporting.report(root, ran, "status")
     results = {r.number: r for r in ran if r.ran}
     current = _current(progress.recorded_step(root), results)
     if summary is not None:
