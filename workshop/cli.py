@@ -196,7 +196,8 @@ REGISTRY = [
             root, a.url, name=a.name, leave=a.leave
         ),
         [
-            arg("url", nargs="?", help="the join address 'workshop room serve' printed"),
+            arg("url", nargs="?",
+                help="the join address 'workshop room serve' printed"),
             arg("--name", help="your name in the room (default: asked, or git's)"),
             flag("--leave", "stop reporting to the room"),
         ],

@@ -24,8 +24,8 @@ import threading
 import time
 from pathlib import Path
 
-from workshop.project import find_root
 from workshop.checks.results import StepResult
+from workshop.project import find_root
 from workshop.room import reporting, send
 
 WAYS = ("no room", "silent room", "closed port")

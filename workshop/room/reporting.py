@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from workshop.checks import progress
-from workshop.project import STATE, all_steps
-from workshop.checks.summary import first_problem, state
 from workshop.checks.results import StepResult
+from workshop.checks.summary import first_problem, state
+from workshop.project import STATE, all_steps
 from workshop.ui import style
 
 JOINED = "join.json"  # in .workshop/: the room joined, this learner's id and key
