@@ -11,6 +11,7 @@ if sys.argv[1:2] == ["setup"]:
 
     sys.exit(setup(sys.argv[2:]))
 
-from workshop.cli import main  # noqa: E402 (after the route above, on purpose)
+# after the route above, on purpose: setup must not import the command
+from workshop.cli import main
 
 sys.exit(main())

@@ -125,10 +125,11 @@ def stamp(venv_dir: Path, authors: bool) -> None:
 def setup(root: Path, venv_dir: Path, wheelhouse: str, authors: bool) -> None:
     if sys.version_info < OLDEST:
         found = ".".join(map(str, sys.version_info[:3]))
-        raise SetupError(f"Python 3.11 or newer is needed (this is {found})")
+        oldest = ".".join(map(str, OLDEST))
+        raise SetupError(f"Python {oldest} or newer is needed (this is {found})")
     for lock in [LEARNER_LOCK, AUTHORS_LOCK] if authors else [LEARNER_LOCK]:
         check_lock(root / lock)
-    if not os.access(venv_dir if venv_dir.exists() else root, os.W_OK):
+    if not os.access(venv_dir if venv_dir.exists() else venv_dir.parent, os.W_OK):
         raise SetupError(f"no write access to {venv_dir}")
     create(venv_dir)
     kit = kit_options(wheelhouse, root)
