@@ -26,7 +26,7 @@ try:
     runpy.run_module("workshop", run_name="__main__", alter_sys=True)
 except SystemExit:
     pass
-print(*sorted(set(sys.modules) - before), sep="\\n")
+print(*sorted(set(sys.modules) - before), sep="\\n", file=sys.stderr)
 """
 
 
@@ -40,10 +40,11 @@ def test_setup_imports_only_the_standard_library() -> None:
         text=True,
         check=True,
     )
-    imported = {name.split(".")[0] for name in result.stdout.split()}
+    imported = {name.split(".")[0] for name in result.stderr.split()}
     outside = imported - set(sys.stdlib_module_names) - {"workshop", "__main__"}
     assert outside == set()
-    assert "workshop.setup" in result.stdout.split()
+    assert "usage: python -m workshop setup" in result.stdout
+    assert "workshop.setup" in result.stderr.split()
 
 
 @pytest.mark.parametrize("path", BEFORE_VENV)
