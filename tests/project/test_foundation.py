@@ -35,13 +35,14 @@ def test_every_locked_requirement_is_pinned_with_hashes() -> None:
 # What the app, the checks and the hooks import or run: the learner lock.
 LEARNER = {
     "fastapi", "fastapi-cli", "uvicorn", "watchfiles", "python-multipart",
-    "pydantic-settings", "fastapi-offline", "celery", "redis", "sqlalchemy",
+    "pydantic-settings", "email-validator", "fastapi-offline", "celery", "redis",
+    "sqlalchemy",
     "pytest", "httpx", "ruff", "pre-commit", "pre-commit-hooks", "flit-core",
 }  # fmt: skip
 # The authors' tools, and what fastapi[standard] pulled that nothing here uses.
 NOT_LEARNER = {
     "pytest-xdist", "zizmor", "check-jsonschema", "playwright",
-    "opentelemetry-sdk", "protobuf", "jinja2", "email-validator", "fastapi-cloud-cli",
+    "opentelemetry-sdk", "protobuf", "jinja2", "fastapi-cloud-cli",
     "uvloop", "httptools", "websockets",
 }  # fmt: skip
 
