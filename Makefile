@@ -1,21 +1,25 @@
 # The two commands of the README, and the few an author needs.
 #   make run    the app with reload on http://127.0.0.1:8000 (docs at /docs)
 #   make test   every lint, every tool test, every checkpoint and step
-# Both create .venv from requirements.txt when it is missing or stale.
+# Both create .venv when it is missing or stale, with `python -m workshop setup`
+# (workshop/setup.py: the path without make calls the same code):
+#   requirements.txt          the learner lock: the app, the checks, the hooks
+#   requirements-authors.txt  the authors' lock, added by make test
+#   requirements-browser.txt  Playwright, for the browser tests only
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+AUTHORS := $(VENV)/.installed-authors
 BROWSER := $(VENV)/.installed-browser
 PORT   ?= 8000
 # The offline room kit (make wheelhouse): a folder of wheels, or the address an
 # instructor serves one at (make venv WHEELHOUSE=http://192.168.1.10:8080/).
-# When it is there, make venv reads the kit's own pip options (its kit.txt:
-# those wheels alone), still --require-hashes. No index option is set here.
+# workshop setup reads the kit's own pip options from there (its kit.txt: those
+# wheels alone), still with every hash checked. No index option is set here.
 WHEELHOUSE ?= wheelhouse
-KIT := $(if $(findstring ://,$(WHEELHOUSE)),$(WHEELHOUSE),$(if $(wildcard $(WHEELHOUSE)/kit.txt),$(WHEELHOUSE)))
-FROM_KIT := $(if $(KIT),-r $(patsubst %/,%,$(KIT))/kit.txt)
+SETUP := $(PYTHON) -m workshop setup --venv $(VENV) --wheelhouse $(WHEELHOUSE)
 
 .DEFAULT_GOAL := help
 .PHONY: help run worker test lint venv browser lock wheelhouse clean
@@ -29,7 +33,7 @@ run: $(STAMP) ## run the app with reload on port 8000 (make run PORT=8080 for an
 worker: $(STAMP) ## the Celery worker of step 8 on, restarted on every save (beside make run)
 	$(BIN)/workshop worker
 
-test: $(STAMP) $(BROWSER) ## authors: every check (lint, tool tests, all checkpoints)
+test: $(AUTHORS) $(BROWSER) ## authors: every check (lint, tool tests, all checkpoints)
 	@$(BIN)/python -m workshop.course.authoring
 	$(BIN)/pre-commit run --all-files --show-diff-on-failure
 	$(BIN)/pytest -n auto -q
@@ -44,26 +48,29 @@ venv: $(STAMP) ## create or refresh .venv
 browser: $(BROWSER) ## authors: add Playwright to .venv (make test does it)
 
 $(STAMP): requirements.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
-	  || { echo "error: Python 3.11 or newer is needed (found $$($(PYTHON) --version))" >&2; exit 1; }
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(if $(KIT),@echo "installing from the kit in $(KIT) (no package index)")
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(FROM_KIT) --require-hashes --no-deps -r requirements.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(FROM_KIT) --no-deps --no-build-isolation --editable .
+	@$(SETUP)
+
+$(AUTHORS): $(STAMP) requirements-authors.txt
+	@$(SETUP) --authors
+
+$(BROWSER): $(AUTHORS) requirements-browser.txt tests/timeline/package.json
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements-browser.txt
+	@# axe-core, for the timeline's accessibility test (its version pinned in package.json)
+	@if command -v npm > /dev/null; then npm install --silent --no-audit --no-fund --no-package-lock --prefix tests/timeline; fi
 	@touch $@
 
-$(BROWSER): $(STAMP) requirements-browser.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements-browser.txt
-	@touch $@
+# uvicorn[standard] (fastapi-cli asks for it) brings uvloop, httptools and
+# websockets: speedups the app never uses (uvicorn falls back to asyncio and
+# h11), 16 MB of a learner's .venv. They are left out of the learner lock.
+UNUSED := --no-emit-package uvloop --no-emit-package httptools --no-emit-package websockets
+COMPILE = .cache/lock/bin/uv pip compile --universal --python-version 3.11 \
+	  --generate-hashes --upgrade --custom-compile-command "make lock"
 
 lock: ## re-resolve requirements*.txt (versions and hashes, no URLs)
 	@test -x .cache/lock/bin/uv || { $(PYTHON) -m venv .cache/lock && .cache/lock/bin/python -m pip install --quiet uv==0.13.8; }
-	.cache/lock/bin/uv pip compile pyproject.toml --group dev --universal \
-	  --python-version 3.11 --generate-hashes --upgrade \
-	  --custom-compile-command "make lock" --output-file requirements.txt
-	.cache/lock/bin/uv pip compile --group pyproject.toml:browser --constraints requirements.txt \
-	  --universal --python-version 3.11 --generate-hashes --upgrade \
-	  --custom-compile-command "make lock" --output-file requirements-browser.txt
+	$(COMPILE) pyproject.toml --group pyproject.toml:learner $(UNUSED) --output-file requirements.txt
+	$(COMPILE) --group pyproject.toml:authors --constraints requirements.txt --output-file requirements-authors.txt
+	$(COMPILE) --group pyproject.toml:browser --constraints requirements.txt --output-file requirements-browser.txt
 
 wheelhouse: $(STAMP) ## the offline room kit: every locked wheel for Linux, macOS, Windows (3.11-3.13)
 	$(BIN)/python -m workshop.course.kit --dest $(WHEELHOUSE)

@@ -1,5 +1,6 @@
-"""The offline room kit: each target gets the packages its markers call for, and
-`make venv` installs from a wheelhouse with the network off, hashes checked.
+"""The offline room kit: each target gets the packages its markers call for, the
+kit carries the learner lock, and `make venv` (workshop setup) installs from a
+wheelhouse with the network off, hashes checked.
 
 The install is proven on a tiny lock (flit-core, the project's build backend,
 rebuilt here into a wheel from the installed copy) in a copy of the Makefile,
@@ -26,6 +27,7 @@ from packaging.markers import Marker
 from project_files import ROOT
 from support.live import free_port
 
+from workshop import setup
 from workshop.course import kit
 
 LOCK = (ROOT / "requirements.txt").read_text()
@@ -42,13 +44,25 @@ def names(target: str, python: str = "3.11") -> set[str]:
 def test_each_target_gets_what_its_markers_call_for() -> None:
     """pip download --platform would judge markers by this machine; the kit
     judges them by the target's."""
-    assert "colorama" in names("windows-x86_64") - names("linux-x86_64")
+    windows_only = names("windows-x86_64") - names("linux-x86_64")
+    assert {"colorama", "tzdata"} <= windows_only
     for target in ("linux-x86_64", "linux-aarch64", "macos-arm64", "macos-x86_64"):
-        assert "uvloop" in names(target) and "colorama" not in names(target)
-    assert "uvloop" not in names("windows-x86_64")
+        assert "colorama" not in names(target)
     every = set.union(*(names(t.name, p) for t in kit.TARGETS for p in kit.PYTHONS))
-    assert "httpx2-jsfetch" not in every  # emscripten only
+    assert "async-timeout" in names("linux-x86_64", "3.11")  # < 3.11.3
+    assert "async-timeout" not in names("linux-x86_64", "3.12")
     assert {"fastapi", "starlette", "uvicorn", "pytest", "ruff"} <= every
+
+
+def test_the_kit_carries_the_learner_lock_unless_asked_for_more() -> None:
+    """By default the kit holds what learners install; --authors adds the rest."""
+    every = set.union(*(names(t.name, p) for t in kit.TARGETS for p in kit.PYTHONS))
+    assert every.isdisjoint({"zizmor", "check-jsonschema", "pytest-xdist"})
+    assert every.isdisjoint({"uvloop", "opentelemetry-sdk", "jinja2"})
+    both = LOCK + "\n" + (ROOT / "requirements-authors.txt").read_text()
+    [linux] = [t for t in kit.TARGETS if t.name == "linux-x86_64"]
+    with_authors = {line.split("==")[0] for line in kit.for_target(both, linux, "3.11")}
+    assert {"zizmor", "check-jsonschema", "pytest-xdist"} <= with_authors
 
 
 def test_this_machine_agrees_with_its_target() -> None:
@@ -184,34 +198,32 @@ def test_make_venv_installs_from_the_kit_with_the_network_off(checkout: Path) ->
 def test_with_a_kit_both_installs_use_it_alone_and_check_hashes(
     checkout: Path, wheelhouse: str
 ) -> None:
-    """What make venv would run (make -n): both pip calls read the kit's own
+    """What make venv runs (workshop setup): both pip calls read the kit's own
     options (its kit.txt, in a folder or at an address); the lock's with
     --require-hashes."""
-    (checkout / "requirements.txt").touch()
-    planned = subprocess.run(
-        ["make", "-n", "venv", f"WHEELHOUSE={wheelhouse}"],
-        cwd=checkout,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    pips = [line for line in planned.splitlines() if " -m pip install " in line]
+    options = setup.kit_options(wheelhouse, checkout)
+    python = checkout / ".venv" / "bin" / "python"
+    pips = [" ".join(c) for c in setup.pip_commands(python, checkout, options, False)]
     assert len(pips) == 2
-    options = f"-r {wheelhouse.rstrip('/')}/kit.txt "
-    assert all(options in line for line in pips)
-    assert "--require-hashes" in pips[0] and "-r requirements.txt" in pips[0]
-
-
-def test_without_a_kit_make_venv_uses_the_index(checkout: Path) -> None:
-    (checkout / "requirements.txt").touch()
+    where = wheelhouse.rstrip("/") if "://" in wheelhouse else checkout / wheelhouse
+    assert all(f"-r {where}/kit.txt " in line for line in pips)
+    assert "--require-hashes" in pips[0]
+    assert f"-r {checkout / 'requirements.txt'}" in pips[0]
     planned = subprocess.run(
-        ["make", "-n", "venv", "WHEELHOUSE=no-such-folder"],
+        ["make", "-n", "-B", "venv", f"WHEELHOUSE={wheelhouse}"],
         cwd=checkout,
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    assert "pip install" in planned and "kit.txt" not in planned
+    assert f"-m workshop setup --venv .venv --wheelhouse {wheelhouse}\n" in planned
+
+
+def test_without_a_kit_workshop_setup_uses_the_index(checkout: Path) -> None:
+    options = setup.kit_options("no-such-folder", checkout)
+    python = checkout / ".venv" / "bin" / "python"
+    pips = [" ".join(c) for c in setup.pip_commands(python, checkout, options, False)]
+    assert options == [] and all("kit.txt" not in line for line in pips)
 
 
 def test_a_served_kit_points_pip_at_the_address_it_was_asked_at(

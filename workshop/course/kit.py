@@ -1,10 +1,11 @@
 """The offline room kit: every locked wheel for the machines a room brings.
 
-    python -m workshop.course.kit [--dest wheelhouse] [--only linux-x86_64/3.11 ...]
+    python -m workshop.course.kit [--dest wheelhouse] [--authors] [--only linux-x86_64/3.11]
 
 (`make wheelhouse` runs it.) For each target (Linux x86_64 and aarch64, macOS
 arm64 and x86_64, Windows x86_64; Python 3.11, 3.12, 3.13) it downloads the
-wheels of requirements.txt that the target installs, with --require-hashes,
+wheels of requirements.txt (the learner lock; --authors adds the authors' lock,
+requirements-authors.txt) that the target installs, with --require-hashes,
 into one folder, with `kit.txt`: the pip options that say "these wheels
 only, no package index". `make venv` finds it and installs with `-r
 wheelhouse/kit.txt`, still checking every hash; no committed file names an
@@ -43,7 +44,7 @@ from pathlib import Path
 
 from packaging.markers import Marker
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PYTHONS = ("3.11", "3.12", "3.13")
 _ENTRY = re.compile(
     r"^(?P<name>[A-Za-z0-9_.-]+)==(?P<version>[^\s;\\]+)\s*(?:;(?P<marker>[^\\]+))?"
@@ -191,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workshop.course.kit")
     parser.add_argument("--dest", type=Path, default=ROOT / "wheelhouse")
     parser.add_argument("--lock", type=Path, default=ROOT / "requirements.txt")
+    parser.add_argument(
+        "--authors", action="store_true", help="add requirements-authors.txt"
+    )
     parser.add_argument("--only", nargs="*", help="targets as NAME/PYTHON")
     parser.add_argument("--serve", type=int, metavar="PORT", help="serve the kit")
     args = parser.parse_args(argv)
@@ -198,14 +202,16 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.suppress(KeyboardInterrupt):
             serve(args.dest, args.serve)
         return 0
-    lock = args.lock.read_text(encoding="utf-8")
+    locks = [args.lock, *([ROOT / "requirements-authors.txt"] if args.authors else [])]
+    lock = "\n".join(path.read_text(encoding="utf-8") for path in locks)
     args.dest.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     for target in TARGETS:
         for python in PYTHONS:
             if args.only and f"{target.name}/{python}" not in args.only:
                 continue
-            lines = for_target(lock, target, python)
+            # dict.fromkeys: a package both locks pin is downloaded once
+            lines = list(dict.fromkeys(for_target(lock, target, python)))
             print(f"{target.name} Python {python}: {len(lines)} packages", flush=True)
             download(lines, target, python, args.dest)
     (args.dest / KIT_FILE).write_text(kit_options("."), encoding="utf-8")
