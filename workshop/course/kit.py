@@ -1,6 +1,6 @@
 """The offline room kit: every locked wheel for the machines a room brings.
 
-    python -m workshop.course.kit [--dest wheelhouse] [--authors] [--only linux-x86_64/3.11]
+    python -m workshop.course.kit [--dest DIR] [--authors] [--only linux-x86_64/3.11]
 
 (`make wheelhouse` runs it.) For each target (Linux x86_64 and aarch64, macOS
 arm64 and x86_64, Windows x86_64; Python 3.11, 3.12, 3.13) it downloads the
