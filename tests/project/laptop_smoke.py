@@ -92,8 +92,9 @@ class Command:
         else:
             os.killpg(self.process.pid, signal.SIGINT)
 
-    def stop_and_check(self) -> int:
-        """Ctrl-C; then it must end, and every process it started with it."""
+    def stop_and_check(self) -> tuple[int, int]:
+        """Ctrl-C; then it must end, and every process it started with it.
+        Returns its exit status and how many processes its tree had."""
         tree = descendants(self.process.pid)
         self.interrupt()
         try:
@@ -101,8 +102,9 @@ class Command:
         except subprocess.TimeoutExpired:
             self.kill()
             raise Failed(f"still running {STOP_LIMIT:g} s after Ctrl-C") from None
-        wait(lambda: not alive(tree), "its processes to end", STOP_LIMIT)
-        return status
+        what = f"its processes {sorted(tree)} to end"
+        wait(lambda: not alive(tree), what, STOP_LIMIT)
+        return status, len(tree)
 
     def kill(self) -> None:
         """The cleanup after a failure: the process and all it started."""
@@ -199,7 +201,7 @@ def serve(clone: Path) -> str:
     try:
         url = f"http://127.0.0.1:{port}/docs"
         wait(lambda: answers(url), f"{url} to answer", START_LIMIT)
-        status = command.stop_and_check()
+        status, count = command.stop_and_check()
     finally:
         command.kill()
     if not WINDOWS and status != 0:
@@ -208,7 +210,7 @@ def serve(clone: Path) -> str:
         raise Failed(f"{url} still answers after Ctrl-C")
     with socket.socket() as s:  # the port is free again
         s.bind(("127.0.0.1", port))
-    return f"answered, then stopped on Ctrl-C (status {status}), nothing left"
+    return f"answered; Ctrl-C: status {status}, its {count} processes all gone"
 
 
 def goto_and_restore(clone: Path) -> str:
@@ -261,12 +263,12 @@ def worker(clone: Path) -> str:
         command.wait_for(" ready.")
         if "(thread)" not in command.output:
             raise Failed(f"not on the threads pool:\n{command.output}")
-        status = command.stop_and_check()
+        status, count = command.stop_and_check()
     finally:
         command.kill()
     if not WINDOWS and status != 0:
         raise Failed(f"exit status {status} after Ctrl-C (expected 0)")
-    return f"started on the threads pool, stopped on Ctrl-C (status {status})"
+    return f"threads pool; Ctrl-C: status {status}, its {count} processes all gone"
 
 
 PARTS: dict[str, Callable[[Path], str]] = {

@@ -219,7 +219,7 @@ class Scan(ast.NodeVisitor):
             self.check_name(node, node.value.id, node.attr)
             if node.value.id in MODULES:
                 self.report(node, "name", f"{node.value.id}.{node.attr}")
-        if node.attr == "prctl" or is_marked(node.attr) and node.attr in self.marked:
+        if node.attr == "prctl" or (is_marked(node.attr) and node.attr in self.marked):
             self.report(node, "marked", f"{_dotted(node)}")
         self.generic_visit(node)
 
@@ -304,7 +304,8 @@ def _skips_module(tree: ast.Module, flags: set[str]) -> bool:
         if isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets
         ):
-            marks = node.value.elts if isinstance(node.value, ast.List) else [node.value]
+            value = node.value
+            marks = value.elts if isinstance(value, ast.List) else [value]
             return any(probe.is_skipif(mark) for mark in marks)
     return False
 
