@@ -239,7 +239,7 @@ class Broker:
 # --- processes ---------------------------------------------------------------
 
 
-def _end_with_parent() -> None:
+def _end_with_parent_linux() -> None:
     """Linux: SIGKILL this child when the test process ends, however it ends
     (`workshop check` leaves with os._exit, which runs no cleanup)."""
     import ctypes
@@ -263,7 +263,7 @@ class Process:
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=sys.platform != "win32",  # a group: kills reach children
-            preexec_fn=_end_with_parent if sys.platform == "linux" else None,
+            preexec_fn=_end_with_parent_linux if sys.platform == "linux" else None,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -481,7 +481,7 @@ class Stack:
         self.broker.close()
 
 
-def pool_children(pid: int) -> list[int]:
+def pool_children_linux(pid: int) -> list[int]:
     """Linux: the pids of the processes whose parent is `pid` (a prefork
     worker's pool), read from /proc."""
     found = []

@@ -27,7 +27,7 @@ import sys
 
 import httpx
 import pytest
-from queue_support import pool_children, start_stacks
+from queue_support import pool_children_linux, start_stacks
 from support.live import wait_until
 
 ADA = {"email": "ada@example.com", "name": "Ada"}
@@ -107,7 +107,7 @@ def test_a_job_whose_pool_process_is_killed_comes_back(kind):
     job_id = _digest_mid_job(stack)
 
     # the process killed here is the worker's pool process, running the job
-    children = pool_children(worker.process.pid)
+    children = pool_children_linux(worker.process.pid)
     assert children, "the prefork worker has a pool process"
     for child in children:
         os.kill(child, signal.SIGKILL)

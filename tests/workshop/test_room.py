@@ -203,7 +203,10 @@ def test_watch_looks_again_and_only_fetches(tmp_path, capsys) -> None:
     assert out.count("0 checked, 1 unchanged") == 2
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and /proc")
+@pytest.mark.skipif(
+    sys.platform != "linux",
+    reason="finds the room's children through /proc, which only Linux has",
+)
 def test_ctrl_c_ends_the_room_at_once_and_kills_every_child(tmp_path) -> None:
     import signal
     import subprocess
@@ -217,9 +220,9 @@ def test_ctrl_c_ends_the_room_at_once_and_kills_every_child(tmp_path) -> None:
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 30
-    while len(_runners(room.pid)) < 2 and time.monotonic() < deadline:
+    while len(_runners_linux(room.pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
-    runners = _runners(room.pid)
+    runners = _runners_linux(room.pid)
     assert len(runners) == 2, "the learners' checks did not start"
     time.sleep(0.5)
 
@@ -233,7 +236,7 @@ def test_ctrl_c_ends_the_room_at_once_and_kills_every_child(tmp_path) -> None:
     assert not (cache / "results.json").exists()  # an interrupted look is not kept
 
 
-def _runners(parent: int) -> list[int]:
+def _runners_linux(parent: int) -> list[int]:
     """The room's children that run a learner's checks."""
     found = []
     for entry in Path("/proc").iterdir():

@@ -32,7 +32,7 @@ def machine() -> dict[str, Any]:
         pass
     try:
         load = [round(x, 2) for x in os.getloadavg()]
-    except OSError:
+    except (OSError, AttributeError):  # Windows has no getloadavg
         load = []
     return {
         "cores": os.cpu_count(),

@@ -51,6 +51,12 @@ def essential(longrepr: object) -> str:
     return shorten("\n".join(errors[-MESSAGE_LINES:]) if errors else text)
 
 
+def skip_reason(longrepr: Any) -> str:
+    """pytest's skip reason, without its "Skipped: " prefix."""
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    return str(reason).removeprefix("Skipped: ")
+
+
 def docstring(item: object) -> str | None:
     doc = getattr(getattr(item, "obj", None), "__doc__", None)
     if not doc or not doc.strip():
@@ -170,6 +176,8 @@ class Collector:
             step.failures.append(Failure(report.nodeid, expectation, message, where))
         elif report.when == "call" and report.passed:
             step.passed += 1
+        elif report.skipped:  # e.g. no Redis answers: said, never silent
+            step.skipped.append(skip_reason(report.longrepr))
 
     def _with_advice(self, message: str, nodeid: str) -> str:
         """The fix first: the line a learner reads is the one to act on."""

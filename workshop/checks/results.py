@@ -25,6 +25,7 @@ class StepResult:
     ran: bool = False  # False: not run (stopped after a red step)
     passed: int = 0
     failures: list[Failure] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # why, one per skipped test
     errors: list[str] = field(default_factory=list)  # the suite or app did not load
     problem: str | None = None  # no suite to run: missing, empty, pytest broken
 

@@ -61,7 +61,16 @@ def step_line(step: Step, result: StepResult, here: bool = False) -> str:
     if not result.ran:
         return f"  {style(SKIP, 'dim')} {step.label}{marker}"
     mark = ok(PASS) if result.ok else bad(FAIL)
-    return f"  {mark} {' '.join(filter(None, [step.label, count]))}{marker}"
+    line = f"  {mark} {' '.join(filter(None, [step.label, count]))}{marker}"
+    return "\n".join([line, *skip_lines(result)])
+
+
+def skip_lines(result: StepResult) -> list[str]:
+    """One dim line per reason a test of the step was skipped, counted."""
+    reasons = dict.fromkeys(result.skipped)
+    counted = [(result.skipped.count(r), r) for r in reasons]
+    lines = [f"      - {plural(n, 'check')} skipped: {r}" for n, r in counted]
+    return [style(line, "dim") for line in lines]
 
 
 def print_details(result: StepResult) -> None:
