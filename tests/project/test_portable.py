@@ -19,11 +19,11 @@ from portable_scan import ROOT, scan, sources
 # a rewrite under way elsewhere; the integrator removes an entry when its file
 # is fixed (a stale entry fails the test below, so the list only shrinks).
 KNOWN_EXCEPTIONS = {
-    # `workshop serve` and `workshop worker` move to uvicorn's reloader and
-    # watchfiles.run_process, which replace the lifeline and the process groups.
+    # The dev server's own supervisor stays (uvicorn's reloader was measured
+    # slower: docs/BENCHMARKS.md, "Reload"); its lifeline is POSIX-only, and
+    # these options are passed only where it exists.
     ("workshop/supervise.py", "'pass_fds'"),  # the serve lifeline
     ("workshop/supervise.py", "'start_new_session'"),  # behind `lifeline is not None`
-    ("workshop/commands/worker.py", "os.kill(pid, 0)"),  # CTRL_C_EVENT on Windows
     ("workshop/commands/worker.py", "start_new_session="),  # the worker lifeline
     ("workshop/commands/worker.py", "pass_fds="),
 }

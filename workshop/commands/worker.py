@@ -50,6 +50,8 @@ def worker_running(root: Path) -> bool:
         pid = int((root / MARKER).read_text().strip())
     except (OSError, ValueError):
         return False
+    if os.name != "posix":  # Windows: os.kill(pid, 0) sends CTRL_C_EVENT
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
