@@ -207,10 +207,11 @@ def _spawn(job: dict[str, Any]) -> None:
     """Start send.py detached (its own session or process group), hand it the
     job on stdin and return at once; it ends within its timeout."""
     _children[:] = [c for c in _children if c.poll() is None]
-    detached: dict[str, Any] = {"start_new_session": True}
     if sys.platform == "win32":
-        detached = {"creationflags": subprocess.DETACHED_PROCESS
+        detached: dict[str, Any] = {"creationflags": subprocess.DETACHED_PROCESS
                     | subprocess.CREATE_NEW_PROCESS_GROUP}  # fmt: skip
+    else:
+        detached = {"start_new_session": True}
     child = subprocess.Popen(
         [sys.executable, "-I", "-S", str(SEND)],
         stdin=subprocess.PIPE,
