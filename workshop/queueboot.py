@@ -1,5 +1,7 @@
 """Start a queue step's web server or Celery worker, observed, for the step
-suites (tests/steps/queue_support.py) and the bench (workshop/bench/queue.py).
+suites (tests/steps/queue_support.py) and the bench (workshop/bench/queue.py);
+`workshop worker`'s process and the timeline's served app apply the broker
+settings too (`configure_broker`), so the timeline's tests use their own keys.
 
     python -m workshop.queueboot web ARGS...     (uvicorn ARGS: app.main:app ...)
     python -m workshop.queueboot worker ARGS...  (celery -A app.worker worker ARGS)
@@ -54,7 +56,9 @@ def _log_deliveries(path: str) -> None:
     mailer.deliver, mailer.deliver_async = logged, logged_async
 
 
-def _configure_broker() -> None:
+def configure_broker() -> None:
+    """Apply the broker settings above to app/worker.py's Celery app (nothing
+    when none is set: that is every learner's run)."""
     prefix = os.environ.get("WORKSHOP_KEY_PREFIX")
     visibility = os.environ.get("WORKSHOP_VISIBILITY")
     lost_wait = os.environ.get("WORKSHOP_WORKER_LOST_WAIT")
@@ -76,7 +80,7 @@ def _configure_broker() -> None:
 def main(kind: str, args: list[str]) -> None:
     if log := os.environ.get("WORKSHOP_MAIL_LOG"):
         _log_deliveries(log)
-    _configure_broker()
+    configure_broker()
     if kind == "web":
         import uvicorn
 

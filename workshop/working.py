@@ -45,6 +45,9 @@ def child(folder: Path, concurrency: int, lifeline: int | None = None) -> int:
     from workshop.timeline.worker import record  # the timeline's worker bars
 
     record()
+    from workshop.queueboot import configure_broker  # tests' own Redis keys
+
+    configure_broker()
     options = ["--pool", "threads", "--concurrency", str(concurrency)]
     celery.worker_main(["worker", *options, "--loglevel", "INFO"])
     return 0

@@ -40,7 +40,7 @@ from workshop.bench.scenarios import checkpoint_server
 
 browser = test_browser.browser  # its fixtures: the same browser, the same cut
 tab = test_browser.tab
-redis_broker = test_crash.redis_broker  # step 9's Redis database, claimed
+redis_broker = test_crash.redis_broker  # step 9 on Redis, under keys of its own
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 DARK_BG = "rgb(11, 18, 32)"  # --bg in the dark palette
 
@@ -250,7 +250,7 @@ def test_a_blocked_loop_shows(tab: Tab, tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(9 not in steps(), reason="no checkpoint 9")
-def test_step_9_the_redelivery_shows(tab: Tab, redis_broker: str) -> None:
+def test_step_9_the_redelivery_shows(tab: Tab, redis_broker: dict) -> None:
     """The picture of step 9's crash demo: the lost run hatched, then the second."""
     step9 = Step8(max(DELAY, 0.5), step=9, broker=redis_broker)
     try:

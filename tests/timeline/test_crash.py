@@ -1,7 +1,7 @@
 """Step 9's crash demo on the timeline: the killed run, then the redelivery.
 
-Checkpoint 9 served with the timeline on Redis (a database of its own,
-claimed and emptied, as tests/steps/queue_support.py does), its worker
+Checkpoint 9 served with the timeline on Redis (its keys under a prefix of
+its own, as tests/steps/queue_support.py does), its worker
 started as `workshop worker` starts it. The worker is killed (SIGKILL to its
 whole group) once the timeline shows the digest running, and a second one is
 started: after the visibility timeout (10 s) it runs the job again. The row
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,34 +21,28 @@ import pytest
 from timeline_support import DELAY, POLL, WORKER_WAIT, Step8, call, kind, steps
 
 REDIS = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-CLAIM = "workshop-test-claim"
 
 
 @pytest.fixture
-def redis_broker() -> Iterator[str]:
-    """A Redis database (1-15) no other test uses now, emptied before and after."""
+def redis_broker() -> Iterator[dict[str, str]]:
+    """Redis, with every key this test's processes write under a prefix of its
+    own (workshop/queueboot.py); only those keys are deleted afterwards."""
     redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(REDIS, socket_timeout=2)
     try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=0.2).close()
-    except OSError:
-        if not os.environ.get("REDIS_URL"):
-            pytest.skip("no Redis on 127.0.0.1:6379 (set REDIS_URL to use another)")
-    base, claim = REDIS.rsplit("/", 1)[0], uuid.uuid4().hex
-    for number in range(1, 16):
-        client = redis.Redis.from_url(f"{base}/{number}", socket_timeout=2)
-        if client.set(CLAIM, claim, nx=True, ex=300):
-            client.flushdb()
-            client.set(CLAIM, claim, ex=300)
-            break
-        client.close()
-    else:
-        pytest.skip("Redis databases 1-15 are all claimed by other test runs")
+        client.ping()
+    except redis.RedisError as error:
+        if os.environ.get("REDIS_URL"):
+            pytest.fail(f"Redis at {REDIS}: {error} (REDIS_URL is set)")
+        pytest.skip(f"no Redis at {REDIS} (set REDIS_URL to use another)")
+    prefix = f"workshop-test-{uuid.uuid4().hex}:"
     try:
-        yield f"{base}/{number}"
+        yield {"CELERY_BROKER_URL": REDIS, "WORKSHOP_KEY_PREFIX": prefix}
     finally:
-        with contextlib.suppress(Exception):
-            if client.get(CLAIM) == claim.encode():
-                client.flushdb()
+        with contextlib.suppress(redis.RedisError):
+            keys = list(client.scan_iter(match=f"{prefix}*", count=500))
+            if keys:
+                client.delete(*keys)
         client.close()
 
 

@@ -111,11 +111,14 @@ class Step8:
     Celery worker started when the test says so, as `workshop worker` starts
     each worker process (`python -m workshop.working`)."""
 
-    def __init__(self, delay: float, step: int = 8, broker: str = "") -> None:
+    def __init__(
+        self, delay: float, step: int = 8, broker: dict[str, str] | None = None
+    ) -> None:
         self.step = step
         self.server = served(step, delay)
-        # the default broker (a file in server.tmp) unless the test gives one
-        self.server.extra_env["CELERY_BROKER_URL"] = broker
+        # the default broker (a file in server.tmp) unless the test gives one:
+        # CELERY_BROKER_URL, and WORKSHOP_KEY_PREFIX for its own Redis keys
+        self.server.extra_env.update(broker or {"CELERY_BROKER_URL": ""})
         self.worker: subprocess.Popen[bytes] | None = None
         self.log = self.server.tmp / "worker.log"
 

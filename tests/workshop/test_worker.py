@@ -153,3 +153,22 @@ def test_the_worker_restarts_on_an_app_folder_restored_at_once(
     send(worker_repo, "after")
     wait_for_file(worker_repo / "after", "restored")
     assert process.poll() is None
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals")
+def test_a_killed_worker_is_named_and_started_again(worker_repo: Path, start) -> None:
+    """kill -9 of the worker's process (step 9's crash by hand): the command
+    says what happened and starts a new worker, which runs the next job."""
+    process, log = start(worker_repo, "worker")
+    output = wait_for_text(log, " ready.")
+    named = [line for line in output.splitlines() if "the worker's process: " in line]
+    assert named, f"the worker's process id is printed:\n{output}"
+    pid = int(named[0].split("the worker's process: ")[1].split()[0])
+
+    os.kill(pid, signal.SIGKILL)
+    output = wait_for_text(log, f"the worker's process {pid} was killed (signal 9)")
+    assert FIX_IT not in output, "nothing needs fixing after a kill"
+    wait_for_text(log, " ready.", count=2)
+    send(worker_repo, "after-kill")
+    wait_for_file(worker_repo / "after-kill", "one")
+    assert process.poll() is None

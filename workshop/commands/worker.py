@@ -140,6 +140,14 @@ class Supervisor:
                 if self.restarting:
                     self.restarting = False
                     self._start()
+                elif process.returncode < 0:  # POSIX: killed by a signal
+                    signum = -process.returncode
+                    say(
+                        f"the worker's process {process.pid} was killed "
+                        f"(signal {signum}): starting a new one, as a "
+                        "supervisor would (its jobs come back as step 9 says)"
+                    )
+                    self._start()
                 elif process.returncode != IMPORT_FAILED:
                     status = process.returncode
                     say(f"the worker stopped (exit status {status}) — {FIX_IT}")
@@ -170,6 +178,8 @@ class Supervisor:
             options["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
         child = subprocess.Popen(command, cwd=self.root, **options)
         self.child = child
+        # step 9 kills this one process by hand: name it, and no other
+        say(f"the worker's process: {child.pid} (crash it with: kill -9 {child.pid})")
         threading.Thread(target=self._wait, args=(child,), daemon=True).start()
 
     def _wait(self, child: subprocess.Popen[bytes]) -> None:

@@ -8,8 +8,14 @@ this module is for uvicorn by name (`workshop.timeline.served:app`), as
 
 from __future__ import annotations
 
+import os
+
 from app.main import app as lesson_app
 from workshop.hardening import harden
 from workshop.timeline import instrument
 
+if os.environ.get("WORKSHOP_KEY_PREFIX"):  # a test's own Redis keys
+    from workshop.queueboot import configure_broker
+
+    configure_broker()
 app = instrument(harden(lesson_app))

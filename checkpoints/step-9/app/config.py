@@ -13,9 +13,10 @@ class Settings(BaseSettings):
     mail_delay: float = Field(default=1.0, ge=0)
     """MAIL_DELAY: seconds the pretend mail server takes to accept one email."""
 
-    mail_timeout: float = Field(default=30.0, gt=0)
+    mail_timeout: float = Field(default=5.0, gt=0)
     """MAIL_TIMEOUT: seconds after which a send that never finished counts as
-    dead (its process crashed), and another run of the job may send it again."""
+    dead (its process crashed), and another run of the job may send it again;
+    above the longest send (MAIL_DELAY), below the visibility timeout (10 s)."""
 
     admin_email: str = "admin@example.com"
     """ADMIN_EMAIL: who hears about every new subscriber."""
