@@ -328,8 +328,9 @@ def app_launch() -> dict[str, Any]:
 
 
 def test_launch_debugs_the_app_under_uvicorn_beside_the_running_app() -> None:
-    """The debug configuration runs uvicorn on app.main:app, without reload, on a
-    port other than the one `make run` holds."""
+    """The debug configuration runs uvicorn on app.main:app as `make run` serves
+    it (workshop.timeline.served: the timeline, offline /docs, the hardening),
+    without reload, on a port other than the one `make run` holds."""
     launch = app_launch()
     assert (launch["type"], launch["request"], launch["module"]) == (
         "debugpy",
@@ -338,7 +339,7 @@ def test_launch_debugs_the_app_under_uvicorn_beside_the_running_app() -> None:
     )
     assert launch["python"] == "${workspaceFolder}/.venv/bin/python"
     args = launch["args"]
-    assert args[0] == "app.main:app"
+    assert args[0] == "workshop.timeline.served:app"
     assert (ROOT / "app" / "main.py").is_file()
     assert "--reload" not in args
     assert args[args.index("--port") + 1] == "8001"
