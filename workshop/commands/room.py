@@ -4,12 +4,15 @@ Every learner's repository goes through this checkout's checks (see
 workshop/rooms.py for the cache, the isolation and the limits), and one
 table comes out: learner, current step, first failing check, last commit.
 `--json` for scripts, `--watch` to look again every few seconds; only the
-repositories whose app/ changed are checked again.
+repositories whose app/ changed are checked again. Without a sandbox
+(bubblewrap) it says how to get one, in one line, and shows last commits.
+SIGTERM and SIGHUP end the room as Ctrl-C does: every jail it started ends.
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 from collections import Counter
@@ -17,7 +20,7 @@ from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
-from workshop import rooms
+from workshop import rooms, sandbox
 from workshop.errors import WorkshopError
 from workshop.ui import bad, ok, plural, style
 
@@ -43,6 +46,10 @@ def room(
         raise WorkshopError(f"--interval must be more than 0 seconds, not {interval}")
     workers = jobs or rooms.default_jobs()
     the_room = rooms.Room(root, cache or root / rooms.CACHE, workers)
+    if the_room.bwrap is None:
+        print(f"no sandbox here: {sandbox.HOW}; showing last commits only",
+              file=sys.stderr)  # fmt: skip
+    _end_on_hangup()
     looks = 0
     while True:
         started = time.monotonic()
@@ -62,6 +69,18 @@ def room(
         time.sleep(interval)
 
 
+def _end_on_hangup() -> None:
+    """SIGTERM and SIGHUP as Ctrl-C: the room's cleanup (every child killed,
+    every temporary folder removed) runs, instead of a death that skips it."""
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), interrupt)
+
+
 def _progress(done: int, total: int) -> None:
     if sys.stderr.isatty():
         end = "\n" if done == total else ""
@@ -69,21 +88,22 @@ def _progress(done: int, total: int) -> None:
 
 
 def print_table(rows: list[rooms.Row], seconds: float) -> None:
-    width = max([7, *(len(r.name) for r in rows)])
+    width = max([7, *(len(rooms.clean(r.name)) for r in rows)])
     print(f"{'learner':<{width}}  step  {'first failing check':<{CHECK_WIDTH}}  "
           "last commit")  # fmt: skip
     for row in rows:
         step = "done" if row.finished else ("?" if row.step is None else str(row.step))
-        print(f"{row.name:<{width}}  {step:<4}  {_check(row):<{CHECK_WIDTH}}  "
+        name = rooms.clean(row.name)
+        print(f"{name:<{width}}  {step:<4}  {_check(row):<{CHECK_WIDTH}}  "
               f"{_when(row.committed)}")  # fmt: skip
         if row.error:
-            print(style(f"{'':<{width}}  {bad('!')} {row.error}", "dim"))
+            print(style(f"{'':<{width}}  {bad('!')} {rooms.clean(row.error)}", "dim"))
     print()
     print(summary(rows, seconds))
 
 
 def _check(row: rooms.Row) -> str:
-    text = row.check or ""
+    text = rooms.clean(row.check or "")
     if row.hangs:
         text = f"(hangs) {text}"
     if len(text) > CHECK_WIDTH:
