@@ -28,8 +28,9 @@ from pathlib import Path
 
 import pytest
 
-from workshop import sandbox
+from workshop import lock, rooms, sandbox
 from workshop.bench.room import commit, make_learner
+from workshop.errors import WorkshopError
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "s3cr3t-of-the-instructor-4711"
@@ -342,3 +343,39 @@ except OSError:
     pass
 print(forked, written)
 """
+
+
+def test_a_fetch_that_never_answers_is_cut_off(tmp_path) -> None:
+    """A server that accepts and never answers: one row says so, in time."""
+    silent = socket.create_server(("127.0.0.1", 0))  # the kernel accepts for it
+    people = rooms.learners([f"http://127.0.0.1:{silent.getsockname()[1]}/a.git"])
+    the_room = rooms.Room(ROOT, tmp_path / "cache", 1, bwrap=None, fetch_seconds=1)
+
+    [row] = the_room.check(people)
+
+    silent.close()
+    assert row.error == "git fetch did not finish in 1 s"
+
+
+def test_a_source_that_looks_like_an_option_reaches_git_as_a_source(tmp_path):
+    marker = tmp_path / "ran"
+    people = rooms.learners([f"--upload-pack=touch {marker};"])
+    the_room = rooms.Room(ROOT, tmp_path / "cache", 1, bwrap=None)
+
+    [row] = the_room.check(people)
+
+    assert row.error and row.error.startswith("git fetch failed")
+    assert not marker.exists()
+
+
+def test_two_rooms_on_one_cache_do_not_run_at_once(tmp_path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    the_room = rooms.Room(ROOT, cache, 1, bwrap=None)
+    with lock.held(cache, "room"), pytest.raises(WorkshopError) as refused:
+        the_room.check(rooms.learners([str(tmp_path)]))
+    assert str(refused.value).startswith("another 'workshop room' is running (pid ")
+
+
+def test_learner_text_loses_its_control_characters() -> None:
+    assert rooms.clean("ok\x1b[2J\x1b]0;title\x07\r\x9b!\tend") == "ok[2J]0;title!\tend"
