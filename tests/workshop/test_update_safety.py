@@ -13,10 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import test_update
 from test_update import clone, commit_all, course_changes, tag_ids
-from test_update import course as _course  # noqa: F401  (the fixture `course`)
 
 ROOT = Path(__file__).resolve().parents[2]
+course = test_update.course  # the fixture: the fake course, its tags built
 
 
 def exclude(copy: Path, pattern: str) -> None:
