@@ -34,6 +34,7 @@ import contextlib
 import json
 import os
 import shutil
+import subprocess
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -65,10 +66,28 @@ class Caps:
 
 
 def available() -> str | None:
-    """The path of bwrap when learner code can be jailed here, else None."""
+    """The path of bwrap when learner code can be jailed here, else None
+    (also where bwrap is installed but may not make namespaces: some
+    containers, kernels without unprivileged user namespaces)."""
     if not sys.platform.startswith("linux"):
         return None
-    return shutil.which("bwrap")
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return None
+    probe = [bwrap, *_unshare(), "--ro-bind", "/", "/", "--", "true"]
+    try:
+        works = subprocess.run(probe, capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        works = False
+    return bwrap if works else None
+
+
+def _unshare() -> list[str]:
+    """Every namespace; as root, all but the user's (the wrapper drops to
+    nobody instead, which a user namespace mapping only root would refuse)."""
+    if os.geteuid() != 0:
+        return ["--unshare-all"]
+    return [f"--unshare-{n}" for n in ("ipc", "pid", "net", "uts", "cgroup-try")]
 
 
 def jail(
@@ -80,11 +99,9 @@ def jail(
     learner's copy) are seen read-only at their own paths; `results` is the
     one folder the runner may write besides its /tmp.
     """
-    unshare = ["--unshare-all"]
-    if os.geteuid() == 0:  # no user namespace: the wrapper drops to nobody
+    if os.geteuid() == 0:  # the wrapper drops to nobody: it writes the results
         caps = Caps(**{**asdict(caps), "user": NOBODY})
         os.chown(results, NOBODY, NOBODY)
-        unshare = [f"--unshare-{n}" for n in ("ipc", "pid", "net", "uts", "cgroup-try")]
     mounts = [
         *_system(), *_python(),
         ["--perms", "01777", "--size", str(caps.disk), "--tmpfs", "/tmp"],
@@ -93,7 +110,8 @@ def jail(
         ["--bind", str(results), str(results)],
     ]  # fmt: skip
     return (
-        bwrap, *unshare, "--die-with-parent", "--new-session", *_with_parents(mounts),
+        bwrap, *_unshare(), "--die-with-parent", "--new-session",
+        *_with_parents(mounts),
         "--proc", "/proc", "--dev", "/dev", "--chdir", "/",
         "--clearenv", *_env(root),
         *(["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"] if caps.user else []),

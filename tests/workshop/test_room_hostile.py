@@ -24,11 +24,12 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from workshop import lock, rooms, sandbox
+from workshop import lock, rooms, sandbox, suites
 from workshop.bench.room import commit, make_learner
 from workshop.errors import WorkshopError
 
@@ -383,3 +384,51 @@ def test_two_rooms_on_one_cache_do_not_run_at_once(tmp_path) -> None:
 
 def test_learner_text_loses_its_control_characters() -> None:
     assert rooms.clean("ok\x1b[2J\x1b]0;title\x07\r\x9b!\tend") == "ok[2J]0;title!\tend"
+
+
+class Clock:
+    """time.time() of workshop/suites.py, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def time(self) -> float:
+        return self.now
+
+
+def test_a_forged_status_does_not_stretch_the_import_limit(monkeypatch) -> None:
+    """The learner's process keeps writing 'importing, since now, 120 s'."""
+    clock = Clock()
+    monkeypatch.setattr(suites, "time", clock)
+    room_limits = replace(rooms.ROOM_LIMITS, asked=())
+    believing, untrusting = suites._Clock(rooms.ROOM_LIMITS), suites._Clock(room_limits)
+
+    def forged() -> dict:
+        return {"phase": "importing", "since": clock.now, "limit": 120}
+
+    assert not untrusting.out(forged())
+    clock.now += room_limits.importing + 0.1
+    assert untrusting.out(forged())
+    assert not believing.out(forged())  # what the room did before
+
+
+def test_a_tests_extra_time_comes_from_the_suites_not_the_status(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(suites, "time", clock)
+    asked = rooms.asked_limits(ROOT / "tests" / "steps")
+    assert asked["test_a_job_whose_worker_is_killed_comes_back_on_redis"] == 45.0
+    limits = replace(rooms.ROOM_LIMITS, asked=tuple(asked.items()))
+    watch = suites._Clock(limits)
+    claims = {"phase": "test", "since": clock.now, "limit": 999,
+              "test": "tests/steps/test_step_1.py::test_any"}  # fmt: skip
+
+    assert not watch.out(claims)
+    clock.now += limits.test + 0.1
+    assert watch.out({**claims, "since": clock.now})
+    slow = {
+        **claims,
+        "test": "t.py::test_a_job_whose_worker_is_killed_comes_back_on_redis",
+    }
+    assert not watch.out(slow)
+    clock.now += 45.1  # its own 45 s, not the 999 it claims
+    assert watch.out(slow)
