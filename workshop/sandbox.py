@@ -17,8 +17,9 @@ no rights of the instructor's: on Linux with bubblewrap (`bwrap`, the
 - resource limits set by this module as a wrapper inside the jail
   (`python -m workshop.sandbox LIMITS -- command...`): processes, CPU
   seconds, address space, open files, file size, no core files; hard limits,
-  so the code cannot raise them. Run as root, the wrapper also drops to an
-  unprivileged user: the kernel does not count a root's processes.
+  so the code cannot raise them. Run as root, the wrapper also drops to a
+  uid no account uses, one a jail: the kernel does not count a root's
+  processes, and counts everyone else's a uid.
 
 Where there is no bwrap (macOS, Windows, a Linux without it), `available()`
 says so and the room runs no learner code at all. A container engine
@@ -33,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -45,7 +47,10 @@ except ImportError:  # Windows
     resource = None  # type: ignore[assignment]
 
 
-NOBODY = 65534  # the uid and gid a root room drops to inside the jail
+# A root room drops each jail to a uid of its own, from this range, used by
+# no account: the kernel counts processes (RLIMIT_NPROC) a uid, so each jail
+# gets its whole limit, and jails cannot signal one another.
+JAIL_UIDS = range(1_000_000, 2_000_000)
 HOME = "/tmp/home"  # inside the jail, on its private tmpfs
 HOW = "install bubblewrap (sudo apt-get install bubblewrap) to run learners' code"
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -83,8 +88,9 @@ def available() -> str | None:
 
 
 def _unshare() -> list[str]:
-    """Every namespace; as root, all but the user's (the wrapper drops to
-    nobody instead, which a user namespace mapping only root would refuse)."""
+    """Every namespace; as root, all but the user's (the wrapper drops to a
+    uid of the jail's own instead, which a user namespace mapping only root
+    would refuse)."""
     if os.geteuid() != 0:
         return ["--unshare-all"]
     return [f"--unshare-{n}" for n in ("ipc", "pid", "net", "uts", "cgroup-try")]
@@ -99,9 +105,10 @@ def jail(
     learner's copy) are seen read-only at their own paths; `results` is the
     one folder the runner may write besides its /tmp.
     """
-    if os.geteuid() == 0:  # the wrapper drops to nobody: it writes the results
-        caps = Caps(**{**asdict(caps), "user": NOBODY})
-        os.chown(results, NOBODY, NOBODY)
+    if os.geteuid() == 0:  # the wrapper drops to a uid of its own: it writes here
+        uid = JAIL_UIDS.start + secrets.randbelow(len(JAIL_UIDS))
+        caps = Caps(**{**asdict(caps), "user": uid})
+        os.chown(results, uid, uid)
     mounts = [
         *_system(), *_python(),
         ["--perms", "01777", "--size", str(caps.disk), "--tmpfs", "/tmp"],
