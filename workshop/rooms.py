@@ -213,7 +213,11 @@ class Room:
         if self.bwrap is None:
             row.error = NOT_RUN
             return row
-        if before and (before.app_tree, before.suites) == (app, suites):
+        if (
+            before is not None
+            and before.error is None  # not a look that could not run it
+            and (before.app_tree, before.suites) == (app, suites)
+        ):
             return _carry(before, row)
         try:
             self._run(person, repo, numbers, row)

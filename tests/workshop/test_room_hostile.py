@@ -434,3 +434,16 @@ def test_a_tests_extra_time_comes_from_the_suites_not_the_status(monkeypatch):
     assert not watch.out(slow)
     clock.now += 45.1  # its own 45 s, not the 999 it claims
     assert watch.out(slow)
+
+
+@jailed
+def test_a_look_without_a_sandbox_is_not_kept_as_a_result(tmp_path) -> None:
+    """Rows that could not run are looked at again once a sandbox is there."""
+    people = rooms.learners([str(make_learner(tmp_path / "ada", ROOT, 0))])
+    cache = tmp_path / "cache"
+
+    [first] = rooms.Room(ROOT, cache, 1, bwrap=None).check(people)
+    [then] = rooms.Room(ROOT, cache, 1).check(people)
+
+    assert (first.ran, first.error) == (False, rooms.NOT_RUN)
+    assert (then.ran, then.error, then.step) == (True, None, 1)

@@ -14,11 +14,13 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from workshop import rooms, sandbox
 from workshop.errors import WorkshopError
@@ -49,7 +51,19 @@ def room(
     if the_room.bwrap is None:
         print(f"no sandbox here: {sandbox.HOW}; showing last commits only",
               file=sys.stderr)  # fmt: skip
-    _end_on_hangup()
+    previous = _end_on_hangup()
+    try:
+        return _look(the_room, people, as_json, watch, interval, rounds)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _look(
+    the_room: rooms.Room, people: list[rooms.Learner], as_json: bool, watch: bool,
+    interval: float, rounds: int | None,
+) -> int:  # fmt: skip
+    """Look at the room once, or again every `interval` seconds."""
     looks = 0
     while True:
         started = time.monotonic()
@@ -69,16 +83,18 @@ def room(
         time.sleep(interval)
 
 
-def _end_on_hangup() -> None:
+def _end_on_hangup() -> dict[int, Any]:
     """SIGTERM and SIGHUP as Ctrl-C: the room's cleanup (every child killed,
-    every temporary folder removed) runs, instead of a death that skips it."""
+    every temporary folder removed) runs, instead of a death that skips it.
+    The handlers before, to put back (none off the main thread)."""
 
     def interrupt(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
-    for name in ("SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), interrupt)
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    numbers = [getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    return {number: signal.signal(number, interrupt) for number in numbers}
 
 
 def _progress(done: int, total: int) -> None:
