@@ -196,7 +196,12 @@ def room(
 
 
 def room_env(home: Path, **more: str) -> dict[str, str]:
-    return {**os.environ, "HOME": str(home), "SECRET": SECRET, **more}
+    """The room's environment: a SECRET in it, and its temporary folders in
+    the test's (a SIGKILLed room cannot remove its own)."""
+    temporary = home.parent / "tmp"
+    temporary.mkdir(exist_ok=True)
+    return {**os.environ, "HOME": str(home), "SECRET": SECRET,
+            "TMPDIR": str(temporary), **more}  # fmt: skip
 
 
 @jailed
