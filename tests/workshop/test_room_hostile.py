@@ -309,6 +309,15 @@ def test_without_a_sandbox_no_learner_code_runs(tmp_path, instructor) -> None:
     assert row["commit"] and row["last_commit"]
     assert not (outside / "ran").exists()
 
+    table = subprocess.run(
+        [sys.executable, "-m", "workshop", "room", str(repo), "--cache",
+         str(tmp_path / "cache")], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=60,
+    ).stdout  # fmt: skip
+    assert table.count("! not run: no sandbox here") == 1
+    assert "0 checked, 0 unchanged, 1 not run (no sandbox), in " in table
+    assert not (outside / "ran").exists()
+
 
 @jailed
 def test_the_jail_limits_processes_and_disk(tmp_path) -> None:

@@ -143,7 +143,12 @@ def summary(rows: list[rooms.Row], seconds: float) -> str:
     if None in keys:
         parts.append(bad(f"unknown: {keys.count(None)}"))
     ran = sum(r.ran for r in rows)
-    checked = f"{ran} checked, {len(rows) - ran} unchanged, in {seconds:.1f} s"
+    not_run = sum(r.error == rooms.NOT_RUN for r in rows)
+    checked = (
+        f"{ran} checked, {len(rows) - ran - not_run} unchanged"
+        + (f", {not_run} not run (no sandbox)" if not_run else "")
+        + f", in {seconds:.1f} s"
+    )
     return f"{plural(len(rows), 'learner')}: {', '.join(parts)} · {checked}"
 
 
