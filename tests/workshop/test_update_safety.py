@@ -119,6 +119,11 @@ def test_sigterm_in_the_middle_waits_until_branch_and_tree_agree(
     assert done.returncode == -signal.SIGTERM
     assert git(copy, "rev-parse", "HEAD~1").strip() == head  # the commit is made
     assert git(copy, "status", "--porcelain") == ""  # and the tree agrees
+    assert f"undo: git reset --keep {head[:12]}" in done.stdout  # and said so
+    new = git(copy, "rev-parse", "HEAD").strip()
+    assert git(copy, "rev-parse", "step-2:checkpoints") == git(
+        copy, "rev-parse", f"{new}:checkpoints"
+    )  # the tags follow the update
 
 
 def test_a_kill_in_the_middle_is_finished_by_the_next_update(

@@ -62,14 +62,15 @@ def _update(root: Path, source: str | None, *, apply: bool, markers: bool) -> in
             + style("workshop update --apply" + " --markers" * markers, "bold")
         )
         return 0
-    tags_before = step_tags(root)
-    done = updating.apply(root, plan, markers=markers)
-    print(ok(f"Committed {(done.commit or '')[:12]}: workshop update."))
-    refresh_tags(root)
-    undo = undo_line(plan.head, tags_before, step_tags(root))
-    print(f"  undo: {undo}")
-    print(style(f"  (the tags go back too; the commit before is kept as "
-                f"{done.undo})", "dim"))  # fmt: skip
+    with updating.deferred_signals():  # a signal waits for the tags and the undo
+        tags_before = step_tags(root)
+        done = updating.apply(root, plan, markers=markers)
+        print(ok(f"Committed {(done.commit or '')[:12]}: workshop update."))
+        refresh_tags(root)
+        undo = undo_line(plan.head, tags_before, step_tags(root))
+        print(f"  undo: {undo}", flush=True)
+        print(style(f"  (the tags go back too; the commit before is kept as "
+                    f"{done.undo})", "dim"), flush=True)  # fmt: skip
     if plan.conflicts:
         listed = " ".join(c.path for c in plan.conflicts)
         print(
