@@ -144,6 +144,9 @@ def test_a_kill_in_the_middle_is_finished_by_the_next_update(
     assert git(copy, "rev-parse", "HEAD~1").strip() == head
     assert git(copy, "status", "--porcelain") == ""
     assert "Up to date with the course" in out
+    assert git(copy, "rev-parse", "step-2:checkpoints") == git(
+        copy, "rev-parse", "HEAD:checkpoints"
+    )  # the tags follow the finished update
 
 
 def test_a_second_update_at_once_refuses_in_one_line_and_writes_nothing(

@@ -47,6 +47,7 @@ def update(
 def _update(root: Path, source: str | None, *, apply: bool, markers: bool) -> int:
     if finished := updating.finish_interrupted(root):
         print(ok(f"Finished the update that was interrupted: {finished[:12]}."))
+        refresh_tags(root)
     plan = updating.make_plan(root, updating.resolve_source(root, source))
     print_plan(plan)
     if plan.up_to_date:
