@@ -9,8 +9,10 @@ Standard library only (`workshop tags` runs without the project's packages).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -49,8 +51,14 @@ def run(
     check: bool = True,
     input: str | None = None,
     env: dict[str, str] | None = None,
+    timeout: float | None = None,
 ) -> str:
-    """Run git and return its stdout; a failure becomes one clear WorkshopError."""
+    """Run git and return its stdout; a failure becomes one clear WorkshopError.
+
+    With `timeout` (a network step), git and every helper it started (a
+    remote helper, ssh) are killed when it runs out."""
+    if timeout is not None:
+        return _run_timed(_command(root, args), args[0], check, env, timeout)
     result = subprocess.run(
         _command(root, args), capture_output=True, text=True, input=input, env=env
     )
@@ -58,6 +66,34 @@ def run(
         detail = cause(result.stderr or result.stdout)
         raise WorkshopError(f"git {args[0]} failed: {detail}")
     return result.stdout
+
+
+def _run_timed(
+    command: list[str], name: str, check: bool, env: dict[str, str] | None,
+    timeout: float,
+) -> str:  # fmt: skip
+    group = {"start_new_session": True} if os.name == "posix" else {}
+    child = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.DEVNULL, env=env, **group,
+    )  # fmt: skip
+    try:
+        out, err = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_tree(child)
+        raise WorkshopError(f"git {name} did not finish in {timeout:g} s") from None
+    if check and child.returncode != 0:
+        raise WorkshopError(f"git {name} failed: {cause(err or out)}")
+    return out
+
+
+def _kill_tree(child: subprocess.Popen) -> None:
+    """The child and its helpers (the whole group on POSIX)."""
+    if os.name == "posix":
+        with contextlib.suppress(OSError):
+            os.killpg(child.pid, signal.SIGKILL)
+    child.kill()
+    child.communicate()
 
 
 def run_bytes(root: Path, *args: str, input: bytes) -> bytes:

@@ -4,21 +4,26 @@ Every learner's repository goes through this checkout's checks (see
 workshop/room/review.py for the cache, the isolation and the limits), and one
 table comes out: learner, current step, first failing check, last commit.
 `--json` for scripts, `--watch` to look again every few seconds; only the
-repositories whose app/ changed are checked again.
+repositories whose app/ changed are checked again. Without a sandbox
+(bubblewrap) it says how to get one, in one line, and shows last commits.
+SIGTERM and SIGHUP end the room as Ctrl-C does: every jail it started ends.
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from workshop.errors import WorkshopError
-from workshop.room import review
+from workshop.room import review, sandbox
 from workshop.ui import bad, ok, plural, style
 
 CHECK_WIDTH = 52
@@ -43,6 +48,22 @@ def room(
         raise WorkshopError(f"--interval must be more than 0 seconds, not {interval}")
     workers = jobs or review.default_jobs()
     the_room = review.Room(root, cache or root / review.CACHE, workers)
+    if the_room.bwrap is None:
+        print(f"no sandbox here: {sandbox.HOW}; showing last commits only",
+              file=sys.stderr)  # fmt: skip
+    previous = _end_on_hangup()
+    try:
+        return _look(the_room, people, as_json, watch, interval, rounds)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _look(
+    the_room: review.Room, people: list[review.Learner], as_json: bool, watch: bool,
+    interval: float, rounds: int | None,
+) -> int:  # fmt: skip
+    """Look at the room once, or again every `interval` seconds."""
     looks = 0
     while True:
         started = time.monotonic()
@@ -62,6 +83,20 @@ def room(
         time.sleep(interval)
 
 
+def _end_on_hangup() -> dict[int, Any]:
+    """SIGTERM and SIGHUP as Ctrl-C: the room's cleanup (every child killed,
+    every temporary folder removed) runs, instead of a death that skips it.
+    The handlers before, to put back (none off the main thread)."""
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    numbers = [getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    return {number: signal.signal(number, interrupt) for number in numbers}
+
+
 def _progress(done: int, total: int) -> None:
     if sys.stderr.isatty():
         end = "\n" if done == total else ""
@@ -69,21 +104,22 @@ def _progress(done: int, total: int) -> None:
 
 
 def print_table(rows: list[review.Row], seconds: float) -> None:
-    width = max([7, *(len(r.name) for r in rows)])
+    width = max([7, *(len(review.clean(r.name)) for r in rows)])
     print(f"{'learner':<{width}}  step  {'first failing check':<{CHECK_WIDTH}}  "
           "last commit")  # fmt: skip
     for row in rows:
         step = "done" if row.finished else ("?" if row.step is None else str(row.step))
-        print(f"{row.name:<{width}}  {step:<4}  {_check(row):<{CHECK_WIDTH}}  "
+        name = review.clean(row.name)
+        print(f"{name:<{width}}  {step:<4}  {_check(row):<{CHECK_WIDTH}}  "
               f"{_when(row.committed)}")  # fmt: skip
         if row.error:
-            print(style(f"{'':<{width}}  {bad('!')} {row.error}", "dim"))
+            print(style(f"{'':<{width}}  {bad('!')} {review.clean(row.error)}", "dim"))
     print()
     print(summary(rows, seconds))
 
 
 def _check(row: review.Row) -> str:
-    text = row.check or ""
+    text = review.clean(row.check or "")
     if row.hangs:
         text = f"(hangs) {text}"
     if len(text) > CHECK_WIDTH:
@@ -107,7 +143,12 @@ def summary(rows: list[review.Row], seconds: float) -> str:
     if None in keys:
         parts.append(bad(f"unknown: {keys.count(None)}"))
     ran = sum(r.ran for r in rows)
-    checked = f"{ran} checked, {len(rows) - ran} unchanged, in {seconds:.1f} s"
+    not_run = sum(r.error == review.NOT_RUN for r in rows)
+    checked = (
+        f"{ran} checked, {len(rows) - ran - not_run} unchanged"
+        + (f", {not_run} not run (no sandbox)" if not_run else "")
+        + f", in {seconds:.1f} s"
+    )
     return f"{plural(len(rows), 'learner')}: {', '.join(parts)} · {checked}"
 
 

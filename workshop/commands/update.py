@@ -5,8 +5,9 @@ edited (a guide, the README's Codespaces link, a workflow), so it first shows
 what it would do, file by file, and what the course changed, step by step.
 `--apply` makes one commit on the current branch, keeps the commit before
 under refs/workshop/update/ (undo: `git reset --keep <it>`) and rebuilds the
-step-N tags, printing their old and new ids. app/ is never touched. See
-workshop/course/updating.py for the merge.
+step-N tags, printing their old and new ids; the undo line it prints puts
+the tags back too. app/ is never touched. One update, goto or restore at a
+time (the lock of workshop/lock.py). See workshop/course/updating.py for the merge.
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from workshop import git, lock
 from workshop.commands.tags import report as report_tags
 from workshop.course import tagging, updating
 from workshop.errors import WorkshopError
-from workshop.project import APP, require_git
+from workshop.project import APP, STATE, require_git
 from workshop.ui import bad, ok, style
 
 WORDS = {"course": "from the course", "merged": "merged with yours",
-         "conflict": "conflict"}  # fmt: skip
+         "conflict": "conflict", "kept": "kept yours"}  # fmt: skip
 _STEP_FILE = re.compile(r"^checkpoints/step-(\d+)/(.+)$")
 _SUITE = re.compile(r"^tests/steps/test_step_(\d+)\.py$")
 PARTS = ("guide", "checkpoint", "checks")
@@ -38,6 +40,15 @@ def update(
             "HEAD is a generated step tag: switch to your branch (git switch main) "
             "before updating"
         )
+    (root / STATE).mkdir(exist_ok=True)
+    with lock.held(root / STATE, "update"):
+        return _update(root, source, apply=apply, markers=markers)
+
+
+def _update(root: Path, source: str | None, *, apply: bool, markers: bool) -> int:
+    if finished := updating.finish_interrupted(root):
+        print(ok(f"Finished the update that was interrupted: {finished[:12]}."))
+        refresh_tags(root)
     plan = updating.make_plan(root, updating.resolve_source(root, source))
     print_plan(plan)
     if plan.up_to_date:
@@ -53,10 +64,15 @@ def update(
             + style("workshop update --apply" + " --markers" * markers, "bold")
         )
         return 0
-    done = updating.apply(root, plan, markers=markers)
-    print(ok(f"Committed {(done.commit or '')[:12]}: workshop update."))
-    print(f"  undo: git reset --keep {plan.head[:12]}  (kept as {done.undo})")
-    refresh_tags(root)
+    with updating.deferred_signals():  # a signal waits for the tags and the undo
+        tags_before = step_tags(root)
+        done = updating.apply(root, plan, markers=markers)
+        print(ok(f"Committed {(done.commit or '')[:12]}: workshop update."))
+        refresh_tags(root)
+        undo = undo_line(plan.head, tags_before, step_tags(root))
+        print(f"  undo: {undo}", flush=True)
+        print(style(f"  (the tags go back too; the commit before is kept as "
+                    f"{done.undo})", "dim"), flush=True)  # fmt: skip
     if plan.conflicts:
         listed = " ".join(c.path for c in plan.conflicts)
         print(
@@ -64,6 +80,21 @@ def update(
             f"commit them (git commit -am 'Resolve the course update')."
         )
     return 0
+
+
+def step_tags(root: Path) -> dict[str, str]:
+    """{step-N: commit id} of the copy's step tags."""
+    out = git.run(root, "for-each-ref", "--format=%(refname:strip=2) %(objectname)",
+                  "refs/tags/step-*")  # fmt: skip
+    return dict(line.split() for line in out.splitlines() if line.strip())
+
+
+def undo_line(head: str, before: dict[str, str], after: dict[str, str]) -> str:
+    """One command that puts the branch and every step-N tag back."""
+    moved = [f"git tag -f {n} {c}" for n, c in sorted(before.items())
+             if after.get(n) != c]  # fmt: skip
+    made = [f"git tag -d {n}" for n in sorted(set(after) - set(before))]
+    return " && ".join([f"git reset --keep {head[:12]}", *moved, *made])
 
 
 def print_plan(plan: updating.Plan) -> None:

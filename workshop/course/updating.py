@@ -19,11 +19,25 @@ index, `commit-tree`), then moves the working tree and branch to it with
 staged or unsaved work elsewhere (app/) stays as it is. The commit before is
 kept under refs/workshop/update/<UTC time>, so every replaced file can be
 brought back (`git reset --keep <it>`). Standard library only.
+
+As safe as `goto`: one update (or goto, restore) at a time (workshop/lock.py,
+taken by the command); SIGINT, SIGTERM and SIGHUP wait until the working tree
+and the branch agree again; a kill in between (SIGKILL, a power cut) is
+recognised by the next update from a note in .git, and finished. The record
+is read from HEAD, never from the working tree. A course file that would
+land on a file or folder of the learner's that git does not track (ignored
+data, their own .vscode/settings.json), or where a committed file of theirs
+is in the way, is listed in the plan as kept, and left as it is.
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import threading
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +47,6 @@ from workshop.course.source_record import (
     RECORD,
     Record,
     declared_source,
-    read_record,
     record_text,
 )
 from workshop.errors import WorkshopError
@@ -52,7 +65,9 @@ class Change:
     """A course file whose content changes in the learner's copy."""
 
     path: str
-    kind: str  # "course": the course's version; "merged": both; "conflict"
+    kind: str  # "course": the course's version; "merged": both; "conflict";
+    # "kept": the learner's untracked file or folder (or a file of theirs in
+    # the way) stays, and the course's version of the path is not written
     new: Entry | None  # what the path becomes (None: deleted)
     why: str = ""  # a conflict: what overlaps
     text: bytes = b""  # a conflict: the file with <<<<<<< markers
@@ -87,7 +102,7 @@ def resolve_source(root: Path, given: str | None) -> str:
     if given:
         local = Path(given).expanduser()
         return str(local.resolve()) if local.exists() else given
-    recorded = read_record(root)
+    recorded = record_at(root, "HEAD")
     source = declared_source(root) or (recorded.source if recorded else None)
     if source is None:
         raise WorkshopError(
@@ -105,7 +120,7 @@ def fetch(root: Path, source: str) -> str:
 
 def find_base(root: Path, head: str, course: str) -> tuple[str | None, str]:
     """The course commit the copy last had, and how it was found."""
-    record = read_record(root)
+    record = record_at(root, head)
     shared = git.merge_base(root, head, course)
     if record and git.is_ancestor(root, record.commit, course):
         if (
@@ -143,10 +158,10 @@ def make_plan(root: Path, source: str) -> Plan:
         change = merge_one(root, path, base_files.get(path), ours.get(path),
                            theirs.get(path))  # fmt: skip
         if change is not None:
-            changes.append(change)
+            changes.append(_unless_in_the_way(root, change, ours))
     moved = {p for p in set(base_files) | set(theirs)
              if base_files.get(p) != theirs.get(p)}  # fmt: skip
-    recorded = read_record(root)
+    recorded = record_at(root, head)
     return Plan(
         source=source,
         course=course,
@@ -159,6 +174,42 @@ def make_plan(root: Path, source: str) -> Plan:
         recorded=recorded.commit if recorded else None,
         contained=git.is_ancestor(root, course, head),
     )
+
+
+def record_at(root: Path, commit: str) -> Record | None:
+    """The record as committed in `commit`: an interrupted update may have
+    written the working tree's copy without committing it."""
+    text = git.run(root, "show", f"{commit}:{RECORD}", check=False)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return None
+    source, course = data.get("source"), data.get("commit")
+    if isinstance(source, str) and isinstance(course, str) and source and course:
+        return Record(source, course)
+    return None
+
+
+def _unless_in_the_way(root: Path, change: Change, ours: dict[str, Entry]) -> Change:
+    """`change`, or a "kept" one when writing it would overwrite or delete
+    what the learner has there and git does not keep (or their own file)."""
+    if change.new is None or change.kind == "conflict":
+        return change
+    why = _in_the_way(root, change.path, ours)
+    return Change(change.path, "kept", None, why) if why else change
+
+
+def _in_the_way(root: Path, path: str, ours: dict[str, Entry]) -> str | None:
+    target = root / path
+    if target.is_dir() and not target.is_symlink():
+        return "a folder of yours is there (kept; the course's file is not added)"
+    if path not in ours and (target.exists() or target.is_symlink()):
+        return "your file there is not committed, or ignored (kept as it is)"
+    for parent in Path(path).parents:
+        name = parent.as_posix()
+        if name != "." and (name in ours or (root / name).is_file()):
+            return f"your file {name} is where the course has a folder (kept)"
+    return None
 
 
 def merge_one(
@@ -202,28 +253,83 @@ def apply(root: Path, plan: Plan, *, markers: bool = False) -> Applied:
     uncommitted, with markers, when `markers` (else they stop everything)."""
     if plan.conflicts and not markers:
         raise WorkshopError("the update has conflicts: nothing was written")
-    _refuse_unsaved(root, [*(c.path for c in plan.changes), RECORD])
+    written = [c.path for c in plan.changes if c.kind != "kept"]
+    _refuse_unsaved(root, [*written, RECORD])
     if plan.up_to_date:
         return Applied(None, None)
     record = Record(plan.source, plan.course)
     tree = _new_tree(root, plan, record)
     commit = _commit(root, plan, tree)
     undo = _keep(root, plan.head)
-    try:
-        git.run(root, "update-index", "-q", "--refresh", check=False)
-        git.run(root, "read-tree", "-m", "-u", plan.head, commit)
-    except WorkshopError:
-        git.run(root, "update-ref", "-d", undo, plan.head, check=False)
-        raise
-    try:
-        git.run(root, "update-ref", "-m", "workshop update", "HEAD", commit, plan.head)
-    except WorkshopError:
-        git.run(root, "read-tree", "-m", "-u", commit, plan.head, check=False)
-        raise
+    with deferred_signals():
+        _move(root, plan.head, commit, undo)
     for change in plan.conflicts:
         if change.text:
             (root / change.path).write_bytes(change.text)
     return Applied(commit, undo)
+
+
+def _move(root: Path, head: str, commit: str, undo: str) -> None:
+    """The working tree and index, then the branch, to `commit`; a note in
+    .git says what is under way until both agree (see `finish_interrupted`)."""
+    note = _note(root)
+    note.write_text(f"{head} {commit}\n", encoding="utf-8")
+    try:
+        git.run(root, "update-index", "-q", "--refresh", check=False)
+        git.run(root, "read-tree", "-m", "-u", head, commit)
+    except WorkshopError:
+        git.run(root, "update-ref", "-d", undo, head, check=False)
+        note.unlink(missing_ok=True)
+        raise
+    try:
+        git.run(root, "update-ref", "-m", "workshop update", "HEAD", commit, head)
+    except WorkshopError:
+        git.run(root, "read-tree", "-m", "-u", commit, head, check=False)
+        raise
+    finally:
+        note.unlink(missing_ok=True)
+
+
+def _note(root: Path) -> Path:
+    return root / git.run(root, "rev-parse", "--git-path", "workshop-update").strip()
+
+
+def finish_interrupted(root: Path) -> str | None:
+    """An update killed between the working tree and the branch: finished
+    when the index holds its commit's tree (what read-tree wrote), said so."""
+    note = _note(root)
+    try:
+        head, commit = note.read_text(encoding="utf-8").split()
+    except (OSError, ValueError):
+        return None
+    current = git.head_commit(root)
+    index = git.run(root, "write-tree", check=False).strip()
+    tree = git.run(root, "rev-parse", f"{commit}^{{tree}}", check=False).strip()
+    note.unlink(missing_ok=True)
+    if current == head and index and index == tree:
+        git.run(root, "update-ref", "-m", "workshop update (finished)", "HEAD",
+                commit, head)  # fmt: skip
+        return commit
+    return None
+
+
+@contextmanager
+def deferred_signals() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP wait for the block; then they act as sent."""
+    names = [n for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    old = {n: signal.signal(getattr(signal, n), lambda s, _f: caught.append(s))
+           for n in names}  # fmt: skip
+    try:
+        yield
+    finally:
+        for name, handler in old.items():
+            signal.signal(getattr(signal, name), handler)
+        for number in caught[:1]:
+            signal.raise_signal(number)
 
 
 def _refuse_unsaved(root: Path, paths: list[str]) -> None:
@@ -252,8 +358,8 @@ def _refuse_unsaved(root: Path, paths: list[str]) -> None:
 def _new_tree(root: Path, plan: Plan, record: Record) -> str:
     lines = []
     for change in plan.changes:
-        if change.kind == "conflict":
-            continue  # stays as committed; the markers go to the working tree
+        if change.kind in ("conflict", "kept"):
+            continue  # stays as it is; a conflict's markers go to the tree
         if change.new is None:
             lines.append(f"0 {'0' * 40}\t{change.path}")
         else:
@@ -268,7 +374,7 @@ def _new_tree(root: Path, plan: Plan, record: Record) -> str:
 
 
 def commit_message(plan: Plan) -> str:
-    applied = [c for c in plan.changes if c.kind != "conflict"]
+    applied = [c for c in plan.changes if c.kind not in ("conflict", "kept")]
     lines = [f"{'D' if c.new is None else 'M'} {c.path}" for c in applied]
     return (
         f"workshop update: the course at {plan.course[:12]}\n\n"

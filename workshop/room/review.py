@@ -4,10 +4,16 @@ Each repository (a git URL or path) is fetched into a cache, one small git
 repository per learner under `.workshop/room/repos/` (their default branch,
 no tags). Its app/ is written out to `.workshop/room/apps/<learner>/app` and
 run through this checkout's step suites, up to its first red step, in a
-supervised child (workshop/checks/suites.py) isolated by workshop/room/sandbox.py: no
-credentials in its environment, a temporary HOME, resource limits, and time
-limits tighter than a learner's own (an infinite loop costs one test's
-limit, and only its own worker). Repositories are checked in parallel.
+supervised child (workshop/checks/suites.py) jailed by workshop/room/sandbox.py
+(bubblewrap: no rights of the instructor's, no network, resource limits),
+with time limits tighter than a learner's own that the learner's code
+cannot stretch (an infinite loop costs one test's limit, and only its own
+worker). Repositories are checked in parallel. Without a sandbox no learner
+code runs: each row shows the last commit only.
+
+Everything a learner controls (their messages, names, errors) is stripped of
+control characters before it is kept or shown; every fetch has a time limit
+and takes the source after `--`; one room at a time uses a cache (its lock).
 
 Results are kept in `.workshop/room/results.json`, keyed by the app/ tree id
 and a hash of the suites: a learner whose app/ did not change since the last
@@ -16,20 +22,20 @@ look (whatever else they committed) is not run again. Standard library only.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
 import re
 import shutil
-import tempfile
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from workshop import git
+from workshop import git, lock
 from workshop.checks.results import StepResult
 from workshop.checks.suites import (
     Cancelled,
@@ -52,6 +58,9 @@ HANG = "did not finish in"
 # a little less, so a hang costs less. Not below 5 s a test: a red test may
 # wait up to 3 s by design (the suites' bounded waits), more on a busy machine.
 ROOM_LIMITS = Limits(importing=4.0, collecting=15.0, test=5.0, run=120.0)
+FETCH_SECONDS = 60.0  # a server that accepts and never answers costs this much
+NOT_RUN = "not run: no sandbox here"
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -141,12 +150,24 @@ class Room:
     limits: Limits = ROOM_LIMITS
     caps: sandbox.Caps = field(default_factory=sandbox.Caps)
     cancel: threading.Event = field(default_factory=threading.Event)
+    bwrap: str | None = field(default_factory=sandbox.available)
+    fetch_seconds: float = FETCH_SECONDS
 
     def check(
         self, people: list[Learner], progress: Callable[[int, int], None] | None = None
     ) -> list[Row]:
-        """A row per learner, in order; only changed app/ folders are run."""
+        """A row per learner, in order; only changed app/ folders are run.
+        Two rooms on one cache: the second refuses in one line."""
+        self.cache.mkdir(parents=True, exist_ok=True)
+        with lock.held(self.cache, "room"):
+            return self._check(people, progress)
+
+    def _check(
+        self, people: list[Learner], progress: Callable[[int, int], None] | None
+    ) -> list[Row]:
         previous = self._load()
+        if self.limits.asked is None:
+            self.limits = _untrusting(self.limits, self.root)
         numbers = [s.number for s in all_steps(self.root)]
         suites = suites_hash(self.root)
         rows: list[Row | None] = [None] * len(people)
@@ -181,7 +202,7 @@ class Room:
                 before.error = f"{error} (showing the last result)"
                 before.ran = False
                 return before
-            row.error = str(error)
+            row.error = clean(str(error))
             return row
         row.commit = git.run(repo, "rev-parse", HEAD_REF).strip()
         row.committed = int(git.run(repo, "log", "-1", "--format=%ct", HEAD_REF))
@@ -190,12 +211,19 @@ class Room:
             row.error = f"no {APP}/ folder on its default branch"
             return row
         row.app_tree, row.suites = app, suites
-        if before and (before.app_tree, before.suites) == (app, suites):
+        if self.bwrap is None:
+            row.error = NOT_RUN
+            return row
+        if (
+            before is not None
+            and before.error is None  # not a look that could not run it
+            and (before.app_tree, before.suites) == (app, suites)
+        ):
             return _carry(before, row)
         try:
             self._run(person, repo, numbers, row)
         except (WorkshopError, OSError) as error:
-            row.error = f"could not check it: {error}"
+            row.error = clean(f"could not check it: {error}")
         return row
 
     def _fetch(self, person: Learner) -> Path:
@@ -203,8 +231,11 @@ class Room:
         if not (repo / ".git").is_dir():
             repo.mkdir(parents=True, exist_ok=True)
             git.run(repo, "init", "--quiet")
-        fetch = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head"]
-        git.run(repo, *fetch, person.source, f"+HEAD:{HEAD_REF}")
+        fetch = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--"]
+        git.run(
+            repo, *fetch, person.source, f"+HEAD:{HEAD_REF}",
+            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"}, timeout=self.fetch_seconds,
+        )  # fmt: skip
         return repo
 
     def _run(self, person: Learner, repo: Path, numbers: list[int], row: Row) -> None:
@@ -215,21 +246,20 @@ class Room:
         shutil.rmtree(folder, ignore_errors=True)
         (folder / APP).mkdir(parents=True)
         git.write_tree_to(repo, row.app_tree or "", folder / APP)
-        with tempfile.TemporaryDirectory(prefix="workshop-room-home-") as home:
-            where = Path(home)
-            # Only pytest's own plugins: the suites need no other, and not
-            # importing xdist and friends saves a third of a second of CPU a
-            # learner (measured: 0.35 s of about 2.8).
-            env = {**sandbox.clean_env(where), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-            isolation = Isolation(env, sandbox.prefix(self.caps), where)
-            spare = Spare(self.root, isolation=isolation)
-            try:  # a Ctrl-C in the room sets `cancel`: Cancelled ends this one
-                results = run_suites(
-                    self.root, folder, numbers, stop_from=0, limits=self.limits,
-                    watching=Watching(spare, self.cancel),
-                )  # fmt: skip
-            finally:
-                spare.close()
+        assert self.bwrap is not None
+        bwrap, caps, root = self.bwrap, self.caps, self.root.resolve()
+        isolation = Isolation(
+            {"PATH": os.defpath}, cwd=folder,
+            wrap=lambda files: sandbox.jail(bwrap, caps, root, folder.resolve(), files),
+        )  # fmt: skip
+        spare = Spare(self.root, isolation=isolation)
+        try:  # a Ctrl-C in the room sets `cancel`: Cancelled ends this one
+            results = run_suites(
+                self.root, folder.resolve(), numbers, stop_from=0,
+                limits=self.limits, watching=Watching(spare, self.cancel),
+            )  # fmt: skip
+        finally:
+            spare.close()
         _fill(row, results)
 
     def _load(self) -> dict[str, Row]:
@@ -265,11 +295,48 @@ def _fill(row: Row, results: list[StepResult]) -> None:
         return
     row.step = red.number
     problem = first_problem(red) or {}
-    row.check = problem.get("check") or headline(red)
-    row.message = problem.get("message")
+    row.check = clean(problem.get("check") or headline(red))
+    row.message = clean(problem.get("message") or "") or None
     row.hangs = HANG in (row.message or "") or "importing app/ did not finish" in (
         row.message or ""
     )
+
+
+def clean(text: str) -> str:
+    """A learner's text, safe on a terminal: control characters (escape
+    codes that clear a screen or retitle a window) removed, tabs kept."""
+    return _CONTROL.sub("", text)
+
+
+def _untrusting(limits: Limits, root: Path) -> Limits:
+    """`limits` that believe nothing the learner's process writes: the
+    seconds a test may ask for are read here, from the suites' own source."""
+    return replace(limits, asked=tuple(sorted(asked_limits(root / SUITES).items())))
+
+
+def asked_limits(folder: Path) -> dict[str, float]:
+    """{test function: seconds} of each `@pytest.mark.time_limit(N)` in `folder`."""
+    found: dict[str, float] = {}
+    for path in sorted(folder.glob("test_*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                for mark in node.decorator_list:
+                    if seconds := _time_limit(mark):
+                        found[node.name] = max(seconds, found.get(node.name, 0.0))
+    return found
+
+
+def _time_limit(mark: ast.expr) -> float | None:
+    """N of a `pytest.mark.time_limit(N)` decorator, else None."""
+    if not (isinstance(mark, ast.Call) and isinstance(mark.func, ast.Attribute)):
+        return None
+    if mark.func.attr != "time_limit" or not mark.args:
+        return None
+    value = mark.args[0]
+    if isinstance(value, ast.Constant) and isinstance(value.value, int | float):
+        return float(value.value)
+    return None
 
 
 def default_jobs() -> int:
