@@ -20,6 +20,7 @@ from pathlib import Path
 from workshop.commands.worker import worker_running
 from workshop.errors import WorkshopError
 from workshop.project import APP, get_step
+from workshop.served_data import served_env
 from workshop.supervise import Supervisor
 
 ADDRESS_IN_USE = {errno.EADDRINUSE, 10048}  # 10048: WSAEADDRINUSE on Windows
@@ -34,6 +35,7 @@ def serve(
 ) -> int:
     """Serve `root`'s app/ (or checkpoint N's) until stopped; 0 when stopped."""
     folder = get_step(root, checkpoint).checkpoint if checkpoint is not None else root
+    os.environ.update(served_env(root, folder))  # a checkpoint's own database
     app_dir = folder / APP
     if not (app_dir / "main.py").is_file():
         raise WorkshopError(f"no app to serve: {app_dir / 'main.py'} does not exist")

@@ -31,6 +31,7 @@ from queue import Empty, SimpleQueue
 from workshop.checks.appwatch import described, saves
 from workshop.errors import WorkshopError
 from workshop.project import APP, get_step
+from workshop.served_data import served_env
 from workshop.supervise import Changed, Exited, Stop, kill
 from workshop.working import CONCURRENCY, FIX_IT, IMPORT_FAILED
 
@@ -66,6 +67,7 @@ def worker(
 ) -> int:
     """Run app/worker.py's Celery worker (or checkpoint N's) until stopped."""
     folder = get_step(root, checkpoint).checkpoint if checkpoint is not None else root
+    os.environ.update(served_env(root, folder))  # the served checkpoint's database
     app_dir = folder / APP
     shown = app_dir.relative_to(root).as_posix()
     if not (app_dir / "worker.py").is_file():
