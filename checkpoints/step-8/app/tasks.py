@@ -76,6 +76,14 @@ def send_digest(job_id: str) -> None:
         _set_job(job_id, "failed", "unexpected error, see the server log")
 
 
+def _set_job(job_id: str, status: str, detail: str | None = None) -> None:
+    with closing(connect()) as db, db:
+        db.execute(
+            "UPDATE jobs SET status = ?, detail = ? WHERE id = ?",
+            (status, detail, job_id),
+        )
+
+
 def import_subscribers(job_id: str, upload: BinaryIO) -> None:
     """Add the subscribers of a CSV file (its first line: email,name) and welcome
     each one; the job's detail says how many were imported, which rows refused."""
@@ -109,11 +117,3 @@ def _add_subscriber(new: SubscriberIn) -> int:
             (new.email, new.name),
         ).fetchone()
     return row["id"]
-
-
-def _set_job(job_id: str, status: str, detail: str | None = None) -> None:
-    with closing(connect()) as db, db:
-        db.execute(
-            "UPDATE jobs SET status = ?, detail = ? WHERE id = ?",
-            (status, detail, job_id),
-        )
