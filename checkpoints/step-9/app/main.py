@@ -148,7 +148,16 @@ def start_import(file: UploadFile, db: DbDep, response: Response) -> Job:
             "INSERT INTO jobs (id, status) VALUES (?, 'pending') RETURNING *",
             (job_id,),
         ).fetchone()
-    import_subscribers.delay(job_id, str(path))  # the worker deletes the file
+    try:
+        import_subscribers.delay(job_id, str(path))  # the worker deletes the file
+    except OperationalError as error:  # as for the digest, and no worker will
+        path.unlink()  # delete the stored upload
+        with db:
+            db.execute(
+                "UPDATE jobs SET status = 'failed', detail = ? WHERE id = ?",
+                (f"never queued: {error}", job_id),
+            )
+        raise HTTPException(503, "The job queue is not answering, try again") from None
     response.headers["Location"] = f"/jobs/{job_id}"
     return Job(**row)
 
