@@ -137,6 +137,12 @@ SUBSCRIBERS_CSV = (
 )
 
 
+def job_after(server, location: str, status: str) -> dict | None:
+    """The job at `location` once its status is no longer `status`, else None."""
+    job = server.get(location).json()
+    return job if job["status"] != status else None
+
+
 def upload(text: str) -> dict:
     """The `files=` of a request that uploads `text` as subscribers.csv."""
     return {"file": ("subscribers.csv", text.encode(), "text/csv")}
@@ -159,7 +165,9 @@ def test_import_is_accepted_as_a_job(client):
     )
 
     followed = client.get(f"/jobs/{job['id']}").json()
-    assert followed["status"] == "done", followed
+    assert followed["status"] == "done", (
+        f"the import ended {followed['status']}: {followed['detail']}"
+    )
     assert followed["detail"].startswith("imported 2 of 4 rows"), (
         f"the job's detail is {followed['detail']!r}: it should start with"
         ' "imported 2 of 4 rows" and name the refused lines'
@@ -181,20 +189,22 @@ def test_import_reads_the_upload_after_the_response(live_server, mail_gate):
         "the import ran inside the request: add it with background_tasks.add_task"
     )
     location = response.headers["location"]
-    wait_for(
+    job = wait_for(
         live_server,
-        lambda: job_status(live_server, location) == "running",
-        "the import job never ran: add_task(import_subscribers, job_id, file.file)",
+        lambda: job_after(live_server, location, "pending"),
+        "the import job never started: add_task(import_subscribers, job_id, file.file)",
+    )
+    assert job["status"] == "running", (
+        f"the import ended {job['status']} before Grace's welcome email was sent:"
+        f" {job['detail']}"
     )
     mail_gate.open()
     job = wait_for(
         live_server,
-        lambda: (
-            (found := live_server.get(location).json())["status"] != "running" and found
-        ),
+        lambda: job_after(live_server, location, "running"),
         "the import job stays running",
     )
-    assert job == {**job, "status": "done", "detail": "imported 1 of 1 rows"}, (
+    assert (job["status"], job["detail"]) == ("done", "imported 1 of 1 rows"), (
         f"the import ended {job['status']}: {job['detail']}"
     )
     assert live_server.emails_to("grace@example.com", "sent"), "Grace is welcomed"
