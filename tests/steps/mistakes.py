@@ -355,6 +355,18 @@ MISTAKES: list[Mistake] = [
         (Edit("tasks.py", DIGEST_7, DIGEST_NO_CATCH_ALL),),
         ("running", "except Exception"),
     ),
+    Mistake(
+        8,
+        "sends the UploadFile itself to .delay()",
+        (
+            Edit(
+                "main.py",
+                "import_subscribers.delay(job_id, str(path))",
+                "import_subscribers.delay(job_id, file)",
+            ),
+        ),
+        ("UploadFile cannot go to .delay()", "pass the worker its path"),
+    ),
 ]
 
 

@@ -4,6 +4,7 @@ import re
 import threading
 import uuid
 
+from step_support import wait_for
 from support.live import wait_until
 
 ADA = {"email": "ada@example.com", "name": "Ada"}
@@ -124,3 +125,86 @@ def test_graceful_shutdown_lets_the_running_job_finish(
 
     with client_factory() as client:  # the same database, a new app instance
         wait_until(lambda: job_status(client, location) == "done", "the job is done")
+
+
+# An upload: two new subscribers, a line that is not one, a duplicate of Ada.
+SUBSCRIBERS_CSV = (
+    "email,name\n"
+    "grace@example.com,Grace\n"
+    "not an email,Nobody\n"
+    "ada@example.com,Ada again\n"
+    "alan@example.com,Alan\n"
+)
+
+
+def job_after(server, location: str, status: str) -> dict | None:
+    """The job at `location` once its status is no longer `status`, else None."""
+    job = server.get(location).json()
+    return job if job["status"] != status else None
+
+
+def upload(text: str) -> dict:
+    """The `files=` of a request that uploads `text` as subscribers.csv."""
+    return {"file": ("subscribers.csv", text.encode(), "text/csv")}
+
+
+def test_import_is_accepted_as_a_job(client):
+    """POST /subscribers/import takes a CSV upload and answers 202 with a job;
+    the job imports its rows and says which it refused."""
+    assert client.post("/subscribers", json=ADA).status_code == 201
+    response = client.post("/subscribers/import", files=upload(SUBSCRIBERS_CSV))
+    assert response.status_code == 202, (
+        f"POST /subscribers/import answered {response.status_code}, not 202: add"
+        " it with status_code=202 and a parameter `file: UploadFile`"
+        f" ({response.text[:200]})"
+    )
+    job = response.json()
+    assert job["status"] == "pending", "the import has not started when we answer"
+    assert response.headers.get("location", "").endswith(f"/jobs/{job['id']}"), (
+        'no Location header: set response.headers["Location"] = f"/jobs/{job_id}"'
+    )
+
+    followed = client.get(f"/jobs/{job['id']}").json()
+    assert followed["status"] == "done", (
+        f"the import ended {followed['status']}: {followed['detail']}"
+    )
+    assert followed["detail"].startswith("imported 2 of 4 rows"), (
+        f"the job's detail is {followed['detail']!r}: it should start with"
+        ' "imported 2 of 4 rows" and name the refused lines'
+    )
+    assert "line 3" in followed["detail"] and "line 4" in followed["detail"]
+    emails = {s["email"] for s in client.get("/subscribers").json()}
+    assert emails == {ADA["email"], "grace@example.com", "alan@example.com"}
+
+
+def test_import_reads_the_upload_after_the_response(live_server, mail_gate):
+    """On a real server, the upload is answered 202 first; the task then reads
+    the file (still open) and welcomes each imported subscriber."""
+    mail_gate.hold("grace@example.com")
+    response = live_server.post(
+        "/subscribers/import", files=upload("email,name\ngrace@example.com,Grace\n")
+    )
+    assert response.status_code == 202, response.text
+    assert not mail_gate.sent_before_response, (
+        "the import ran inside the request: add it with background_tasks.add_task"
+    )
+    location = response.headers["location"]
+    job = wait_for(
+        live_server,
+        lambda: job_after(live_server, location, "pending"),
+        "the import job never started: add_task(import_subscribers, job_id, file.file)",
+    )
+    assert job["status"] == "running", (
+        f"the import ended {job['status']} before Grace's welcome email was sent:"
+        f" {job['detail']}"
+    )
+    mail_gate.open()
+    job = wait_for(
+        live_server,
+        lambda: job_after(live_server, location, "running"),
+        "the import job stays running",
+    )
+    assert (job["status"], job["detail"]) == ("done", "imported 1 of 1 rows"), (
+        f"the import ended {job['status']}: {job['detail']}"
+    )
+    assert live_server.emails_to("grace@example.com", "sent"), "Grace is welcomed"

@@ -258,3 +258,24 @@ def test_a_broker_that_does_not_answer_fails_the_job_with_a_503():
     assert all(job["status"] == "failed" for job in jobs), (
         f"jobs left behind: {jobs}; mark the job failed when .delay() fails"
     )
+
+
+@pytest.mark.time_limit(20)
+def test_an_import_the_broker_never_got_is_failed_and_its_upload_deleted():
+    """With the broker down, POST /subscribers/import answers 503 too; its job
+    is failed and the upload it stored for the worker is deleted."""
+    stack = _stack(DOWN, "dead")
+    stack.web()
+    before = {job["id"] for job in stack.jobs()}
+    csv = {"file": ("subscribers.csv", b"email,name\nbob@example.com,Bob\n")}
+    with httpx.Client(base_url=stack.url, timeout=15) as client:
+        response = client.post("/subscribers/import", files=csv)
+    assert response.status_code == 503, (
+        f"POST /subscribers/import with the broker down answered"
+        f" {response.status_code}: catch OperationalError around .delay() as in"
+        " start_digest"
+    )
+    [job] = [job for job in stack.jobs() if job["id"] not in before]
+    assert job["status"] == "failed", f"mark the job failed when .delay() fails: {job}"
+    stored = [p.name for p in stack.db.parent.rglob(f"*{job['id']}*")]
+    assert not stored, f"no worker will delete {stored}: delete it before the 503"

@@ -64,13 +64,13 @@ SCHEDULES = {
         "demo": (7, 8, 9),
         "extra": {"welcome": 10, "break": 15, "wrap-up": 10},
     },
-    "A full day (7 h)": {
+    "A full day (7 h 30)": {
         "code": tuple(range(10)),
         "demo": (),
         "extra": {"welcome": 15, "lunch": 60, "two breaks": 30, "wrap-up": 15},
     },
 }
-LENGTHS = {"90 minutes": 90, "Half a day (3 h 30)": 210, "A full day (7 h)": 420}
+LENGTHS = {"90 minutes": 90, "Half a day (3 h 30)": 210, "A full day (7 h 30)": 450}
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,26 @@ import sqlite3
 from contextlib import asynccontextmanager
 from uuid import UUID, uuid4
 
-from fastapi import BackgroundTasks, Depends, FastAPI, HTTPException, Request, Response
+from fastapi import (
+    BackgroundTasks,
+    Depends,
+    FastAPI,
+    HTTPException,
+    Request,
+    Response,
+    UploadFile,
+)
 from fastapi.responses import RedirectResponse
 
 from app.db import DbDep, init_db
 from app.models import AuditEntry, Email, Job, Subscriber, SubscriberId, SubscriberIn
-from app.tasks import notify_admin, send_digest, send_welcome_email, write_audit_entry
+from app.tasks import (
+    import_subscribers,
+    notify_admin,
+    send_digest,
+    send_welcome_email,
+    write_audit_entry,
+)
 
 
 @asynccontextmanager
@@ -113,6 +127,28 @@ def start_digest(
         ).fetchone()
     background_tasks.add_task(send_digest, job_id)
     response.headers["Location"] = f"/jobs/{job_id}"  # where to follow it
+    return Job(**row)
+
+
+@app.post(
+    "/subscribers/import",
+    status_code=202,
+    summary="Import subscribers from a CSV file: email,name (a job)",
+    dependencies=[Depends(audit_request)],
+)
+def start_import(
+    file: UploadFile, db: DbDep, background_tasks: BackgroundTasks, response: Response
+) -> Job:
+    job_id = str(uuid4())
+    with db:
+        row = db.execute(
+            "INSERT INTO jobs (id, status) VALUES (?, 'pending') RETURNING *",
+            (job_id,),
+        ).fetchone()
+    # the task reads the upload after the response: FastAPI 0.163 closes it
+    # only once the background tasks are done
+    background_tasks.add_task(import_subscribers, job_id, file.file)
+    response.headers["Location"] = f"/jobs/{job_id}"
     return Job(**row)
 
 

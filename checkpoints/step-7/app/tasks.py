@@ -1,12 +1,17 @@
 """Work a request sets off besides its answer: emails, audit entries, jobs."""
 
+import csv
 import logging
+import sqlite3
 from contextlib import closing
+from typing import BinaryIO
+
+from pydantic import ValidationError
 
 from app.config import settings
 from app.db import connect
 from app.mailer import MailError, send_email, send_email_async
-from app.models import Subscriber
+from app.models import Subscriber, SubscriberIn
 
 MAX_ATTEMPTS = 3
 logger = logging.getLogger(__name__)
@@ -77,3 +82,38 @@ def _set_job(job_id: str, status: str, detail: str | None = None) -> None:
             "UPDATE jobs SET status = ?, detail = ? WHERE id = ?",
             (status, detail, job_id),
         )
+
+
+def import_subscribers(job_id: str, upload: BinaryIO) -> None:
+    """Add the subscribers of a CSV file (its first line: email,name) and welcome
+    each one; the job's detail says how many were imported, which rows refused."""
+    _set_job(job_id, "running")
+    try:
+        rows = csv.DictReader(upload.read().decode("utf-8-sig").splitlines())
+        imported, refused = 0, []
+        for row in rows:
+            try:
+                subscriber_id = _add_subscriber(SubscriberIn.model_validate(row))
+            except ValidationError:
+                refused.append(f"line {rows.line_num} (not an email and a name)")
+            except sqlite3.IntegrityError:
+                refused.append(f"line {rows.line_num} (already subscribed)")
+            else:
+                imported += 1
+                send_welcome_email(subscriber_id)
+        summary = f"imported {imported} of {imported + len(refused)} rows"
+        if refused:
+            summary += "; refused: " + ", ".join(refused)
+        _set_job(job_id, "done", summary)
+    except Exception:  # a job must never stay "running" forever
+        logger.exception("import job %s", job_id)
+        _set_job(job_id, "failed", "unexpected error, see the server log")
+
+
+def _add_subscriber(new: SubscriberIn) -> int:
+    with closing(connect()) as db, db:
+        row = db.execute(
+            "INSERT INTO subscribers (email, name) VALUES (?, ?) RETURNING id",
+            (new.email, new.name),
+        ).fetchone()
+    return row["id"]

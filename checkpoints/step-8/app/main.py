@@ -1,16 +1,26 @@
 """The newsletter signup API. Run it with `make run` (`workshop serve`); open /docs."""
 
+import shutil
 import sqlite3
 from contextlib import asynccontextmanager
 from uuid import UUID, uuid4
 
-from fastapi import BackgroundTasks, Depends, FastAPI, HTTPException, Request, Response
+from fastapi import (
+    BackgroundTasks,
+    Depends,
+    FastAPI,
+    HTTPException,
+    Request,
+    Response,
+    UploadFile,
+)
 from fastapi.responses import RedirectResponse
 
+from app.config import settings
 from app.db import DbDep, init_db
 from app.models import AuditEntry, Email, Job, Subscriber, SubscriberId, SubscriberIn
 from app.tasks import write_audit_entry
-from app.worker import send_digest, welcome
+from app.worker import import_subscribers, send_digest, welcome
 
 
 @asynccontextmanager
@@ -108,6 +118,29 @@ def start_digest(db: DbDep, response: Response) -> Job:
     # the row is committed first: the worker may pick the job up at once
     send_digest.delay(job_id)  # a message to the broker; a worker runs it
     response.headers["Location"] = f"/jobs/{job_id}"  # where to follow it
+    return Job(**row)
+
+
+@app.post(
+    "/subscribers/import",
+    status_code=202,
+    summary="Import subscribers from a CSV file: email,name (a job)",
+    dependencies=[Depends(audit_request)],
+)
+def start_import(file: UploadFile, db: DbDep, response: Response) -> Job:
+    job_id = str(uuid4())
+    # no message can carry the UploadFile, and it is closed after the request:
+    # store the upload where the worker can read it, named by the job
+    path = settings.newsletter_db.parent / f"import-{job_id}.csv"
+    with path.open("wb") as stored:
+        shutil.copyfileobj(file.file, stored)
+    with db:
+        row = db.execute(
+            "INSERT INTO jobs (id, status) VALUES (?, 'pending') RETURNING *",
+            (job_id,),
+        ).fetchone()
+    import_subscribers.delay(job_id, str(path))  # the worker deletes the file
+    response.headers["Location"] = f"/jobs/{job_id}"
     return Job(**row)
 
 

@@ -6,6 +6,7 @@ Start a worker beside the app (`make worker`, or `workshop worker`):
 """
 
 import asyncio
+from pathlib import Path
 
 from celery import Celery
 
@@ -34,3 +35,13 @@ def welcome(subscriber_id: int, email: str, name: str) -> None:
 def send_digest(job_id: str) -> None:
     """The step 7 task, unchanged."""
     tasks.send_digest(job_id)
+
+
+@celery.task
+def import_subscribers(job_id: str, path: str) -> None:
+    """The step 7 task, on the upload the web server stored; deleted after."""
+    try:
+        with open(path, "rb") as upload:
+            tasks.import_subscribers(job_id, upload)
+    finally:
+        Path(path).unlink(missing_ok=True)
