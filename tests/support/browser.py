@@ -66,8 +66,10 @@ class Tab:
 
 
 @pytest.fixture
-def tab(browser: Any) -> Iterator[Tab]:
-    context = browser.new_context(viewport={"width": 1100, "height": 300})
+def tab(browser: Any, request: pytest.FixtureRequest) -> Iterator[Tab]:
+    # a module may size its pages (VIEWPORT): screenshots grow to the content
+    viewport = getattr(request.module, "VIEWPORT", {"width": 1100, "height": 300})
+    context = browser.new_context(viewport=viewport)
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
     opened = Tab(page)

@@ -20,85 +20,22 @@ serves checkpoint 1 where 0 is expected and 0 where 1 is: both fail.
 from __future__ import annotations
 
 import os
-import urllib.parse
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from support import browser as browsing
+from support.browser import Tab
 from timeline_support import ROOT, Step8, call, finished, signup, steps, worker_bar
 
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 SHOTS = ROOT / "screenshots"
-LOCAL = {"127.0.0.1", "localhost", "[::1]"}
 RED = "rgb(220, 38, 38)"  # --failed on the page
 ORANGE = "rgb(234, 88, 12)"  # --worker: a job run by step 8's Celery worker
-WAIT_MS = 20_000  # the bound of every wait in the page; reached only when broken
-
-
-def browser_problem() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "Playwright is not installed: run 'make browser'"
-    if not CHROMIUM.exists():
-        return f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium)"
-    return None
-
-
-# Module scope, not session: while Playwright's sync API is open, an event loop
-# runs in this thread, and a later test's asyncio.run() would fail.
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    problem = browser_problem()
-    if problem is not None:
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(f"REQUIRE_BROWSER=1, but {problem}")
-        pytest.skip(problem)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
-        yield browser
-        browser.close()
-
-
-@dataclass
-class Tab:
-    """A page whose requests off this machine are blocked and counted."""
-
-    page: Any
-    errors: list[str] = field(default_factory=list)
-    blocked: list[str] = field(default_factory=list)
-
-    def assert_clean(self) -> None:
-        assert self.blocked == [], "requests left the machine"
-        assert self.errors == [], "the console showed errors"
-
-
-@pytest.fixture
-def tab(browser: Any) -> Iterator[Tab]:
-    # full-page screenshots grow to the content: a short viewport, no blank space
-    context = browser.new_context(viewport={"width": 1000, "height": 300})
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    opened = Tab(page)
-
-    def only_local(route: Any) -> None:
-        host = urllib.parse.urlsplit(route.request.url).hostname or ""
-        if host in LOCAL or f"[{host}]" in LOCAL:
-            route.continue_()
-        else:
-            opened.blocked.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", only_local)
-    page.on("console", lambda m: m.type == "error" and opened.errors.append(m.text))
-    page.on("pageerror", lambda error: opened.errors.append(str(error)))
-    yield opened
-    context.close()
+# full-page screenshots grow to the content: a short viewport, no blank space
+VIEWPORT = {"width": 1000, "height": 300}
+browser = browsing.browser  # the fixtures: Chromium with the network cut
+tab = browsing.tab
 
 
 def shot(tab: Tab, name: str) -> None:

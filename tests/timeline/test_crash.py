@@ -11,7 +11,6 @@ of POST /digests then shows both runs, and says so. Without Redis: skipped
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 import uuid
@@ -20,30 +19,23 @@ from collections.abc import Iterator
 import pytest
 from timeline_support import DELAY, POLL, WORKER_WAIT, Step8, call, kind, steps
 
-REDIS = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+from workshop.bench.queue import redis_namespace
+from workshop.errors import WorkshopError
 
 
 @pytest.fixture
 def redis_broker() -> Iterator[dict[str, str]]:
     """Redis, with every key this test's processes write under a prefix of its
-    own (workshop/queueboot.py); only those keys are deleted afterwards."""
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(REDIS, socket_timeout=2)
+    own (the bench's namespace: workshop/queueboot.py applies it); only those
+    keys are deleted afterwards."""
+    pytest.importorskip("redis")
     try:
-        client.ping()
-    except redis.RedisError as error:
+        with redis_namespace() as broker:
+            yield broker
+    except WorkshopError as error:  # no Redis answers
         if os.environ.get("REDIS_URL"):
-            pytest.fail(f"Redis at {REDIS}: {error} (REDIS_URL is set)")
-        pytest.skip(f"no Redis at {REDIS} (set REDIS_URL to use another)")
-    prefix = f"workshop-test-{uuid.uuid4().hex}:"
-    try:
-        yield {"CELERY_BROKER_URL": REDIS, "WORKSHOP_KEY_PREFIX": prefix}
-    finally:
-        with contextlib.suppress(redis.RedisError):
-            keys = list(client.scan_iter(match=f"{prefix}*", count=500))
-            if keys:
-                client.delete(*keys)
-        client.close()
+            pytest.fail(f"{error} (REDIS_URL is set)")
+        pytest.skip(str(error))
 
 
 def digest_row(url: str, step9: Step8, wanted: str) -> dict:
