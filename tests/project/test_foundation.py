@@ -170,7 +170,9 @@ def test_makefile_has_the_readme_targets() -> None:
 
 def recipe(target: str) -> str:
     planned = subprocess.run(
-        ["make", "-n", "-B", target, "PYTHON=python3"],
+        # --no-print-directory: under `make test` this make is a sub-make,
+        # which would print "Entering directory" lines around its plan
+        ["make", "--no-print-directory", "-n", "-B", target, "PYTHON=python3"],
         cwd=ROOT,
         capture_output=True,
         text=True,
