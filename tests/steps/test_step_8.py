@@ -64,7 +64,7 @@ def test_an_upload_is_stored_for_the_worker_and_deleted_after(stack):
     web = stack.web()
     stack.worker()
     csv = b"email,name\ngrace@example.com,Grace\n"
-    with httpx.Client(base_url=stack.url, timeout=5) as client:
+    with httpx.Client(base_url=stack.url, timeout=15) as client:
         response = client.post(
             "/subscribers/import", files={"file": ("subscribers.csv", csv, "text/csv")}
         )
@@ -89,7 +89,7 @@ def test_jobs_survive_the_web_server_and_run_in_the_worker(stack):
     """The welcome email and a digest accepted with 202 are sent by the worker,
     even when the web server is killed right after answering."""
     web = stack.web()
-    with httpx.Client(base_url=stack.url, timeout=5) as client:
+    with httpx.Client(base_url=stack.url, timeout=15) as client:
         assert client.post("/subscribers", json=ADA).status_code == 201
         response = client.post("/digests")
     assert response.status_code == 202, response.text

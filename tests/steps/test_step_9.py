@@ -72,7 +72,7 @@ def _digest_mid_job(stack) -> str:
     stack.worker()
     for person in (ADA, BOB):
         stack.add_subscriber(person["email"], person["name"])
-    with httpx.Client(base_url=stack.url, timeout=5) as client:
+    with httpx.Client(base_url=stack.url, timeout=15) as client:
         response = client.post("/digests")
     assert response.status_code == 202, response.text
     job_id = response.json()["id"]
@@ -164,7 +164,7 @@ def test_a_greylisted_address_is_retried_and_a_bounced_one_fails_the_job():
     worker = stack.worker()
     grey, bounce = "grey@greylist.example.com", "nobody@bounce.example.com"
     stack.add_subscriber(grey, "Grey")  # imported: no welcome email tried it
-    with httpx.Client(base_url=stack.url, timeout=5) as client:
+    with httpx.Client(base_url=stack.url, timeout=15) as client:
         first = client.post("/digests").json()["id"]
         job = stack.wait_for_job(first, "done", "the greylisted digest got through")
         assert any("Retry in 1s" in line for line in worker.lines), (
@@ -199,7 +199,7 @@ def test_a_digest_longer_than_the_visibility_timeout_sends_each_email_once():
     readers = [f"reader{n}@example.com" for n in range(12)]
     for email in readers:
         stack.add_subscriber(email, "Reader")
-    with httpx.Client(base_url=stack.url, timeout=5) as client:
+    with httpx.Client(base_url=stack.url, timeout=15) as client:
         job_id = client.post("/digests").json()["id"]
     stack.wait_for_job(job_id, "done", "the digest is done", limit=15)
     wait_until(stack.quiet, "no run of the digest is left", timeout=10)
@@ -224,7 +224,7 @@ def test_a_backlog_sends_one_welcome_per_signup():
     stack = _stack(NO_CRASH, "redis")
     stack.worker()
     signups = [f"signup{n}@example.com" for n in range(24)]
-    with httpx.Client(base_url=stack.url, timeout=5) as client:
+    with httpx.Client(base_url=stack.url, timeout=15) as client:
         for email in signups:
             response = client.post("/subscribers", json={"email": email, "name": "S"})
             assert response.status_code == 201, response.text
