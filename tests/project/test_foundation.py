@@ -140,10 +140,13 @@ def test_readme_opens_with_the_two_commands() -> None:
 # tests when it is missing, and make a missing browser fail there; point step
 # 8's suite at Redis, so that a missing Redis fails there too.
 CI_SETUP = [
-    'if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get'
-    " > /dev/null; then",
+    'missing=""',
+    '[ -x /usr/bin/chromium ] || missing="$missing chromium"',
+    'command -v bwrap > /dev/null || missing="$missing bubblewrap"',
+    'if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null;'
+    " then",
     "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq"
-    " chromium > /dev/null",
+    " $missing > /dev/null",
     "fi",
     "export REQUIRE_BROWSER=1",
     'export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"',
