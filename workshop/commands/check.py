@@ -106,7 +106,8 @@ def check_current(
 
 
 def _first_red(results: list[StepResult]) -> int:
-    return next((r.number for r in results if not r.ok), results[-1].number)
+    last = results[-1].number if results else 0
+    return next((r.number for r in results if not r.ok), last)
 
 
 def show_focus(
@@ -114,7 +115,9 @@ def show_focus(
 ) -> int:
     """Step `focus` in full; earlier steps one line each, or one line in all."""
     by_number = {s.number: s for s in found}
-    mine = next(r for r in results if r.number == focus)
+    mine = next((r for r in results if r.number == focus), None)
+    if mine is None:
+        return show_stopped(found, results, focus)
     cause = root_cause(mine)
     alike = [r.number for r in results if r.number < focus and not r.ok]
     alike = [n for n in alike if root_cause(_at(results, n)) == cause]
@@ -137,6 +140,27 @@ def show_focus(
         print(f"\nStuck? Run: {style(f'workshop hint {first.number}', 'bold')}")
         return 1
     return show_next(root, found, focus)
+
+
+def show_stopped(found: list[Step], results: list[StepResult], focus: int) -> int:
+    """The run stopped (a hang, a crash) before step `focus` ran: the steps that
+    ran, the first red one in full, and one line on why `focus` has no result."""
+    by_number = {s.number: s for s in found}
+    red = next((r for r in results if not r.ok), None)
+    for result in results:
+        print(step_line(by_number[result.number], result))
+        if result is red:
+            print_details(result)
+    stopped = red.number if red else (results[-1].number if results else None)
+    where = (
+        f"the run stopped at step {stopped}"
+        if stopped is not None
+        else ("the run stopped before any step ran")
+    )
+    print(f"\n  Step {focus} was not checked: {where}; fix that first.\n")
+    hint = red.number if red else focus
+    print(f"Stuck? Run: {style(f'workshop hint {hint}', 'bold')}")
+    return 1
 
 
 def _at(results: list[StepResult], number: int) -> StepResult:
