@@ -177,9 +177,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 # --- step 8 on: the earlier suites' jobs run in a Celery worker in this process
 
-from queue_support import has_worker, run_queued_jobs_here, start_worker_here  # noqa: E402, F401
+from queue_support import has_worker, run_queued_jobs_here, start_worker_or_note  # noqa: E402, F401
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     if session.items and has_worker():
-        start_worker_here()  # before the first test: outside every time limit
+        start_worker_or_note()  # before the first test: outside every time limit

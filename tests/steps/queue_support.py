@@ -62,7 +62,9 @@ def start_worker_here() -> None:
     # app/ imported before (workshop check tries it once, then forgets it)
     # left its shared tasks behind: they would shadow this import's own
     _state._on_app_finalizers.clear()
-    from app.worker import celery
+    from workshop.checks.worker_app import worker_app
+
+    celery = worker_app()
 
     celery.conf.update(
         broker_url="memory://",
@@ -87,12 +89,32 @@ def start_worker_here() -> None:
     # the thread ends with the test process, after every test waited its jobs
 
 
+_WORKER_FAILED: list[str] = []  # why the in-process worker did not start
+
+
+def start_worker_or_note() -> None:
+    """Start the in-process worker; when app/worker.py cannot give one, note
+    why in one line (each test then fails with it, never an INTERNALERROR)."""
+    from workshop.checks.worker_app import NoCeleryApp
+    from workshop.importing import describe_load_error
+
+    try:
+        start_worker_here()
+    except NoCeleryApp as error:
+        _WORKER_FAILED.append(str(error))
+    except Exception as error:
+        found = describe_load_error(error, APP_DIR)
+        _WORKER_FAILED.append(" — ".join(found.splitlines()))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def run_queued_jobs_here() -> Iterator[None]:
     """Steps 0..7 on a queue-based app: jobs run in a worker in this process."""
     if not has_worker():
         yield
         return
+    if _WORKER_FAILED:
+        pytest.fail(_WORKER_FAILED[0], pytrace=False)
     from fastapi.testclient import TestClient
 
     start_worker_here()
