@@ -58,6 +58,7 @@ def start_worker_here() -> None:
     ends, so its imports and start-up count against no test's time limit)."""
     from celery import _state
     from celery.contrib.testing.worker import TestWorkController, setup_app_for_worker
+    from celery.signals import task_failure
 
     # app/ imported before (workshop check tries it once, then forgets it)
     # left its shared tasks behind: they would shadow this import's own
@@ -71,6 +72,8 @@ def start_worker_here() -> None:
         broker_transport_options={"polling_interval": 0.005},
     )
     setup_app_for_worker(celery, "WARNING", None)
+    # a task that raises: its error leads the failure (workshop/checks/app_errors)
+    task_failure.connect(_note_failure, weak=False)
     worker = TestWorkController(
         app=celery,
         hostname="steps@localhost",
@@ -87,6 +90,13 @@ def start_worker_here() -> None:
     worker.ensure_started()
     # never stopped: a clean stop waits 2 to 4 s for the broker's poll loop;
     # the thread ends with the test process, after every test waited its jobs
+
+
+def _note_failure(exception: BaseException | None = None, **_: object) -> None:
+    from workshop.checks.app_errors import record
+
+    if exception is not None:
+        record(exception)
 
 
 _WORKER_FAILED: list[str] = []  # why the in-process worker did not start

@@ -70,3 +70,29 @@ def advice(message: str) -> str | None:
         if match:
             return fix.format(*match.groups())
     return None
+
+
+_CALLED = re.compile(
+    r"(\w+)\(\) (?:got an unexpected keyword argument|missing \d+ "
+    r"required positional argument|takes \d+ positional argument)"
+)
+_UNBINDABLE = re.compile(r"type '(\w+)' is not supported")
+
+
+def in_context(message: str, source: str | None, in_task: bool | None) -> str | None:
+    """The fix, from what was seen where the app raised: the code of its app/
+    line (`source`) and whether it ran in a background task (None: unknown).
+    None when the evidence says nothing more than `advice`."""
+    code = (source or "").replace(" ", "")
+    if (match := _CALLED.search(message)) and f"Depends({match[1]}(" in code:
+        name = match[1]
+        return (
+            f"fix: pass the dependency itself, Depends({name}), not "
+            f"Depends({name}()): FastAPI calls it for each request"
+        )
+    if (match := _UNBINDABLE.search(message)) and in_task is False:
+        return (
+            f"fix: SQLite cannot store a {match[1]} object: bind a plain value "
+            f"at this line (str(...) of it, or an int id)"
+        )
+    return None
