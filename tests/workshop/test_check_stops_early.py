@@ -60,3 +60,22 @@ def test_a_bug_of_the_tool_is_one_line(monkeypatch, capsys) -> None:
         "the workshop tool failed (StopIteration in test_check_stops_early.py:" in line
     )
     assert "not your code: run the command again" in line
+
+
+def test_an_edited_suite_is_said_and_the_course_s_runs(
+    workshop_repo, run_workshop
+) -> None:
+    """A `pytest.skip()` added to a step's suite: one line, and the course's
+    committed suite decides; the learner's file is kept."""
+    suite = workshop_repo / "tests" / "steps" / "test_step_1.py"
+    text = suite.read_text()
+    edited = text.replace('"""\n', '"""\n    import pytest\n\n    pytest.skip()\n', 1)
+    suite.write_text(edited)
+    code, out, err = run_workshop("check", "1", cwd=workshop_repo)
+    assert code == 1, out + err
+    assert (
+        "tests/steps/test_step_1.py differs from the course's committed version: "
+        "checking with the course's" in out
+    )
+    assert "✗ Step 1" in out and "assert 0 >= 1" in out and "skipped" not in out
+    assert suite.read_text() == edited

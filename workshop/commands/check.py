@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from workshop.checks import progress
+from workshop.checks.course_copy import course_root
 from workshop.checks.results import StepResult
 from workshop.checks.suites import Watching, run_suites
 from workshop.checks.summary import (
@@ -48,9 +49,13 @@ def check(
     last = get_step(root, upto).number
     numbers = [s.number for s in found if s.number <= last]
     print(f"Checking {target} against {span(numbers)}\n")
-    results = run_suites(
-        root, app_dir, numbers, verbose=verbose, color=use_color(), watching=watching
-    )
+    with course_root(root) as (suites, note):
+        if note:
+            print(style(note, "bold"), "\n")
+        results = run_suites(
+            suites, app_dir, numbers, verbose=verbose, color=use_color(),
+            watching=watching,
+        )  # fmt: skip
     if checkpoint is None:
         progress.note(root, results)
         reporting.report(root, results, "watch" if watching else "check")
@@ -89,15 +94,18 @@ def check_current(
     numbers = [s.number for s in found if not recorded or s.number <= recorded.number]
     where = f"step {recorded.number}, the step you are on" if recorded else "yours"
     print(f"Checking app/ up to {where}\n")
-    results = run_suites(
-        root,
-        root,
-        numbers,
-        stop_from=0 if recorded is None else None,
-        verbose=verbose,
-        color=use_color(),
-        watching=watching,
-    )
+    with course_root(root) as (suites, note):
+        if note:
+            print(style(note, "bold"), "\n")
+        results = run_suites(
+            suites,
+            root,
+            numbers,
+            stop_from=0 if recorded is None else None,
+            verbose=verbose,
+            color=use_color(),
+            watching=watching,
+        )
     results = [r for r in results if r.ran]
     focus = recorded.number if recorded else _first_red(results)
     progress.note(root, results)
