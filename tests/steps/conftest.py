@@ -32,6 +32,7 @@ sys.path.insert(0, str(APP_DIR))
 if "app" in sys.modules:  # imported too early, from somewhere else
     raise pytest.UsageError("the package 'app' was imported before conftest.py")
 
+import task_trace  # noqa: E402
 from step_support import GATE_LIMIT, AppServer, MailGate  # noqa: E402
 
 
@@ -138,6 +139,7 @@ _budgets: dict[str, timeouts.Budget] = {}
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    task_trace.install()  # what the app adds to which BackgroundTasks, and runs
     config.addinivalue_line(
         "markers",
         f"{timeouts.MARKER}(seconds): this test may take longer than the default "
@@ -147,6 +149,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item):
+    task_trace.clear()
     if not timeouts.armed():
         return (yield)
     _budgets[item.nodeid] = timeouts.Budget(timeouts.limit(timeouts.asked(item)))

@@ -35,6 +35,9 @@ CHOSEN = {
     # no message without evidence: the fix read where the app raised
     "4: calls the dependency: Depends(audit_request())",
     "7: binds the UUID itself in GET /jobs",
+    # what the app added to which BackgroundTasks, and which ran
+    "2: makes a fresh BackgroundTasks() in the handler",
+    "4: adds the task after yield in the dependency",
 }
 
 
