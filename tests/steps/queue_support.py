@@ -63,9 +63,11 @@ def start_worker_here() -> None:
     # app/ imported before (workshop check tries it once, then forgets it)
     # left its shared tasks behind: they would shadow this import's own
     _state._on_app_finalizers.clear()
-    from workshop.checks.worker_app import worker_app
+    from workshop.checks.worker_app import NoCeleryApp, broker_problem, worker_app
 
     celery = worker_app()
+    if problem := broker_problem(celery):  # the app's own URL, before ours
+        raise NoCeleryApp(problem)
 
     celery.conf.update(
         broker_url="memory://",

@@ -30,6 +30,7 @@ table = load_table()
 CHOSEN = {
     # the app's own error first: a 500 is its exception at its app/ line
     "1: misspells the task's name: add_task(send_welcom_email, ...)",
+    "1: asks for input() in the path operation",
     # ruff before the tests: a blocking call in an async def, green before
     "2: time.sleep inside the async def task",
     # no message without evidence: the fix read where the app raised

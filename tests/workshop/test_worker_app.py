@@ -50,3 +50,18 @@ def test_a_celery_app_under_another_name_is_found(tmp_path: Path) -> None:
     )
     [result] = run_suites(ROOT, app, [0])
     assert result.ok, messages(result)
+
+
+def test_a_broker_url_with_two_slashes_is_named(tmp_path: Path) -> None:
+    """`sqla+sqlite://` and a relative path: green before (the checks' worker
+    used its own broker), while the app answered 500."""
+    app = step_8_app(tmp_path)
+    worker = app / "app" / "worker.py"
+    worker.write_text(
+        worker.read_text().replace('f"sqla+sqlite:///{', 'f"sqla+sqlite://{')
+    )
+    [result] = run_suites(ROOT, app, [0])
+    assert not result.ok
+    first = messages(result)[0].splitlines()[0]
+    assert "the broker URL 'sqla+sqlite://data/broker.db' has two slashes" in first
+    assert "write sqla+sqlite:/// (three slashes)" in first

@@ -57,6 +57,12 @@ ADVICE: list[tuple[re.Pattern[str], str]] = [
         "subscriber.id to add_task, not the {0}, and load it in the task",
     ),
     (
+        # input() in app code under the checks: pytest refuses stdin
+        re.compile(r"reading from stdin while output is captured"),
+        "fix: input() waits for a keyboard that a server does not have: take the "
+        "value from the request (a parameter or the body) instead",
+    ),
+    (
         re.compile(r"calls sys\.exit\("),
         "fix: do not exit at import; run the app with `make run`",
     ),

@@ -11,6 +11,7 @@ still run).
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -66,5 +67,7 @@ def _line(item: dict, app_dir: Path) -> tuple[str, str]:
         name = path.name
     code = item.get("code") or ""
     fix = FIXES.get(code)
+    if code == "F821" and (named := re.search(r"`(\w+)`", item["message"])):
+        fix = f"import or define {named[1]} (check its spelling and the imports)"
     message = f"{code} {item['message']}" + (f" — fix: {fix}" if fix else "")
     return f"{name}:{item['location']['row']}", message

@@ -8,11 +8,12 @@ same apps, and when there is none say in one line what to write.
 from __future__ import annotations
 
 import importlib
+import re
 from typing import Any
 
 
 class NoCeleryApp(Exception):
-    """app/worker.py imports, but holds no Celery app."""
+    """app/worker.py imports, but holds no Celery app (or one no worker can use)."""
 
 
 MISSING = (
@@ -35,3 +36,15 @@ def worker_app() -> Any:
     if not found:
         raise NoCeleryApp(MISSING)
     return found[0]
+
+
+def broker_problem(app: Any) -> str | None:
+    """What is wrong with the app's broker URL, seen in the URL itself."""
+    url = str(app.conf.broker_url or "")
+    if re.match(r"sqla\+sqlite://[^/]", url):
+        return (
+            f"app/worker.py: the broker URL {url!r} has two slashes before a "
+            "relative path, so SQLAlchemy reads its first folder as a host: write "
+            "sqla+sqlite:/// (three slashes) and the path"
+        )
+    return None
