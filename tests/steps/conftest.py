@@ -150,6 +150,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item):
     task_trace.clear()
+    item.stash[LOG_MARKS] = log_marks()
     if not timeouts.armed():
         return (yield)
     _budgets[item.nodeid] = timeouts.Budget(timeouts.limit(timeouts.asked(item)))
@@ -181,9 +182,33 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 # --- step 8 on: the earlier suites' jobs run in a Celery worker in this process
 
-from queue_support import has_worker, run_queued_jobs_here, start_worker_or_note  # noqa: E402, F401
+from queue_support import (  # noqa: E402, F401
+    PROCESSES,
+    has_worker,
+    log_marks,
+    logged_since,
+    run_queued_jobs_here,
+    start_worker_or_note,
+)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     if session.items and has_worker():
         start_worker_or_note()  # before the first test: outside every time limit
+
+
+LOG_MARKS = pytest.StashKey[dict]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call):
+    """A failed test on live processes (step 8 on): the app's error in the web
+    server's or worker's log leads its message (workshop/checks/app_errors)."""
+    report = yield
+    if report.failed and PROCESSES:
+        from workshop.checks.app_errors import from_log, record_line
+
+        for text in logged_since(item.stash.get(LOG_MARKS, {})):
+            if found := from_log(text):
+                record_line(found)
+    return report

@@ -282,12 +282,25 @@ def _end_with_parent_linux() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+PROCESSES: list[Process] = []  # every process started: their logs tell errors
+
+
+def logged_since(marks: dict[int, int]) -> list[str]:
+    """Each process's log since `marks` (id -> lines already seen)."""
+    return ["\n".join(p.lines[marks.get(id(p), 0) :]) for p in list(PROCESSES)]
+
+
+def log_marks() -> dict[int, int]:
+    return {id(p): len(p.lines) for p in list(PROCESSES)}
+
+
 class Process:
     """A process of the app (web server or worker) with its output collected."""
 
     def __init__(self, name: str, command: list[str], env: dict[str, str]) -> None:
         self.name = name
         self.lines: list[str] = []
+        PROCESSES.append(self)
         self.process = subprocess.Popen(
             command,
             cwd=APP_DIR,

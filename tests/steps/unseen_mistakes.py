@@ -339,7 +339,7 @@ UNSEEN: list[Mistake] = [
                 "welcome.delay(subscriber)",
             ),
         ),
-        ("app/main.py:", "subscriber.id"),
+        ("app/main.py:", "welcome.delay(...)", "plain"),
     ),
     Mistake(
         8,

@@ -12,6 +12,7 @@ reading follows.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import traceback
 from pathlib import Path
@@ -22,7 +23,52 @@ from workshop.checks.diagnose import advice, in_context
 _lock = threading.Lock()
 # (the exception, whether it was raised after the response: in a task; None:
 # not known, as in the worker)
-_raised: list[tuple[BaseException, bool | None]] = []
+_raised: list[tuple[BaseException | str, bool | None]] = []
+
+
+def record_line(line: str) -> None:
+    """A finding already in words (`app/main.py:54: EncodeError: ...`), read
+    from a web server's or worker's log by the suites."""
+    with _lock:
+        if all(line != seen for seen, _ in _raised):
+            _raised.append((line, None))
+
+
+def from_log(text: str, app_dir: Path | None = None) -> str | None:
+    """The app's error in a process's log: the last traceback with a frame in
+    app/ as `app/main.py:54: EncodeError: ...` (and its fix); or what the
+    worker logged about a task it does not know."""
+    if match := _UNREGISTERED.search(text):
+        name = match[1]
+        return (
+            f"the worker logged: Received unregistered task of type {name!r}: "
+            "it imports app.worker only: define the task in app/worker.py, "
+            "or import its module there"
+        )
+    folder = (app_dir or Path(os.environ.get("WORKSHOP_APP_DIR") or ".")) / "app"
+    app = folder.resolve()
+    for block in reversed(text.split("Traceback (most recent call last):")[1:]):
+        frames = [
+            (Path(m[1]), int(m[2]))
+            for m in _FRAME.finditer(block)
+            if Path(m[1]).resolve().is_relative_to(app)
+        ]
+        error = next(
+            (line for line in block.splitlines()[1:] if line and not line[0].isspace()),
+            None,
+        )
+        if frames and error:
+            path, number = frames[-1]
+            name, _, detail = error.partition(": ")
+            text = f"{name.rsplit('.', 1)[-1]}: {detail}" if detail else name
+            where = f"app/{path.resolve().relative_to(app).as_posix()}:{number}"
+            found = advice(text)
+            return f"{where}: {text}" + (f" — {found}" if found else "")
+    return None
+
+
+_UNREGISTERED = re.compile(r"Received unregistered task of type '([\w.]+)'")
+_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
 
 
 def record(error: BaseException, in_task: bool | None = None) -> None:
@@ -31,7 +77,7 @@ def record(error: BaseException, in_task: bool | None = None) -> None:
             _raised.append((error, in_task))
 
 
-def take() -> list[tuple[BaseException, bool | None]]:
+def take() -> list[tuple[BaseException | str, bool | None]]:
     """Everything recorded since the last take, oldest first."""
     with _lock:
         found = list(_raised)
@@ -70,11 +116,15 @@ def noting(app: Any) -> Any:
 
 
 def app_line(
-    error: BaseException, in_task: bool | None = None, app_dir: Path | None = None
+    error: BaseException | str,
+    in_task: bool | None = None,
+    app_dir: Path | None = None,
 ) -> str | None:
     """'app/main.py:47: NameError: name 'x' is not defined' (and ' — fix: ...'
     when diagnose.py knows one), or None when no frame of the
     traceback is in app/: then the error is not the app's own."""
+    if isinstance(error, str):
+        return error  # already in words (from a log)
     folder = app_dir or Path(os.environ.get("WORKSHOP_APP_DIR") or ".")
     app = (folder / "app").resolve()
     seen: set[int] = set()

@@ -57,6 +57,11 @@ ADVICE: list[tuple[re.Pattern[str], str]] = [
         "subscriber.id to add_task, not the {0}, and load it in the task",
     ),
     (
+        re.compile(r"Object of type (\w+) is not JSON serializable"),
+        "fix: a Celery message is JSON: pass plain values to .delay(...) "
+        "(subscriber.id, strings), not a {0}",
+    ),
+    (
         # input() in app code under the checks: pytest refuses stdin
         re.compile(r"reading from stdin while output is captured"),
         "fix: input() waits for a keyboard that a server does not have: take the "
@@ -95,6 +100,12 @@ def in_context(message: str, source: str | None, in_task: bool | None) -> str | 
         return (
             f"fix: pass the dependency itself, Depends({name}), not "
             f"Depends({name}()): FastAPI calls it for each request"
+        )
+    if (match := _CALLED.search(message)) and f"{match[1]}.delay(" in code:
+        name = match[1]
+        return (
+            f"fix: {name}.delay(...) must pass what {name}() takes, as plain "
+            "values (ids, strings): make the call and the task's def agree"
         )
     if (match := _UNBINDABLE.search(message)) and in_task is False:
         return (
