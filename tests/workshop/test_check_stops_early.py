@@ -28,11 +28,12 @@ def catch_up(root: Path, step: int) -> None:
 
 
 def test_a_run_stopped_before_your_step_is_one_line(
-    workshop_repo, run_workshop
+    workshop_repo, run_workshop, git
 ) -> None:
     catch_up(workshop_repo, 1)
     assert run_workshop("check", cwd=workshop_repo).code == 1  # now on step 2
     (workshop_repo / "tests" / "steps" / "test_step_1.py").write_text(HANG)
+    git(workshop_repo, "commit", "-qam", "the course's suite hangs")
     catch_up(workshop_repo, 2)
     env = {"WORKSHOP_TEST_LIMIT": "1"}
     code, out, err = run_workshop("check", cwd=workshop_repo, env=env)
