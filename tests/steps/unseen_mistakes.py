@@ -474,7 +474,7 @@ def main(steps: set[int]) -> None:
         line = first_line(message)
         kind = verdict(mistake, line)
         counts[kind] = counts.get(kind, 0) + 1
-        print(f"| {mistake.step} | {mistake.what} | {kind} | `` {line[:160]} `` |")
+        print(f"| {mistake.step} | {mistake.what} | {kind} | `` {line} `` |")
     print("\n" + ", ".join(f"{kind}: {n}" for kind, n in sorted(counts.items())))
 
 

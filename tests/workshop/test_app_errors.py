@@ -57,3 +57,15 @@ def test_a_fix_is_named_only_on_evidence() -> None:
     unbound = "Error binding parameter 1: type 'UUID' is not supported"
     assert "SQLite cannot store a UUID" in (in_context(unbound, "x", False) or "")
     assert in_context(unbound, "x", True) is None  # in a task: advice() says it
+
+
+def test_a_delay_with_other_arguments_says_so() -> None:
+    log = """\
+Traceback (most recent call last):
+  File "{app}/main.py", line 55, in subscribe
+    welcome.delay(subscriber)
+TypeError: welcome() missing 2 required positional arguments: 'email' and 'name'
+"""
+    line = from_log(log.format(app=Path.cwd() / "app"), Path.cwd())
+    assert line is not None and line.startswith("app/main.py:55: TypeError")
+    assert "welcome.delay(...) must pass what welcome() takes" in line

@@ -49,7 +49,7 @@ def from_log(text: str, app_dir: Path | None = None) -> str | None:
     app = folder.resolve()
     for block in reversed(text.split("Traceback (most recent call last):")[1:]):
         frames = [
-            (Path(m[1]), int(m[2]))
+            (Path(m[1]), int(m[2]), m[3])
             for m in _FRAME.finditer(block)
             if Path(m[1]).resolve().is_relative_to(app)
         ]
@@ -58,17 +58,18 @@ def from_log(text: str, app_dir: Path | None = None) -> str | None:
             None,
         )
         if frames and error:
-            path, number = frames[-1]
+            path, number, source = frames[-1]
             name, _, detail = error.partition(": ")
             text = f"{name.rsplit('.', 1)[-1]}: {detail}" if detail else name
             where = f"app/{path.resolve().relative_to(app).as_posix()}:{number}"
-            found = advice(text)
+            found = in_context(text, source, None) or advice(text)
             return f"{where}: {text}" + (f" — {found}" if found else "")
     return None
 
 
 _UNREGISTERED = re.compile(r"Received unregistered task of type '([\w.]+)'")
-_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
+# a frame, and the line of code under it (the evidence in_context reads)
+_FRAME = re.compile(r'File "([^"]+)", line (\d+)[^\n]*\n?([^\n]*)')
 
 
 def record(error: BaseException, in_task: bool | None = None) -> None:
