@@ -21,7 +21,7 @@ from types import ModuleType
 from typing import Any, NoReturn
 
 from workshop import __version__
-from workshop.errors import WorkshopError
+from workshop.errors import WorkshopError, internal_error
 from workshop.project import find_root
 from workshop.switch import warn as warn_if_half_switched
 from workshop.ui import error_line
@@ -352,6 +352,11 @@ def main(argv: list[str] | None = None) -> int:
         # `workshop hint --all | head`: the reader left; say nothing more.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as error:  # a bug of the tool: one line, not a traceback
+        if os.environ.get("WORKSHOP_DEBUG"):
+            raise
+        error_line(internal_error(error))
+        return 3
 
 
 if __name__ == "__main__":

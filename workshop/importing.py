@@ -13,7 +13,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from workshop.checks.diagnose import advice
+from workshop.checks.diagnose import advice, in_context
 
 
 def load_error(app_dir: Path) -> str | None:
@@ -48,7 +48,8 @@ def describe_load_error(error: BaseException, app_dir: Path) -> str:
     text = f"{kind}: {error}" if str(error) else kind
     if isinstance(error, SystemExit):
         text = f"calls sys.exit({error.code!r}) while app/ is imported"
-    found = advice(text)
+    source = ours[-1].line if ours else None
+    found = in_context(text, source, None) or advice(text)
     return f"{where}: {text}" + (f"\n{found}" if found else "")
 
 

@@ -64,8 +64,9 @@ def configure_broker() -> None:
     lost_wait = os.environ.get("WORKSHOP_WORKER_LOST_WAIT")
     if not (prefix or visibility or lost_wait):
         return  # nothing to set
-    from app.worker import celery
+    from workshop.checks.worker_app import worker_app
 
+    celery = worker_app()
     if lost_wait:
         celery.conf.worker_lost_wait = float(lost_wait)
 

@@ -101,7 +101,8 @@ def suites_copy(tmp_path: Path) -> Path:
     steps = root / "tests" / "steps"
     steps.mkdir(parents=True)
     shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
-    for name in ("conftest.py", "step_support.py", "queue_support.py", "timeouts.py"):
+    helpers = ("step_support.py", "queue_support.py", "timeouts.py", "task_trace.py")
+    for name in ("conftest.py", *helpers):
         shutil.copy(STEPS / name, steps / name)
     shutil.copytree(
         ROOT / "tests" / "support",

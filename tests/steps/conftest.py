@@ -32,6 +32,7 @@ sys.path.insert(0, str(APP_DIR))
 if "app" in sys.modules:  # imported too early, from somewhere else
     raise pytest.UsageError("the package 'app' was imported before conftest.py")
 
+import task_trace  # noqa: E402
 from step_support import GATE_LIMIT, AppServer, MailGate  # noqa: E402
 
 
@@ -39,9 +40,10 @@ def harden(app):
     """The app as `workshop serve` serves it: with the workshop's hardening
     (workshop/hardening.py: a 413 over 64 KiB, a 422 that can always be sent,
     another step's database moved aside), which no step teaches."""
+    from workshop.checks.app_errors import noting
     from workshop.hardening import harden
 
-    return harden(app)
+    return noting(harden(app))  # what the app raises leads a failure's message
 
 
 @pytest.fixture
@@ -137,6 +139,7 @@ _budgets: dict[str, timeouts.Budget] = {}
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    task_trace.install()  # what the app adds to which BackgroundTasks, and runs
     config.addinivalue_line(
         "markers",
         f"{timeouts.MARKER}(seconds): this test may take longer than the default "
@@ -146,6 +149,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item):
+    task_trace.clear()
+    item.stash[LOG_MARKS] = log_marks()
     if not timeouts.armed():
         return (yield)
     _budgets[item.nodeid] = timeouts.Budget(timeouts.limit(timeouts.asked(item)))
@@ -177,9 +182,33 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 # --- step 8 on: the earlier suites' jobs run in a Celery worker in this process
 
-from queue_support import has_worker, run_queued_jobs_here, start_worker_here  # noqa: E402, F401
+from queue_support import (  # noqa: E402, F401
+    PROCESSES,
+    has_worker,
+    log_marks,
+    logged_since,
+    run_queued_jobs_here,
+    start_worker_or_note,
+)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     if session.items and has_worker():
-        start_worker_here()  # before the first test: outside every time limit
+        start_worker_or_note()  # before the first test: outside every time limit
+
+
+LOG_MARKS = pytest.StashKey[dict]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call):
+    """A failed test on live processes (step 8 on): the app's error in the web
+    server's or worker's log leads its message (workshop/checks/app_errors)."""
+    report = yield
+    if report.failed and PROCESSES:
+        from workshop.checks.app_errors import from_log, record_line
+
+        for text in logged_since(item.stash.get(LOG_MARKS, {})):
+            if found := from_log(text):
+                record_line(found)
+    return report

@@ -59,17 +59,24 @@ def start_worker_here() -> None:
     ends, so its imports and start-up count against no test's time limit)."""
     from celery import _state
     from celery.contrib.testing.worker import TestWorkController, setup_app_for_worker
+    from celery.signals import task_failure
 
     # app/ imported before (workshop check tries it once, then forgets it)
     # left its shared tasks behind: they would shadow this import's own
     _state._on_app_finalizers.clear()
-    from app.worker import celery
+    from workshop.checks.worker_app import NoCeleryApp, broker_problem, worker_app
+
+    celery = worker_app()
+    if problem := broker_problem(celery):  # the app's own URL, before ours
+        raise NoCeleryApp(problem)
 
     celery.conf.update(
         broker_url="memory://",
         broker_transport_options={"polling_interval": 0.005},
     )
     setup_app_for_worker(celery, "WARNING", None)
+    # a task that raises: its error leads the failure (workshop/checks/app_errors)
+    task_failure.connect(_note_failure, weak=False)
     worker = TestWorkController(
         app=celery,
         hostname="steps@localhost",
@@ -88,12 +95,39 @@ def start_worker_here() -> None:
     # the thread ends with the test process, after every test waited its jobs
 
 
+def _note_failure(exception: BaseException | None = None, **_: object) -> None:
+    from workshop.checks.app_errors import record
+
+    if exception is not None:
+        record(exception)
+
+
+_WORKER_FAILED: list[str] = []  # why the in-process worker did not start
+
+
+def start_worker_or_note() -> None:
+    """Start the in-process worker; when app/worker.py cannot give one, note
+    why in one line (each test then fails with it, never an INTERNALERROR)."""
+    from workshop.checks.worker_app import NoCeleryApp
+    from workshop.importing import describe_load_error
+
+    try:
+        start_worker_here()
+    except NoCeleryApp as error:
+        _WORKER_FAILED.append(str(error))
+    except Exception as error:
+        found = describe_load_error(error, APP_DIR)
+        _WORKER_FAILED.append(" — ".join(found.splitlines()))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def run_queued_jobs_here() -> Iterator[None]:
     """Steps 0..7 on a queue-based app: jobs run in a worker in this process."""
     if not has_worker():
         yield
         return
+    if _WORKER_FAILED:
+        pytest.fail(_WORKER_FAILED[0], pytrace=False)
     from fastapi.testclient import TestClient
 
     start_worker_here()
@@ -249,12 +283,25 @@ def _end_with_parent_linux() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+PROCESSES: list[Process] = []  # every process started: their logs tell errors
+
+
+def logged_since(marks: dict[int, int]) -> list[str]:
+    """Each process's log since `marks` (id -> lines already seen)."""
+    return ["\n".join(p.lines[marks.get(id(p), 0) :]) for p in list(PROCESSES)]
+
+
+def log_marks() -> dict[int, int]:
+    return {id(p): len(p.lines) for p in list(PROCESSES)}
+
+
 class Process:
     """A process of the app (web server or worker) with its output collected."""
 
     def __init__(self, name: str, command: list[str], env: dict[str, str]) -> None:
         self.name = name
         self.lines: list[str] = []
+        PROCESSES.append(self)
         self.process = subprocess.Popen(
             command,
             cwd=APP_DIR,

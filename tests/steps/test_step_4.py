@@ -4,6 +4,7 @@ import sqlite3
 from contextlib import closing
 
 import pytest
+import task_trace
 from step_support import CURRENT_EXCHANGE, wait_for
 
 ADA = {"email": "ada@example.com", "name": "Ada"}
@@ -24,11 +25,15 @@ def no_entry(server_or_client, expected: str) -> str:
             f"the audit log has {written} where {expected!r} was expected: write"
             ' f"{request.method} {request.url.path}" (request.url is the whole URL)'
         )
-    return (
-        f"no audit entry {expected!r}: write a dependency that adds write_audit_entry"
-        f" with background_tasks.add_task, and give {expected}"
-        " dependencies=[Depends(audit_request)]"
-    )
+    why = task_trace.why_not_run("write_audit_entry", "request")
+    if why is None or why.startswith("no write_audit_entry task"):
+        # never added, or added for other requests only: the dependency is missing
+        return (
+            f"no audit entry {expected!r}: write a dependency that adds"
+            f" write_audit_entry with background_tasks.add_task, and give {expected}"
+            " dependencies=[Depends(audit_request)]"
+        )
+    return f"no audit entry {expected!r}: {why}"
 
 
 class WriteLock:

@@ -94,7 +94,7 @@ def test_the_step_you_are_on_stays_in_focus(workshop_repo, run_workshop) -> None
     assert "You are on step 2: read checkpoints/step-2/README.md" in out
 
 
-def test_a_step_broken_behind_you_is_named(workshop_repo, run_workshop) -> None:
+def test_a_step_broken_behind_you_is_named(workshop_repo, run_workshop, git) -> None:
     """Step 2 passes, but the change broke step 0: say so, point at hint 0."""
     catch_up(workshop_repo, 1)
     assert run_workshop("check", cwd=workshop_repo).code == 1  # on step 2
@@ -103,6 +103,7 @@ def test_a_step_broken_behind_you_is_named(workshop_repo, run_workshop) -> None:
         "from app.main import STEP\n\n\ndef test_step_0() -> None:\n"
         '    """The app stays at an even step."""\n    assert STEP % 2 == 0\n'
     )
+    git(workshop_repo, "commit", "-qam", "the course's suite")  # not the learner's
     main = workshop_repo / "app" / "main.py"
     main.write_text(main.read_text().replace("STEP = 1", "STEP = 3"))
     code, out, _ = run_workshop("check", cwd=workshop_repo)
@@ -151,13 +152,14 @@ def test_verbose_shows_pytest_output(workshop_repo, run_workshop) -> None:
     assert "Stuck? Run: workshop hint 1" in out  # and the summary after it
 
 
-def test_a_test_without_docstring_is_named(workshop_repo, run_workshop) -> None:
+def test_a_test_without_docstring_is_named(workshop_repo, run_workshop, git) -> None:
     suite = workshop_repo / "tests" / "steps" / "test_step_1.py"
     suite.write_text(
         "import pytest\n\n\n"
         "def test_mail_is_sent_later():\n"
         "    pytest.fail('x' * 500 + '\\n' + 'many lines\\n' * 100)\n"
     )
+    git(workshop_repo, "commit", "-qam", "the course's suite")  # not the learner's
     code, out, _ = run_workshop("check", "1", cwd=workshop_repo)
     assert code == 1
     assert "✗ test_mail_is_sent_later" in out
@@ -176,8 +178,9 @@ def test_a_broken_app_is_a_red_step_not_a_crash(workshop_repo, run_workshop) -> 
     assert "Step 1" not in out
 
 
-def test_a_missing_suite_is_red(workshop_repo, run_workshop) -> None:
+def test_a_missing_suite_is_red(workshop_repo, run_workshop, git) -> None:
     (workshop_repo / "tests" / "steps" / "test_step_1.py").unlink()
+    git(workshop_repo, "commit", "-qam", "the course lost a suite")
     code, out, _ = run_workshop("check", "1", cwd=workshop_repo)
     assert code == 1
     assert "missing suite tests/steps/test_step_1.py" in out

@@ -54,7 +54,7 @@ def test_an_endless_loop_at_import_is_one_line_naming_the_place(workshop_repo) -
     assert done.stdout.count("did not finish") == 1  # once, not once per step
 
 
-def test_a_test_that_never_ends_is_stopped_and_named(workshop_repo) -> None:
+def test_a_test_that_never_ends_is_stopped_and_named(workshop_repo, git) -> None:
     write_main(workshop_repo, "\n\ndef hello() -> str:\n    while True: pass\n")
     suite = workshop_repo / "tests" / "steps" / "test_step_0.py"
     suite.write_text(
@@ -62,6 +62,7 @@ def test_a_test_that_never_ends_is_stopped_and_named(workshop_repo) -> None:
         '    """hello() answers."""\n    assert hello()\n',
         encoding="utf-8",
     )
+    git(workshop_repo, "commit", "-qam", "the course's suite")
     done = workshop(workshop_repo, "check", "0")
     assert done.returncode == 1
     assert "✗ hello() answers." in done.stdout
@@ -156,7 +157,9 @@ def test_a_missing_init_file_names_the_fix(workshop_repo) -> None:
     assert "UsageError" not in done.stdout and "WORKSHOP_APP_DIR" not in done.stdout
 
 
-def test_a_slow_test_outside_app_says_the_machine_may_be_busy(workshop_repo) -> None:
+def test_a_slow_test_outside_app_says_the_machine_may_be_busy(
+    workshop_repo, git
+) -> None:
     """No frame of app/ was running: no blame on the learner's code."""
     suite = workshop_repo / "tests" / "steps" / "test_step_0.py"
     suite.write_text(
@@ -165,13 +168,14 @@ def test_a_slow_test_outside_app_says_the_machine_may_be_busy(workshop_repo) -> 
         "    while True:\n        pass\n",
         encoding="utf-8",
     )
+    git(workshop_repo, "commit", "-qam", "the course's suite")
     done = workshop(workshop_repo, "check", "0")
     assert done.returncode == 1
     assert "no code of app/ was running: the machine may be busy" in done.stdout
     assert "WORKSHOP_TEST_LIMIT=30 workshop check" in done.stdout
 
 
-def test_a_test_may_ask_for_a_longer_limit(workshop_repo) -> None:
+def test_a_test_may_ask_for_a_longer_limit(workshop_repo, git) -> None:
     """@pytest.mark.time_limit(N): the supervisor gives that test N s, and says
     so when it still runs out; the default limit stays for the others."""
     suite = workshop_repo / "tests" / "steps" / "test_step_0.py"
@@ -187,6 +191,7 @@ def test_a_test_may_ask_for_a_longer_limit(workshop_repo) -> None:
         "    while True:\n        pass\n",
         encoding="utf-8",
     )
+    git(workshop_repo, "commit", "-qam", "the course's suite")
     started = time.monotonic()
     done = workshop(workshop_repo, "check", "0")
     assert done.returncode == 1, done.stdout

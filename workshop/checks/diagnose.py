@@ -57,6 +57,17 @@ ADVICE: list[tuple[re.Pattern[str], str]] = [
         "subscriber.id to add_task, not the {0}, and load it in the task",
     ),
     (
+        re.compile(r"Object of type (\w+) is not JSON serializable"),
+        "fix: a Celery message is JSON: pass plain values to .delay(...) "
+        "(subscriber.id, strings), not a {0}",
+    ),
+    (
+        # input() in app code under the checks: pytest refuses stdin
+        re.compile(r"reading from stdin while output is captured"),
+        "fix: input() waits for a keyboard that a server does not have: take the "
+        "value from the request (a parameter or the body) instead",
+    ),
+    (
         re.compile(r"calls sys\.exit\("),
         "fix: do not exit at import; run the app with `make run`",
     ),
@@ -69,4 +80,36 @@ def advice(message: str) -> str | None:
         match = pattern.search(message)
         if match:
             return fix.format(*match.groups())
+    return None
+
+
+_CALLED = re.compile(
+    r"(\w+)\(\) (?:got an unexpected keyword argument|missing \d+ "
+    r"required positional argument|takes \d+ positional argument)"
+)
+_UNBINDABLE = re.compile(r"type '(\w+)' is not supported")
+
+
+def in_context(message: str, source: str | None, in_task: bool | None) -> str | None:
+    """The fix, from what was seen where the app raised: the code of its app/
+    line (`source`) and whether it ran in a background task (None: unknown).
+    None when the evidence says nothing more than `advice`."""
+    code = (source or "").replace(" ", "")
+    if (match := _CALLED.search(message)) and f"Depends({match[1]}(" in code:
+        name = match[1]
+        return (
+            f"fix: pass the dependency itself, Depends({name}), not "
+            f"Depends({name}()): FastAPI calls it for each request"
+        )
+    if (match := _CALLED.search(message)) and f"{match[1]}.delay(" in code:
+        name = match[1]
+        return (
+            f"fix: {name}.delay(...) must pass what {name}() takes, as plain "
+            "values (ids, strings): make the call and the task's def agree"
+        )
+    if (match := _UNBINDABLE.search(message)) and in_task is False:
+        return (
+            f"fix: SQLite cannot store a {match[1]} object: bind a plain value "
+            f"at this line (str(...) of it, or an int id)"
+        )
     return None

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workshop.checks import app_errors
 from workshop.checks.diagnose import advice
 from workshop.checks.results import Failure, StepResult
 
@@ -131,6 +132,7 @@ class Collector:
         return self.stop_from is not None and number >= self.stop_from
 
     def pytest_runtest_logstart(self, nodeid, location) -> None:
+        app_errors.take()  # what an earlier test's app raised is not this one's
         step = self._step(nodeid)
         expectation = self.expectations.get(nodeid, nodeid)
         number = step.number if step else None
@@ -171,13 +173,26 @@ class Collector:
             if report.when != "call":
                 message = f"(error in {report.when}) {message}"
             self.raw[report.nodeid] = message
-            message = self._with_advice(message, report.nodeid)
-            where = failure_location(report, self.root)
+            where: str | None = failure_location(report, self.root)
+            if raised := self._app_raised():  # the app's own error comes first
+                # its fix is read where it raised; the test's reading follows
+                message, where = f"{raised}\n{message}", None
+            else:
+                message = self._with_advice(message, report.nodeid)
             step.failures.append(Failure(report.nodeid, expectation, message, where))
         elif report.when == "call" and report.passed:
             step.passed += 1
         elif report.skipped:  # e.g. no Redis answers: said, never silent
             step.skipped.append(skip_reason(report.longrepr))
+
+    @staticmethod
+    def _app_raised() -> str | None:
+        """The first exception the app raised in app/ during this test, as
+        `app/main.py:47: NameError: ...` (and its fix), if any."""
+        for error, in_task in app_errors.take():
+            if line := app_errors.app_line(error, in_task):
+                return line
+        return None
 
     def _with_advice(self, message: str, nodeid: str) -> str:
         """The fix first: the line a learner reads is the one to act on."""

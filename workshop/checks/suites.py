@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workshop.checks.lint import lint
 from workshop.checks.results import Failure, StepResult
 from workshop.errors import WorkshopError
 
@@ -163,10 +164,30 @@ def run_suites(
             kill_group(child)
         if verdict == "cancelled":
             raise Cancelled
-        return results_of(numbers, spare.files, verdict, app_dir, limits, root)
+        results = results_of(numbers, spare.files, verdict, app_dir, limits, root)
+        add_lint(results, app_dir)
+        return results
     finally:
         if owned:
             spare.close()
+
+
+LINT_EXPECTATION = (
+    "app/ blocks no event loop and names nothing undefined (ruff: ASYNC, FAST, F821)"
+)
+
+
+def add_lint(results: list[StepResult], app_dir: Path) -> None:
+    """ruff's findings on app/ (workshop/checks/lint.py) lead the last step
+    that ran, before its tests' failures: a blocking call in an async def is
+    red even when no test timed it. Not on an app that does not load."""
+    ran = [r for r in results if r.ran and not r.messages]
+    if not ran or any(r.messages for r in results):
+        return
+    found = lint(app_dir)
+    last = ran[-1]
+    lines = [Failure("ruff", LINT_EXPECTATION, f"{where}: {m}") for where, m in found]
+    last.failures[:0] = lines
 
 
 def child_args(

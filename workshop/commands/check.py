@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from workshop.checks import progress
+from workshop.checks.course_copy import course_root
 from workshop.checks.results import StepResult
 from workshop.checks.suites import Watching, run_suites
 from workshop.checks.summary import (
@@ -48,9 +49,14 @@ def check(
     last = get_step(root, upto).number
     numbers = [s.number for s in found if s.number <= last]
     print(f"Checking {target} against {span(numbers)}\n")
-    results = run_suites(
-        root, app_dir, numbers, verbose=verbose, color=use_color(), watching=watching
-    )
+    # a checkpoint is the course's own: checked with the suites as they are
+    with course_root(root, checkpoint is None) as (suites, note):
+        if note:
+            print(style(note, "bold"), "\n")
+        results = run_suites(
+            suites, app_dir, numbers, verbose=verbose, color=use_color(),
+            watching=watching,
+        )  # fmt: skip
     if checkpoint is None:
         progress.note(root, results)
         reporting.report(root, results, "watch" if watching else "check")
@@ -89,15 +95,18 @@ def check_current(
     numbers = [s.number for s in found if not recorded or s.number <= recorded.number]
     where = f"step {recorded.number}, the step you are on" if recorded else "yours"
     print(f"Checking app/ up to {where}\n")
-    results = run_suites(
-        root,
-        root,
-        numbers,
-        stop_from=0 if recorded is None else None,
-        verbose=verbose,
-        color=use_color(),
-        watching=watching,
-    )
+    with course_root(root) as (suites, note):
+        if note:
+            print(style(note, "bold"), "\n")
+        results = run_suites(
+            suites,
+            root,
+            numbers,
+            stop_from=0 if recorded is None else None,
+            verbose=verbose,
+            color=use_color(),
+            watching=watching,
+        )
     results = [r for r in results if r.ran]
     focus = recorded.number if recorded else _first_red(results)
     progress.note(root, results)
@@ -106,7 +115,8 @@ def check_current(
 
 
 def _first_red(results: list[StepResult]) -> int:
-    return next((r.number for r in results if not r.ok), results[-1].number)
+    last = results[-1].number if results else 0
+    return next((r.number for r in results if not r.ok), last)
 
 
 def show_focus(
@@ -114,7 +124,9 @@ def show_focus(
 ) -> int:
     """Step `focus` in full; earlier steps one line each, or one line in all."""
     by_number = {s.number: s for s in found}
-    mine = next(r for r in results if r.number == focus)
+    mine = next((r for r in results if r.number == focus), None)
+    if mine is None:
+        return show_stopped(found, results, focus)
     cause = root_cause(mine)
     alike = [r.number for r in results if r.number < focus and not r.ok]
     alike = [n for n in alike if root_cause(_at(results, n)) == cause]
@@ -137,6 +149,27 @@ def show_focus(
         print(f"\nStuck? Run: {style(f'workshop hint {first.number}', 'bold')}")
         return 1
     return show_next(root, found, focus)
+
+
+def show_stopped(found: list[Step], results: list[StepResult], focus: int) -> int:
+    """The run stopped (a hang, a crash) before step `focus` ran: the steps that
+    ran, the first red one in full, and one line on why `focus` has no result."""
+    by_number = {s.number: s for s in found}
+    red = next((r for r in results if not r.ok), None)
+    for result in results:
+        print(step_line(by_number[result.number], result))
+        if result is red:
+            print_details(result)
+    stopped = red.number if red else (results[-1].number if results else None)
+    where = (
+        f"the run stopped at step {stopped}"
+        if stopped is not None
+        else ("the run stopped before any step ran")
+    )
+    print(f"\n  Step {focus} was not checked: {where}; fix that first.\n")
+    hint = red.number if red else focus
+    print(f"Stuck? Run: {style(f'workshop hint {hint}', 'bold')}")
+    return 1
 
 
 def _at(results: list[StepResult], number: int) -> StepResult:

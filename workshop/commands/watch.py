@@ -33,7 +33,7 @@ from workshop.checks.appwatch import saves
 from workshop.checks.suites import Cancelled, Spare, Watching
 from workshop.commands.check import check
 from workshop.commands.hint import hint
-from workshop.errors import WorkshopError
+from workshop.errors import WorkshopError, internal_error
 from workshop.keys import keypresses
 from workshop.project import APP, Step, all_steps, get_step
 from workshop.ui import style
@@ -110,6 +110,8 @@ def check_once(
         return True
     except WorkshopError as error:
         print(f"workshop: {error}")
+    except Exception as error:  # a bug of the check itself: keep watching
+        print(f"workshop: {internal_error(error)}")
     finally:
         watching.spare.close()
     return False

@@ -1,0 +1,482 @@
+"""Mistakes nobody tuned the messages to: the learner loop's honest test set.
+
+tests/steps/mistakes.py lists the classic mistakes, and every message is tuned
+to them. These were written afterwards, as a new user would make them, before
+any message was changed for them (issues 20 and 22): what `workshop check`
+says first for each is a measure of the loop, not a promise. Each row is an
+edit of checkpoint N's app (the same `Mistake`/`Edit` shape; an Edit whose
+file does not exist creates it) and a `verdict` words the first line must
+contain to name the fix, or () when green is the right answer.
+
+    python tests/steps/unseen_mistakes.py         # every first line, 2 at a time
+    python tests/steps/unseen_mistakes.py 1 4     # only the mistakes of steps 1, 4
+
+It costs one suite run per mistake: it is a script an author runs, not part of
+the default test run (tests/workshop/test_unseen_mistakes.py runs a handful).
+This module is not a suite (no `test_` prefix): the runner never collects it.
+"""
+
+# ruff: noqa: E501  (a table of code edits: the lines are the code)
+from __future__ import annotations
+
+import shutil
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mistakes import ROOT, Edit, Mistake, first_line
+
+WELCOME_1 = "background_tasks.add_task(send_welcome_email, subscriber)"
+RETURN_1 = '    return subscriber\n\n\n@app.get("/subscribers"'
+ADMIN_2 = (
+    "background_tasks.add_task(notify_admin, subscriber.email, name=subscriber.name)"
+)
+AUDIT_3 = (
+    'background_tasks.add_task(write_audit_entry, db, "subscribed", subscriber.email)'
+)
+AUDIT_DEP_4 = """\
+    detail = f"{request.method} {request.url.path}"
+    background_tasks.add_task(write_audit_entry, db, "request", detail)
+"""
+AWAIT_ADMIN = "    await send_email_async(\n        settings.admin_email,"
+SET_JOB_RAISE = (
+    "                    raise  # Celery runs the job again later (autoretry_for)\n"
+)
+JOBS_MODULE = '''\
+"""The digest job, beside the worker (a module the worker never imports)."""
+
+from app import tasks
+from app.worker import celery
+
+
+@celery.task
+def send_digest(job_id: str) -> None:
+    tasks.send_digest(job_id)
+'''
+DIGEST_TASK_8 = '''
+
+@celery.task
+def send_digest(job_id: str) -> None:
+    """The step 7 task, unchanged."""
+    tasks.send_digest(job_id)
+'''
+
+UNSEEN: list[Mistake] = [
+    Mistake(
+        1,
+        "misspells the task's name: add_task(send_welcom_email, ...)",
+        (Edit("main.py", WELCOME_1, WELCOME_1.replace("welcome", "welcom")),),
+        ("app/main.py:", "send_welcom_email", "define"),
+    ),
+    Mistake(
+        1,
+        "asks for input() in the path operation",
+        (
+            Edit(
+                "main.py",
+                "    subscriber = Subscriber(**row)\n",
+                "    subscriber = Subscriber(**row)\n    input('go on? ')\n",
+            ),
+        ),
+        ("app/main.py:", "input("),
+    ),
+    Mistake(
+        1,
+        "drops a comma in the SQL schema",
+        (
+            Edit(
+                "db.py",
+                "    email TEXT NOT NULL UNIQUE,\n",
+                "    email TEXT NOT NULL UNIQUE\n",
+            ),
+        ),
+        ("app/db.py", "syntax error"),
+    ),
+    Mistake(
+        1,
+        "returns before adding the task",
+        (
+            Edit(
+                "main.py",
+                f"    {WELCOME_1}  # runs after the response\n    return subscriber\n",
+                f"    return subscriber\n    {WELCOME_1}\n",
+            ),
+        ),
+        ("add_task", "before"),
+    ),
+    Mistake(
+        1,
+        "forgets status_code=201",
+        (
+            Edit(
+                "main.py",
+                '    status_code=201,\n    summary="Subscribe',
+                '    summary="Subscribe',
+            ),
+        ),
+        ("201", "status_code=201"),
+    ),
+    Mistake(
+        1,
+        "sleeps in the path operation before answering",
+        (
+            Edit(
+                "main.py",
+                "    subscriber = Subscriber(**row)\n",
+                "    subscriber = Subscriber(**row)\n    __import__('time').sleep(2)\n",
+            ),
+        ),
+        ("app/main.py:", "sleep"),
+    ),
+    Mistake(
+        1,
+        "passes the SubscriberIn, not the saved Subscriber",
+        (
+            Edit(
+                "main.py",
+                WELCOME_1,
+                "background_tasks.add_task(send_welcome_email, new)",
+            ),
+        ),
+        (),  # both have .email and .name: the same email goes out; green is right
+    ),
+    Mistake(
+        2,
+        "makes a fresh BackgroundTasks() in the handler",
+        (
+            Edit(
+                "main.py",
+                f"    {ADMIN_2}\n",
+                f"    BackgroundTasks().{ADMIN_2.removeprefix('background_tasks.')}\n",
+            ),
+        ),
+        ("BackgroundTasks()", "background_tasks"),
+    ),
+    Mistake(
+        2,
+        "time.sleep inside the async def task",
+        (
+            Edit(
+                "tasks.py",
+                "from app.config import settings\n",
+                "import time\n\nfrom app.config import settings\n",
+            ),
+            Edit("tasks.py", AWAIT_ADMIN, "    time.sleep(0.05)\n" + AWAIT_ADMIN),
+        ),
+        ("app/tasks.py:", "async def", "sleep"),
+    ),
+    Mistake(
+        2,
+        "misspells the keyword: nam=subscriber.name",
+        (Edit("main.py", "name=subscriber.name", "nam=subscriber.name"),),
+        ("notify_admin()", "agree"),
+    ),
+    Mistake(
+        2,
+        "forgets the import of notify_admin",
+        (
+            Edit(
+                "main.py",
+                "from app.tasks import notify_admin, send_welcome_email",
+                "from app.tasks import send_welcome_email",
+            ),
+        ),
+        ("import or define notify_admin",),
+    ),
+    Mistake(
+        3,
+        "swaps the audit entry's event and detail",
+        (
+            Edit(
+                "main.py",
+                AUDIT_3,
+                'background_tasks.add_task(write_audit_entry, db, subscriber.email, "subscribed")',
+            ),
+        ),
+        ("subscribed", "event"),
+    ),
+    Mistake(
+        3,
+        "drops the audit table from the schema",
+        (
+            Edit(
+                "db.py",
+                "CREATE TABLE IF NOT EXISTS audit (",
+                "CREATE TABLE IF NOT EXISTS audits (",
+            ),
+        ),
+        ("app/", "no such table: audit"),
+    ),
+    Mistake(
+        4,
+        "calls the dependency: Depends(audit_request())",
+        (
+            Edit(
+                "main.py",
+                "    dependencies=[Depends(audit_request)],\n)\ndef subscribe",
+                "    dependencies=[Depends(audit_request())],\n)\ndef subscribe",
+            ),
+        ),
+        ("app/main.py:", "Depends(audit_request)"),
+    ),
+    Mistake(
+        4,
+        "adds the task after yield in the dependency",
+        (
+            Edit(
+                "main.py",
+                AUDIT_DEP_4,
+                '    detail = f"{request.method} {request.url.path}"\n    yield\n'
+                '    background_tasks.add_task(write_audit_entry, db, "request", detail)\n',
+            ),
+        ),
+        ("yield", "before"),
+    ),
+    Mistake(
+        4,
+        "makes its own BackgroundTasks() in the dependency",
+        (
+            Edit(
+                "main.py",
+                '    background_tasks.add_task(write_audit_entry, db, "request", detail)',
+                '    BackgroundTasks().add_task(write_audit_entry, db, "request", detail)',
+            ),
+        ),
+        ("BackgroundTasks()", "background_tasks"),
+    ),
+    Mistake(
+        4,
+        "logs the full URL with its query: str(request.url)",
+        (Edit("main.py", "{request.url.path}", "{request.url!s}"),),
+        ("request.url.path",),
+    ),
+    Mistake(
+        5,
+        "catches the wrong exception in the retry loop",
+        (
+            Edit(
+                "tasks.py",
+                "        except MailError as error:  # caught here",
+                "        except ConnectionError as error:  # caught here",
+            ),
+        ),
+        ("MailError",),
+    ),
+    Mistake(
+        5,
+        "tries only once: MAX_ATTEMPTS = 1",
+        (Edit("tasks.py", "MAX_ATTEMPTS = 3", "MAX_ATTEMPTS = 1"),),
+        ("MAX_ATTEMPTS", "attempt"),
+    ),
+    Mistake(
+        5,
+        "retries without returning after a success",
+        (Edit("tasks.py", "            )\n            return\n", "            )\n"),),
+        ("return", "sent"),
+    ),
+    Mistake(
+        6,
+        'misspells the scope: scope="functon"',
+        (Edit("db.py", 'get_db, scope="function"', 'get_db, scope="functon"'),),
+        ("app/db.py", "scope", "function"),
+    ),
+    Mistake(
+        6,
+        "opens its own connection but never commits",
+        (
+            Edit(
+                "tasks.py",
+                '    with closing(connect()) as db, db:\n        db.execute("INSERT INTO audit',
+                '    with closing(connect()) as db:\n        db.execute("INSERT INTO audit',
+            ),
+        ),
+        ("commit", "with"),
+    ),
+    Mistake(
+        7,
+        "binds the UUID itself in GET /jobs",
+        (Edit("main.py", "(str(job_id),)).fetchone()", "(job_id,)).fetchone()"),),
+        ("app/main.py:", "UUID", "plain value"),
+    ),
+    Mistake(
+        7,
+        "never commits the job row",
+        (
+            Edit(
+                "main.py",
+                '    with db:\n        row = db.execute(\n            "INSERT INTO jobs',
+                '    if db:\n        row = db.execute(\n            "INSERT INTO jobs',
+            ),
+        ),
+        ("commit", "with db"),
+    ),
+    Mistake(
+        7,
+        "sets the job done before sending",
+        (
+            Edit(
+                "tasks.py",
+                '    _set_job(job_id, "running")\n',
+                '    _set_job(job_id, "done")\n',
+            ),
+        ),
+        ("running",),
+    ),
+    Mistake(
+        8,
+        "calls send_digest(job_id) instead of send_digest.delay(job_id)",
+        (Edit("main.py", "    send_digest.delay(job_id)", "    send_digest(job_id)"),),
+        ("send_digest.delay(job_id)",),
+    ),
+    Mistake(
+        8,
+        "sends the Subscriber object: welcome.delay(subscriber)",
+        (
+            Edit(
+                "main.py",
+                "welcome.delay(subscriber.id, subscriber.email, subscriber.name)",
+                "welcome.delay(subscriber)",
+            ),
+        ),
+        ("app/main.py:", "welcome.delay(...)", "plain"),
+    ),
+    Mistake(
+        8,
+        "writes the SQLite broker URL with two slashes: sqla+sqlite://",
+        (Edit("worker.py", 'f"sqla+sqlite:///{', 'f"sqla+sqlite://{'),),
+        ("sqla+sqlite:///",),
+    ),
+    Mistake(
+        8,
+        "names the Celery app queue, not celery",
+        (
+            Edit("worker.py", "celery = Celery(", "queue = Celery("),
+            Edit(
+                "worker.py",
+                "celery.conf.task_ignore_result",
+                "queue.conf.task_ignore_result",
+            ),
+            Edit("worker.py", "@celery.task\ndef welcome", "@queue.task\ndef welcome"),
+            Edit(
+                "worker.py",
+                "@celery.task\ndef send_digest",
+                "@queue.task\ndef send_digest",
+            ),
+        ),
+        (),  # `celery -A app.worker` finds any Celery app: green is right
+    ),
+    Mistake(
+        8,
+        "puts the digest task in a module the worker never imports",
+        (
+            Edit("worker.py", DIGEST_TASK_8, ""),
+            Edit("jobs.py", "", JOBS_MODULE),
+            Edit(
+                "main.py",
+                "from app.worker import send_digest, welcome",
+                "from app.jobs import send_digest\nfrom app.worker import welcome",
+            ),
+        ),
+        ("app.worker", "send_digest"),
+    ),
+    Mistake(
+        8,
+        "leaves @celery.task off the digest task",
+        (Edit("worker.py", "@celery.task\ndef send_digest", "def send_digest"),),
+        ("app/main.py:", "@celery.task"),
+    ),
+    Mistake(
+        8,
+        "calls the async task without asyncio.run in the worker",
+        (
+            Edit(
+                "worker.py",
+                "    asyncio.run(tasks.notify_admin(email, name=name))",
+                "    tasks.notify_admin(email, name=name)",
+            ),
+        ),
+        ("never awaited", "asyncio.run"),
+    ),
+    Mistake(
+        9,
+        "drops the raise that makes Celery retry",
+        (Edit("tasks.py", SET_JOB_RAISE, ""),),
+        ("raise", "retry"),
+    ),
+]
+
+
+def apply(mistake: Mistake, into: Path) -> Path:
+    """Checkpoint N's app with the mistake, in `into`/app; an Edit of a file
+    that does not exist creates it with `new`."""
+    app = into / "app"
+    shutil.copytree(ROOT / "checkpoints" / f"step-{mistake.step}" / "app", app)
+    for edit in mistake.edits:
+        path = app / edit.path
+        if edit.new is None:
+            path.unlink()
+            continue
+        if not path.exists() and not edit.old:
+            path.write_text(edit.new, encoding="utf-8")
+            continue
+        text = path.read_text(encoding="utf-8")
+        if text.count(edit.old) != 1:
+            raise ValueError(
+                f"{mistake.key}: not exactly once in app/{edit.path}: {edit.old!r}"
+            )
+        path.write_text(text.replace(edit.old, edit.new), encoding="utf-8")
+    return into
+
+
+def first_message(mistake: Mistake, into: Path) -> tuple[str, str]:
+    """(the check, its whole message) that `workshop check` shows first for step
+    N with this mistake: as tests/steps/mistakes.py, with this module's apply."""
+    from workshop.checks.suites import run_suites
+    from workshop.checks.summary import first_problem
+    from workshop.commands.verify import AUTHOR_LIMITS
+
+    app = apply(mistake, into)
+    try:
+        [result] = run_suites(ROOT, app, [mistake.step], limits=AUTHOR_LIMITS)
+    except Exception as error:  # the tool itself failed: that is a finding
+        return "(the tool failed)", f"TOOL TRACEBACK: {type(error).__name__}: {error}"
+    problem = first_problem(result) if not result.ok else None
+    if problem is None:
+        return "", ""
+    return problem["check"] or "(app/ does not load)", problem["message"] or ""
+
+
+def verdict(mistake: Mistake, line: str) -> str:
+    """'names the fix', 'left green', 'green, rightly', 'tool traceback' or
+    'does not name it' (misleading or partial: read the line)."""
+    if line.startswith("TOOL TRACEBACK") or "INTERNALERROR" in line:
+        return "tool traceback"
+    if not line:
+        return "green, rightly" if not mistake.names else "left green"
+    if not mistake.names:
+        return "red, wrongly"
+    if all(words in line for words in mistake.names):
+        return "names the fix"
+    return "does not name it"
+
+
+def main(steps: set[int]) -> None:
+    import tempfile
+
+    chosen = [m for m in UNSEEN if not steps or m.step in steps]
+    with tempfile.TemporaryDirectory(prefix="unseen-") as name:
+        folders = [Path(name) / str(i) for i in range(len(chosen))]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            found = list(pool.map(first_message, chosen, folders))
+    counts: dict[str, int] = {}
+    for mistake, (_check, message) in zip(chosen, found, strict=True):
+        line = first_line(message)
+        kind = verdict(mistake, line)
+        counts[kind] = counts.get(kind, 0) + 1
+        print(f"| {mistake.step} | {mistake.what} | {kind} | `` {line} `` |")
+    print("\n" + ", ".join(f"{kind}: {n}" for kind, n in sorted(counts.items())))
+
+
+if __name__ == "__main__":
+    main({int(arg) for arg in sys.argv[1:]})

@@ -1,0 +1,71 @@
+"""The app's own error, read from a live process's log, and fixes read from
+the evidence where the app raised (workshop/checks/app_errors.py, diagnose.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from workshop.checks.app_errors import from_log
+from workshop.checks.diagnose import in_context
+
+CHAINED = """\
+INFO:     127.0.0.1 - "POST /subscribers HTTP/1.1" 500
+Traceback (most recent call last):
+  File "/venv/kombu/utils/json.py", line 3, in dumps
+    return json.dumps(s)
+TypeError: Object of type Subscriber is not JSON serializable
+
+The above exception was the direct cause of the following exception:
+
+Traceback (most recent call last):
+  File "{app}/main.py", line 55, in subscribe
+    welcome.delay(subscriber)
+  File "/venv/kombu/serialization.py", line 9, in dumps
+    raise EncodeError(exc) from exc
+kombu.exceptions.EncodeError: Object of type Subscriber is not JSON serializable
+"""
+
+
+def test_a_traceback_in_a_log_is_the_app_line(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    line = from_log(CHAINED.format(app=tmp_path / "app"), tmp_path)
+    assert line is not None
+    assert line.startswith(
+        "app/main.py:55: EncodeError: Object of type Subscriber is not JSON"
+    )
+    assert "pass plain values to .delay(...)" in line
+
+
+def test_a_traceback_outside_app_is_not_the_app_s(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    assert from_log(CHAINED.format(app="/elsewhere"), tmp_path) is None
+
+
+def test_an_unregistered_task_is_read_from_the_worker_log() -> None:
+    log = "[12:00] ERROR Received unregistered task of type 'app.jobs.send_digest'."
+    line = from_log(log)
+    assert line is not None
+    assert "'app.jobs.send_digest'" in line and "app/worker.py" in line
+
+
+def test_a_fix_is_named_only_on_evidence() -> None:
+    missing = "audit_request() missing 3 required positional arguments: 'request'"
+    assert "Depends(audit_request), not" in (
+        in_context(missing, "dependencies=[Depends(audit_request())],", None) or ""
+    )
+    assert in_context(missing, "background_tasks.add_task(audit_request)", None) is None
+    unbound = "Error binding parameter 1: type 'UUID' is not supported"
+    assert "SQLite cannot store a UUID" in (in_context(unbound, "x", False) or "")
+    assert in_context(unbound, "x", True) is None  # in a task: advice() says it
+
+
+def test_a_delay_with_other_arguments_says_so() -> None:
+    log = """\
+Traceback (most recent call last):
+  File "{app}/main.py", line 55, in subscribe
+    welcome.delay(subscriber)
+TypeError: welcome() missing 2 required positional arguments: 'email' and 'name'
+"""
+    line = from_log(log.format(app=Path.cwd() / "app"), Path.cwd())
+    assert line is not None and line.startswith("app/main.py:55: TypeError")
+    assert "welcome.delay(...) must pass what welcome() takes" in line

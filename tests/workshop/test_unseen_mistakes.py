@@ -1,0 +1,67 @@
+"""A handful of the mistakes nobody tuned the messages to
+(tests/steps/unseen_mistakes.py): their first line names the fix or the
+exact app/ line and error. The whole table is a script an author runs."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_table():
+    steps = str(ROOT / "tests" / "steps")
+    if steps not in sys.path:
+        sys.path.insert(0, steps)
+    path = ROOT / "tests" / "steps" / "unseen_mistakes.py"
+    spec = importlib.util.spec_from_file_location("workshop_unseen_mistakes", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+table = load_table()
+CHOSEN = {
+    # the app's own error first: a 500 is its exception at its app/ line
+    "1: misspells the task's name: add_task(send_welcom_email, ...)",
+    "1: asks for input() in the path operation",
+    # ruff before the tests: a blocking call in an async def, green before
+    "2: time.sleep inside the async def task",
+    # no message without evidence: the fix read where the app raised
+    "4: calls the dependency: Depends(audit_request())",
+    "7: binds the UUID itself in GET /jobs",
+    # what the app added to which BackgroundTasks, and which ran
+    "2: makes a fresh BackgroundTasks() in the handler",
+    "4: adds the task after yield in the dependency",
+}
+
+
+@pytest.mark.parametrize(
+    "mistake", [m for m in table.UNSEEN if m.key in CHOSEN], ids=lambda m: m.key
+)
+def test_the_first_line_names_the_fix(mistake, tmp_path: Path) -> None:
+    _check, message = table.first_message(mistake, tmp_path)
+    line = message.splitlines()[0] if message else ""
+    assert table.verdict(mistake, line) == "names the fix", line
+
+
+def test_every_edit_applies(tmp_path: Path) -> None:
+    """The table is current: each edit finds its text in its checkpoint."""
+    for number, mistake in enumerate(table.UNSEEN):
+        table.apply(mistake, tmp_path / str(number))
+    assert len(table.UNSEEN) >= 30
+
+
+def test_every_checkpoint_passes_the_lint() -> None:
+    """The course's own code passes the rules the check adds (else every step
+    would be red for every learner)."""
+    from workshop.checks.lint import lint
+
+    for checkpoint in sorted((ROOT / "checkpoints").glob("step-*")):
+        assert lint(checkpoint) == [], checkpoint.name

@@ -1,0 +1,166 @@
+"""What the app under test raised while a check ran: the first thing to show.
+
+The suites' app (TestClient and live server alike) is wrapped by `noting`,
+which records every exception a request, its dependencies or its background
+tasks raise; the in-process Celery worker records a task's failure. The
+checks' plugin (workshop/checks/plugin.py) takes them after each test: when
+the test failed and the app raised in app/, the failure's first line is that
+exception at its app/ file:line, whatever the test expected; the test's own
+reading follows.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import traceback
+from pathlib import Path
+from typing import Any
+
+from workshop.checks.diagnose import advice, in_context
+
+_lock = threading.Lock()
+# (the exception, whether it was raised after the response: in a task; None:
+# not known, as in the worker)
+_raised: list[tuple[BaseException | str, bool | None]] = []
+
+
+def record_line(line: str) -> None:
+    """A finding already in words (`app/main.py:54: EncodeError: ...`), read
+    from a web server's or worker's log by the suites."""
+    with _lock:
+        if all(line != seen for seen, _ in _raised):
+            _raised.append((line, None))
+
+
+def from_log(text: str, app_dir: Path | None = None) -> str | None:
+    """The app's error in a process's log: the last traceback with a frame in
+    app/ as `app/main.py:54: EncodeError: ...` (and its fix); or what the
+    worker logged about a task it does not know."""
+    if match := _UNREGISTERED.search(text):
+        name = match[1]
+        return (
+            f"the worker logged: Received unregistered task of type {name!r}: "
+            "it imports app.worker only: define the task in app/worker.py, "
+            "or import its module there"
+        )
+    folder = (app_dir or Path(os.environ.get("WORKSHOP_APP_DIR") or ".")) / "app"
+    app = folder.resolve()
+    for block in reversed(text.split("Traceback (most recent call last):")[1:]):
+        frames = [
+            (Path(m[1]), int(m[2]), m[3])
+            for m in _FRAME.finditer(block)
+            if Path(m[1]).resolve().is_relative_to(app)
+        ]
+        error = next(
+            (line for line in block.splitlines()[1:] if line and not line[0].isspace()),
+            None,
+        )
+        if frames and error:
+            path, number, source = frames[-1]
+            name, _, detail = error.partition(": ")
+            text = f"{name.rsplit('.', 1)[-1]}: {detail}" if detail else name
+            where = f"app/{path.resolve().relative_to(app).as_posix()}:{number}"
+            found = in_context(text, source, None) or advice(text)
+            return f"{where}: {text}" + (f" — {found}" if found else "")
+    return None
+
+
+_UNREGISTERED = re.compile(r"Received unregistered task of type '([\w.]+)'")
+# a frame, and the line of code under it (the evidence in_context reads)
+_FRAME = re.compile(r'File "([^"]+)", line (\d+)[^\n]*\n?([^\n]*)')
+
+
+def record(error: BaseException, in_task: bool | None = None) -> None:
+    with _lock:
+        if all(error is not seen for seen, _ in _raised):
+            _raised.append((error, in_task))
+
+
+def take() -> list[tuple[BaseException | str, bool | None]]:
+    """Everything recorded since the last take, oldest first."""
+    with _lock:
+        found = list(_raised)
+        _raised.clear()
+    return found
+
+
+def noting(app: Any) -> Any:
+    """`app` (ASGI) with every exception it raises recorded, then re-raised;
+    one raised once the response was sent came from a background task."""
+
+    class Noting:
+        async def __call__(self, scope, receive, send) -> None:
+            answered, status = False, 0
+
+            async def sending(message) -> None:
+                nonlocal answered, status
+                await send(message)
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                body = message["type"] == "http.response.body"
+                answered = answered or (body and not message.get("more_body"))
+
+            try:
+                await app(scope, receive, sending)
+            except Exception as error:
+                # Starlette answers 500 for the request's own error, then re-raises
+                in_task = answered and status != 500
+                record(error, in_task if scope["type"] == "http" else None)
+                raise
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(app, name)
+
+    return Noting()
+
+
+def app_line(
+    error: BaseException | str,
+    in_task: bool | None = None,
+    app_dir: Path | None = None,
+) -> str | None:
+    """'app/main.py:47: NameError: name 'x' is not defined' (and ' — fix: ...'
+    when diagnose.py knows one), or None when no frame of the
+    traceback is in app/: then the error is not the app's own."""
+    if isinstance(error, str):
+        return error  # already in words (from a log)
+    folder = app_dir or Path(os.environ.get("WORKSHOP_APP_DIR") or ".")
+    app = (folder / "app").resolve()
+    seen: set[int] = set()
+    while error.__cause__ is not None or error.__context__ is not None:
+        if id(error) in seen:  # a cycle of causes
+            break
+        seen.add(id(error))
+        inner = error.__cause__ or error.__context__
+        if _ours(inner, app) and not _ours(error, app):
+            error = inner  # the app's own error under a wrapper (ExceptionGroup)
+            continue
+        break
+    for group_member in getattr(error, "exceptions", ()):
+        if _ours(group_member, app):
+            error = group_member
+            break
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if _in(f, app)]
+    if not frames:
+        return None
+    last = frames[-1]
+    where = f"app/{Path(last.filename).resolve().relative_to(app).as_posix()}"
+    text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    line = f"{where}:{last.lineno}: {text}"
+    found = in_context(text, last.line, in_task) or advice(text)
+    return f"{line} — {found}" if found else line  # one line: where, what, fix
+
+
+def _ours(error: BaseException | None, app: Path) -> bool:
+    if error is None:
+        return False
+    return any(_in(f, app) for f in traceback.extract_tb(error.__traceback__))
+
+
+def _in(frame: traceback.FrameSummary, app: Path) -> bool:
+    try:
+        return Path(frame.filename).resolve().is_relative_to(app)
+    except (OSError, ValueError):
+        return False
