@@ -57,6 +57,12 @@ ADVICE: list[tuple[re.Pattern[str], str]] = [
         "subscriber.id to add_task, not the {0}, and load it in the task",
     ),
     (
+        re.compile(r"Object of type (UploadFile|SpooledTemporaryFile) is not JSON"),
+        "fix: an UploadFile cannot go to .delay(): the worker is another "
+        "process; store the upload beside the database and pass the worker its "
+        "path (a string)",
+    ),
+    (
         re.compile(r"Object of type (\w+) is not JSON serializable"),
         "fix: a Celery message is JSON: pass plain values to .delay(...) "
         "(subscriber.id, strings), not a {0}",
