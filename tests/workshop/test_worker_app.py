@@ -19,6 +19,10 @@ def welcome(subscriber_id: int, email: str, name: str) -> None:
 
 def send_digest(job_id: str) -> None:
     pass
+
+
+def import_subscribers(job_id: str, path: str) -> None:
+    pass
 '''
 
 

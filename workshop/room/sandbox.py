@@ -110,8 +110,10 @@ def jail(
         caps = Caps(**{**asdict(caps), "user": uid})
         os.chown(results, uid, uid)
     mounts = [
-        *_system(), *_python(),
+        # /tmp first: a mount below it (a venv, a clone under /tmp) made before
+        # would be hidden by it, and its parents left to bwrap (0700)
         ["--perms", "01777", "--size", str(caps.disk), "--tmpfs", "/tmp"],
+        *_system(), *_python(),
         ["--ro-bind", str(root), str(root)], *_hidden(root),
         ["--ro-bind", str(app), str(app)],
         ["--bind", str(results), str(results)],
