@@ -108,17 +108,26 @@ class ErrorPage:
         await send({"type": "http.response.body", "body": self.text.encode()})
 
 
-def stop_with_parent(fd: int) -> None:
-    """Stop gracefully once the supervisor is gone (killed, terminal closed).
+def stop_with_parent() -> None:
+    """Stop gracefully once the supervisor is gone (killed, terminal closed), on
+    every OS.
 
-    `fd` is the read end of a pipe whose write end only the supervisor holds:
-    the read returns when the supervisor's process ends, however it ends, so
-    no orphaned server keeps the port.
+    The supervisor holds the write end of this process's stdin and writes
+    nothing after `go`: a read returns only when that end closes, which the OS
+    does however the supervisor ends, so no orphaned process keeps the port.
+    stdin itself becomes empty (os.devnull), as for a server with no input:
+    input() in app code reads end-of-file instead of the lifeline.
     """
+    lifeline = os.dup(0)  # not inherited by processes the app starts
+    empty = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(empty, 0)
+    os.close(empty)
 
     def wait() -> None:
-        os.read(fd, 1)
-        os.kill(os.getpid(), signal.SIGTERM)
+        with contextlib.suppress(OSError):  # a broken pipe is an end too
+            while os.read(lifeline, 1024):
+                pass
+        signal.raise_signal(signal.SIGTERM)  # the graceful stop, as on Ctrl-C
 
     threading.Thread(target=wait, daemon=True).start()
 
@@ -176,18 +185,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workshop.serving")
     parser.add_argument("folder", type=Path, help="the folder that holds app/")
     parser.add_argument("--fd", type=int, help="a listening socket to serve on")
-    parser.add_argument("--parent-fd", type=int, help="stop when this pipe closes")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
     args.sockets = None if args.fd is None else [socket.socket(fileno=args.fd)]
-    if args.parent_fd is not None:
-        stop_with_parent(args.parent_fd)
 
     os.environ.setdefault("FASTAPI_ENV", "development")  # as `fastapi dev` sets it
     warm_up()
     if sys.stdin.readline().strip() != "go":
         return 0  # not needed after all: serve stopped or ended
+    stop_with_parent()
     no_breakpoints()
     try:
         run(build_app(args.folder), args)

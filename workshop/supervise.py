@@ -100,8 +100,6 @@ class Supervisor:
 
     def __post_init__(self) -> None:
         self.address: tuple[str, int] = self.listener.getsockname()[:2]
-        # POSIX: app processes read the first end; it closes when we end.
-        self.lifeline = os.pipe() if POSIX else None
 
     def run(self) -> int:
         """Serve until a stop is asked for; 0 once the app process is gone."""
@@ -137,6 +135,7 @@ class Supervisor:
                 self._terminate()
             case Exited(process) if process is self.child:
                 self.child = None
+                close_lifeline(process)
                 if self.stopping:
                     return True
                 if self.restarting:
@@ -199,10 +198,10 @@ class Supervisor:
         """A new app process: it imports FastAPI and uvicorn, then waits for go."""
         command = [sys.executable, "-m", "workshop.serving", str(self.folder)]
         options: dict[str, Any] = {"cwd": self.root, "stdin": subprocess.PIPE}
-        if self.lifeline is not None:  # POSIX
-            fds = (self.listener.fileno(), self.lifeline[0])
-            command += ["--fd", str(fds[0]), "--parent-fd", str(fds[1])]
-            options |= {"pass_fds": fds, "start_new_session": True}
+        if POSIX:  # the socket handed over; a group of its own for killpg
+            fd = self.listener.fileno()
+            command += ["--fd", str(fd)]
+            options |= {"pass_fds": (fd,), "start_new_session": True}
         else:
             command += ["--host", self.address[0], "--port", str(self.address[1])]
             options |= {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
@@ -210,11 +209,13 @@ class Supervisor:
 
     @staticmethod
     def _go(process: subprocess.Popen[bytes]) -> bool:
-        """Tell a waiting app process to import app/ and serve; False if it died."""
+        """Tell a waiting app process to import app/ and serve; False if it died.
+        Its stdin stays open: the lifeline that ends it when we end (see
+        workshop/serving.py's stop_with_parent)."""
         assert process.stdin is not None
         try:
             process.stdin.write(b"go\n")
-            process.stdin.close()  # its stdin is empty from now on, as with no input
+            process.stdin.flush()
         except OSError:  # BrokenPipeError: it has ended
             return False
         return process.poll() is None
@@ -226,6 +227,13 @@ class Supervisor:
                 self.child.send_signal(signal.SIGTERM)
             else:
                 self.child.send_signal(signal.CTRL_BREAK_EVENT)
+
+
+def close_lifeline(process: subprocess.Popen[bytes]) -> None:
+    """Close our end of an ended process's stdin (its lifeline)."""
+    if process.stdin is not None:
+        with contextlib.suppress(OSError):
+            process.stdin.close()
 
 
 def kill(process: subprocess.Popen[bytes] | None) -> None:

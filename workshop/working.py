@@ -26,10 +26,10 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def child(folder: Path, concurrency: int, lifeline: int | None = None) -> int:
+def child(folder: Path, concurrency: int, lifeline: bool = False) -> int:
     """Import app/worker.py from `folder` and run its Celery app's worker."""
-    if lifeline is not None:
-        stop_with_parent(lifeline)
+    if lifeline:
+        stop_with_parent()
 
     sys.path.insert(0, str(folder))
     try:
@@ -57,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workshop.working")
     parser.add_argument("folder", type=Path, help="the folder that holds app/")
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
-    parser.add_argument("--lifeline", type=int, help="stop when this pipe closes")
+    parser.add_argument(
+        "--lifeline", action="store_true",
+        help="stop when stdin closes (the supervisor holds its other end)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     return child(args.folder, args.concurrency, args.lifeline)
 

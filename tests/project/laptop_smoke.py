@@ -17,7 +17,10 @@ In a throw-away clone of this checkout (committed files only), it proves:
 - watch:  `workshop watch 0 --poll` notices a save and runs the check;
 - worker: `workshop worker --checkpoint 8` starts on the threads pool (the
           step 8 guide's Windows note: prefork does not run there) and stops
-          on Ctrl-C with no process left.
+          on Ctrl-C with no process left;
+- orphan: `workshop serve` and `workshop worker` killed outright (SIGKILL,
+          TerminateProcess on Windows: a closed terminal, a crash) take
+          their app and worker processes with them, and the port is free.
 
 Each part prints PASS, FAIL or SKIP with its reason (never a silent skip);
 the exit status is 1 when any part failed. `laptop_smoke.py serve watch` runs
@@ -105,6 +108,14 @@ class Command:
         what = f"its processes {sorted(tree)} to end"
         wait(lambda: not alive(tree), what, STOP_LIMIT)
         return status, len(tree)
+
+    def kill_alone(self) -> set[int]:
+        """Kill the command's own process only, as a crash would, and return
+        the processes it had started, which must now end on their own."""
+        started = descendants(self.process.pid) - {self.process.pid}
+        self.process.kill()  # SIGKILL, TerminateProcess on Windows
+        self.process.wait(STOP_LIMIT)
+        return started
 
     def kill(self) -> None:
         """The cleanup after a failure: the process and all it started."""
@@ -271,11 +282,36 @@ def worker(clone: Path) -> str:
     return f"threads pool; Ctrl-C: status {status}, its {count} processes all gone"
 
 
+def orphan(clone: Path) -> str:
+    port = free_port()
+    serving = Command(clone, "serve", "--port", str(port))
+    working = Command(clone, "worker", "--checkpoint", "8")
+    try:
+        url = f"http://127.0.0.1:{port}/docs"
+        wait(lambda: answers(url), f"{url} to answer", START_LIMIT)
+        working.wait_for(" ready.")
+        left = serving.kill_alone() | working.kill_alone()
+        if not left:
+            raise Failed("serve and worker had started no process to check")
+        wait(
+            lambda: not alive(left),
+            f"their processes {sorted(left)} to end",
+            STOP_LIMIT,
+        )
+    finally:
+        serving.kill()
+        working.kill()
+    with socket.socket() as s:  # the port is free again
+        s.bind(("127.0.0.1", port))
+    return f"both killed alone; their {len(left)} processes ended, the port is free"
+
+
 PARTS: dict[str, Callable[[Path], str]] = {
     "serve": serve,
     "goto": goto_and_restore,
     "watch": watch_poll,
     "worker": worker,
+    "orphan": orphan,
 }
 
 

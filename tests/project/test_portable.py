@@ -19,18 +19,11 @@ from portable_scan import ROOT, scan, sources
 # a rewrite under way elsewhere; the integrator removes an entry when its file
 # is fixed (a stale entry fails the test below, so the list only shrinks).
 KNOWN_EXCEPTIONS = {
-    # The dev server's own supervisor stays (uvicorn's reloader was measured
-    # slower: docs/BENCHMARKS.md, "Reload"); its lifeline is POSIX-only, and
-    # these options are passed only where it exists.
-    ("workshop/supervise.py", "'pass_fds'"),  # the serve lifeline
-    ("workshop/supervise.py", "'start_new_session'"),  # behind `lifeline is not None`
     # The room's jail is Linux's by nature (bubblewrap): sandbox.available()
     # returns None on every other OS, and then no jail is ever built.
     ("workshop/room/sandbox.py", "os.geteuid"),  # in _unshare() and jail()
     ("workshop/room/sandbox.py", "'/proc'"),  # bwrap's --proc, inside the jail
     ("workshop/room/sandbox.py", "os.setuid"),  # drop(), inside the jail
-    ("workshop/commands/worker.py", "start_new_session="),  # the worker lifeline
-    ("workshop/commands/worker.py", "pass_fds="),
 }
 
 

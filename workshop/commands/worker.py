@@ -32,7 +32,7 @@ from workshop.checks.appwatch import described, saves
 from workshop.errors import WorkshopError
 from workshop.project import APP, get_step
 from workshop.served_data import served_env
-from workshop.supervise import Changed, Exited, Stop, kill
+from workshop.supervise import Changed, Exited, Stop, close_lifeline, kill
 from workshop.working import CONCURRENCY, FIX_IT, IMPORT_FAILED
 
 POSIX = os.name == "posix"
@@ -104,8 +104,6 @@ class Supervisor:
         self.restarting = False
         self.stopping = False
         self.quit = threading.Event()
-        # POSIX: each worker process reads the first end; it closes when we end
-        self.lifeline = os.pipe() if POSIX else None
 
     def run(self) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -171,11 +169,11 @@ class Supervisor:
 
     def _start(self) -> None:
         command = [sys.executable, "-m", "workshop.working", str(self.folder)]
-        command += ["--concurrency", str(self.concurrency)]
-        options: dict = {}
-        if self.lifeline is not None:  # stops when we end, however we end
-            command += ["--lifeline", str(self.lifeline[0])]
-            options.update(start_new_session=True, pass_fds=[self.lifeline[0]])
+        # --lifeline: it stops when we end, however we end (its stdin closes)
+        command += ["--concurrency", str(self.concurrency), "--lifeline"]
+        options: dict = {"stdin": subprocess.PIPE}
+        if POSIX:  # a group of its own, for killpg
+            options["start_new_session"] = True
         else:
             options["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
         child = subprocess.Popen(command, cwd=self.root, **options)
@@ -186,6 +184,7 @@ class Supervisor:
 
     def _wait(self, child: subprocess.Popen[bytes]) -> None:
         child.wait()
+        close_lifeline(child)
         self.events.put(Exited(child))
 
     def _terminate(self) -> None:
