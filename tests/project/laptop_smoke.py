@@ -185,6 +185,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def bind_again(port: int) -> None:
+    """The port is free again: a new server could listen on it. POSIX keeps a
+    closed connection's port in TIME_WAIT for a while; servers bind with
+    SO_REUSEADDR for that (uvicorn does), which still fails while anyone
+    listens. (On Windows that option would let two listen: plain bind there.)"""
+    with socket.socket() as s:
+        if not WINDOWS:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))
+        s.listen()
+
+
 def answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
@@ -219,8 +231,7 @@ def serve(clone: Path) -> str:
         raise Failed(f"exit status {status} after Ctrl-C (expected 0)")
     if answers(url):
         raise Failed(f"{url} still answers after Ctrl-C")
-    with socket.socket() as s:  # the port is free again
-        s.bind(("127.0.0.1", port))
+    bind_again(port)
     return f"answered; Ctrl-C: status {status}, its {count} processes all gone"
 
 
@@ -301,8 +312,7 @@ def orphan(clone: Path) -> str:
     finally:
         serving.kill()
         working.kill()
-    with socket.socket() as s:  # the port is free again
-        s.bind(("127.0.0.1", port))
+    bind_again(port)
     return f"both killed alone; their {len(left)} processes ended, the port is free"
 
 
