@@ -152,7 +152,7 @@ def outbox(server: Server) -> tuple[int, int]:
         ).fetchone()
 
 
-def outbox_or_none(server: Server) -> tuple[int, int]:
+def outbox_or_zero(server: Server) -> tuple[int, int]:
     """outbox(server), or (0, 0) while the file is busy or not there yet."""
     try:
         return outbox(server)
@@ -181,7 +181,7 @@ async def delivered(
     deadline = time.monotonic() + budget
     sent, first, last = 0, None, None
     while time.monotonic() < deadline:
-        started, now_sent = await asyncio.to_thread(outbox_or_none, server)
+        started, now_sent = await asyncio.to_thread(outbox_or_zero, server)
         now = time.monotonic()
         if started and first is None:
             first = now  # the first email is on its way
@@ -199,7 +199,7 @@ async def first_email(worker: Worker, limit: float) -> None:
     """Return once the worker's first email is on its way, or raise."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        started, _ = await asyncio.to_thread(outbox_or_none, worker.server)
+        started, _ = await asyncio.to_thread(outbox_or_zero, worker.server)
         if started:
             return
         if worker.process.poll() is not None:
@@ -222,7 +222,7 @@ async def responses(
         f"step 1, background task, {d:g} s": checkpoint_server(step1, d),
         f"step 8, Redis, a worker beside it, {d:g} s": queued,
     }
-    async with serving(*servers.values(), concurrency=options.concurrency) as (clients):
+    async with serving(*servers.values(), concurrency=options.concurrency) as clients:
         worker = Worker(queued, LATENCY_SLOTS, d)
         try:
             for http in clients:
@@ -364,8 +364,8 @@ async def queue(options: Options, step1: Path, step8: Path) -> Result:
     if in_flight < DEFAULT_THREADS:
         result.notes.append(
             f"step 1 kept {in_flight:.0f} emails in flight on average, fewer than "
-            f"its {DEFAULT_THREADS} threads: the flood did not fill them, so step 1 "
-            f"had little to wait for (a busy machine sends fewer requests)"
+            f"its {DEFAULT_THREADS} threads: too few requests a second for this "
+            f"delay to fill them, so step 1 had little to wait for"
         )
     for name, run in (("step 1's web process", web), ("the worker", worker)):
         if run.sent < run.expected:
