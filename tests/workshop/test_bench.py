@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
+import os
 import random
 import statistics
 from pathlib import Path
@@ -18,6 +20,7 @@ import pytest
 
 from workshop.bench import Settings, add_arguments, settings
 from workshop.bench import report as bench_report
+from workshop.bench.queue import Delivery, queue_claims
 from workshop.bench.scenarios import (
     Fact,
     Flood,
@@ -31,6 +34,7 @@ from workshop.bench.scenarios import (
 from workshop.bench.stats import Summary, at_least, at_most, median, percentile, ratio
 from workshop.errors import WorkshopError
 
+ROOT = Path(__file__).resolve().parents[2]
 INFO = {
     "cores": 2,
     "cpu": "Test CPU",
@@ -82,6 +86,7 @@ def test_numbers_are_parsed() -> None:
     chosen = parse("--requests", "7", "--concurrency", "3", "--delay", "0.25")
     assert (chosen.requests, chosen.concurrency, chosen.delay) == (7, 3, 0.25)
     assert parse("--time-limit", "2", "--runs", "3").runs == 3
+    assert (parse().slots, parse("--slots", "160").slots) == (80, 160)
 
 
 @pytest.mark.parametrize(
@@ -96,6 +101,7 @@ def test_numbers_are_parsed() -> None:
         (["--delay", "inf"], "--delay"),
         (["--time-limit", "x"], "--time-limit"),
         (["--runs", "0"], "--runs"),
+        (["--slots", "0"], "--slots"),
         (["--scenario", "speed"], "unknown scenario 'speed'"),
     ],
 )
@@ -216,6 +222,94 @@ def test_ceiling_claims() -> None:
     assert ceiling_claims(too_fast, held, 0.5)[0].holds
 
 
+def delivery(per_second: float, emails: int = 240) -> Delivery:
+    return Delivery(emails, emails, emails / per_second)
+
+
+def test_queue_claims_step_8_against_step_1() -> None:
+    step1, step8 = summary("1", 0.150, 0.600), summary("8", 0.040, 0.500)
+    web, worker = delivery(37.0), delivery(67.0, 480)
+    holds = [c.holds for c in queue_claims(step1, step8, web, worker, 1.0, 80)]
+    assert holds == [True, True, True]
+    # step 8 waits as step 1 does; the web past its ceiling; the worker no faster
+    slow_step_8, too_fast_web = summary("8", 0.100), delivery(45.0)
+    claims = queue_claims(step1, slow_step_8, too_fast_web, delivery(60.0), 1.0, 80)
+    assert [c.holds for c in claims] == [False, False, False]
+    # the worker is held to its slots: 40 slots need 0.75x the web's, not 1.5x
+    assert queue_claims(step1, step8, web, delivery(30.0), 1.0, 40)[2].holds
+    assert not queue_claims(step1, step8, web, delivery(30.0), 1.0, 80)[2].holds
+
+
+def forced_queue_run(monkeypatch, step1: Summary, step8: Summary) -> Result:
+    """queue() with its measurements replaced by the figures given."""
+    from workshop.bench import queue as bench_queue
+
+    async def responses(*_args) -> list[Summary]:
+        return [step1, step8]
+
+    async def deliveries(*_args) -> tuple[Delivery, Delivery]:
+        return delivery(37.0), Delivery(480, 470, 7.0)
+
+    monkeypatch.setattr(bench_queue, "redis_namespace", contextlib.nullcontext)
+    monkeypatch.setattr(bench_queue, "responses", responses)
+    monkeypatch.setattr(bench_queue, "deliveries", deliveries)
+    return asyncio.run(bench_queue.queue(Options(), ROOT, ROOT))
+
+
+def test_a_queue_claim_that_does_not_hold_is_printed_as_such(monkeypatch) -> None:
+    """Forced figures: step 8 answers as slowly as step 1 (0.90x, claim 0.50x)."""
+    step1 = Summary("step 1", 200, 0, 0.100, 0.300, 0.400, 30.0)
+    step8 = Summary("step 8", 200, 0, 0.090, 0.600, 0.700, 33.0)
+    result = forced_queue_run(monkeypatch, step1, step8)
+    lines = bench_report.text(Options(), [result], INFO).splitlines()
+    assert (
+        "  the web process no longer waits: step 8 p50 / step 1 p50 = 0.90x  "
+        "(claim <= 0.50x): DOES NOT HOLD"
+    ) in lines
+    assert "  step 8 p95 / step 1 p95: 2.00x" in lines
+    assert "  one worker, 80 slots: 470/480 emails in 7.00 s: 67.1 emails/s" in lines
+    assert (
+        "  one worker, 80 slots: emails/s / the web process's emails/s = 1.81x  "
+        "(claim >= 1.50x): HOLDS"
+    ) in lines
+    notes = [line for line in lines if line.startswith("  note: ")]
+    assert "30 emails in flight on average, fewer than its 40 threads" in notes[0]
+    assert "the worker sent 470 of 480 emails in time" in notes[1]
+    assert lines[-1] == "2 of 3 claims hold on this machine."
+
+
+def test_strict_exits_1_on_a_claim_that_does_not_hold_and_prints_the_load(
+    monkeypatch, capsys
+) -> None:
+    from workshop.bench import runner
+
+    step1 = Summary("step 1", 200, 0, 0.100, 0.300, 0.400, 30.0)
+    step8 = Summary("step 8", 200, 0, 0.090, 0.600, 0.700, 33.0)
+    forced = forced_queue_run(monkeypatch, step1, step8)
+
+    async def queue(*_args) -> Result:
+        return forced
+
+    monkeypatch.setattr("workshop.bench.queue.queue", queue)
+    monkeypatch.setattr(bench_report, "load_average", lambda: [3.5, 2.0, 1.25])
+    monkeypatch.chdir(ROOT)
+    strict = parse("--scenario", "queue", "--strict")
+    assert runner.main(strict) == 1
+    out = capsys.readouterr().out
+    assert "DOES NOT HOLD" in out
+    assert "note: load average 3.5, 2.0, 1.25 before, 3.5, 2.0, 1.25 after" in out
+    assert runner.main(parse("--scenario", "queue")) == 0  # printed, not fatal
+
+
+def test_load_note_is_unknown_without_a_load_average() -> None:
+    from workshop.bench.runner import load_note
+
+    assert load_note([0.5, 1.0, 2.0], [1.5, 1.0, 2.0]) == (
+        "load average 0.5, 1.0, 2.0 before, 1.5, 1.0, 2.0 after (1, 5, 15 min)"
+    )
+    assert load_note([], []) == "load average: unknown on this system"
+
+
 # --- report -----------------------------------------------------------------
 
 
@@ -243,7 +337,7 @@ def test_text_report_has_the_table_facts_and_verdicts() -> None:
     row = next(line for line in lines if line.lstrip().startswith("blocking"))
     assert row.split() == ["blocking", "40", "1", "1503.4", "2002.3", "2002.8", "6.7"]
     assert "  def tasks: 200/200 emails in 5.08 s: 39.4 emails/s" in lines
-    assert "  def / idle = 1.06x  (claim <= 1.50x): holds" in lines
+    assert "  def / idle = 1.06x  (claim <= 1.50x): HOLDS" in lines
     assert "  blk / d = 0.30x  (claim >= 0.80x): DOES NOT HOLD" in lines
     assert "  note: a note" in lines
     assert lines[-1] == "1 of 2 claims hold on this machine."
@@ -307,9 +401,6 @@ def test_smoke_drive_a_tiny_app_under_uvicorn(tmp_path: Path) -> None:
     assert samples.summary("tiny").count == 6
 
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
 @pytest.mark.parametrize("kind", ["def", "async"])
 def test_smoke_flood_counts_every_delivery_on_checkpoint_2(kind: str) -> None:
     from workshop.bench.scenarios import flood as run_flood
@@ -320,6 +411,29 @@ def test_smoke_flood_counts_every_delivery_on_checkpoint_2(kind: str) -> None:
     assert (result.sent, result.delivered, result.threads) == (5, 5, 40)
     assert 0 <= result.peak_in_flight <= 5
     assert result.posts.count == 5
+
+
+def test_smoke_step_8_against_step_1_in_one_run() -> None:
+    """The queue comparison on real checkpoints 1 and 8, a worker and Redis:
+    every part ran and every email arrived; no figure is asserted."""
+    from workshop.bench.queue import queue, redis_namespace
+
+    try:
+        with redis_namespace():
+            pass
+    except WorkshopError as error:
+        if os.environ.get("REDIS_URL"):
+            raise
+        pytest.skip(str(error))
+    step1, step8 = ROOT / "checkpoints" / "step-1", ROOT / "checkpoints" / "step-8"
+    options = Options(requests=6, concurrency=2, delay=0.01, slots=2)
+    result = asyncio.run(queue(options, step1, step8))
+    assert [r.label.split(",")[0] for r in result.runs] == ["step 1", "step 8"]
+    assert [r.count for r in result.runs] == [6, 6]
+    sent = [f.label for f in result.facts if f.unit == "emails/s"]
+    assert "step 1's web process, 40 threads: 240/240 emails" in sent[0]
+    assert "one worker, 2 slots: 12/12 emails" in sent[1]
+    assert len(result.claims) == 3
 
 
 def test_server_that_cannot_start_is_one_clear_error(tmp_path: Path) -> None:

@@ -72,14 +72,14 @@ def test_the_queue_bench_leaves_other_data_alone(sentinels):
 
     prefixes = []
 
-    async def one_run() -> tuple[int, int, float]:
+    async def one_run() -> queue.Delivery:
         with queue.redis_namespace() as broker:
             prefixes.append(broker["WORKSHOP_KEY_PREFIX"])
             step8 = ROOT / "checkpoints/step-8"
-            return await queue.slots_run(Options(delay=0.01), step8, broker, 2)
+            return await queue.worker_run(Options(delay=0.01), step8, broker, 2)
 
-    expected, sent, _ = asyncio.run(one_run())
-    assert sent == expected, "the bench's worker ran its jobs under its prefix"
+    run = asyncio.run(one_run())
+    assert run.sent == run.expected, "the bench's worker ran its jobs under its prefix"
     _still_there(name, clients)
     left = [k for c in clients for k in c.scan_iter(match=f"{prefixes[0]}*")]
     assert not left, f"keys the bench left behind: {left[:5]}"

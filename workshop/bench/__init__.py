@@ -66,8 +66,14 @@ def add_arguments(parser: argparse.ArgumentParser, name: str = "bench") -> None:
         action="append",
         metavar="NAME",
         help="response (a), trap (b), ceiling (c), overhead (d, the timeline's) or "
-        "queue (e, step 8's Celery worker; needs Redis); repeat for several "
+        "queue (e, step 8 against step 1; needs Redis); repeat for several "
         "(all but queue)",
+    )
+    add(
+        "--slots",
+        default="80",
+        metavar="N",
+        help="queue: the worker's threads, against the web process's 40 (80)",
     )
     add("--json", action="store_true", help="machine-readable output")
     add("--strict", action="store_true", help="exit 1 when a claim does not hold")
@@ -106,6 +112,7 @@ class Settings:
     loop: bool
     runs: int
     step: str
+    slots: int = 80  # queue: the worker's threads
     room: bool = False
     repos: int = 30
     jobs: int = 0  # 0: workshop room's default
@@ -151,6 +158,7 @@ def settings(args: argparse.Namespace) -> Settings:
         loop=args.loop,
         runs=_number("--runs", args.runs, int, 1, 50),
         step=args.step,
+        slots=_number("--slots", args.slots, int, 1, 1000),
         room=args.room,
         repos=_number("--repos", args.repos, int, 1, 500),
         jobs=_number("--jobs", args.jobs, int, 0, 256),

@@ -12,7 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from workshop.bench.scenarios import Options, Result
+from workshop.bench.scenarios import Fact, Options, Result
 from workshop.bench.stats import Claim, Summary
 from workshop.ui import bad, ok, style
 
@@ -30,17 +30,21 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    try:
-        load = [round(x, 2) for x in os.getloadavg()]
-    except (OSError, AttributeError):  # Windows has no getloadavg
-        load = []
     return {
         "cores": os.cpu_count(),
         "cpu": cpu or platform.processor() or platform.machine(),
         "python": platform.python_version(),
         "system": f"{platform.system()} {platform.release()}",
-        "load_average": load,
+        "load_average": load_average(),
     }
+
+
+def load_average() -> list[float]:
+    """The 1, 5 and 15 minute load averages; none where the system has none."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (OSError, AttributeError):  # Windows has no getloadavg
+        return []
 
 
 def ms(seconds: float) -> str:
@@ -56,13 +60,21 @@ def times(x: float) -> str:
 
 
 def claim_line(claim: Claim) -> str:
-    mark = ok("holds") if claim.holds else bad("DOES NOT HOLD")
+    mark = ok("HOLDS") if claim.holds else bad("DOES NOT HOLD")
     if claim.unit == "x":
         measured, limit = times(claim.measured), times(claim.limit)
     else:
         measured = f"{claim.measured:.3g} {claim.unit}"
         limit = f"{claim.limit:.3g} {claim.unit}"
     return f"  {claim.text} = {measured}  (claim {claim.op} {limit}): {mark}"
+
+
+def fact_line(fact: Fact) -> str:
+    if fact.unit == "x":
+        value = times(fact.value)
+    else:
+        value = f"{fact.value:.1f} {fact.unit}" if fact.unit else f"{fact.value:g}"
+    return f"  {fact.label}: {value}"
 
 
 def runs_table(runs: Sequence[Summary]) -> list[str]:
@@ -105,9 +117,7 @@ def text(options: Options, results: Sequence[Result], info: dict[str, Any]) -> s
             result.measures, WIDTH, initial_indent="  ", subsequent_indent="  "
         )
         lines += runs_table(result.runs)
-        for fact in result.facts:
-            value = f"{fact.value:.1f}" if fact.unit else f"{fact.value:g}"
-            lines.append(f"  {fact.label}: {value} {fact.unit}".rstrip())
+        lines += [fact_line(fact) for fact in result.facts]
         lines += [claim_line(c) for c in result.claims]
         lines += [f"  note: {note}" for note in result.notes]
     held = sum(c.holds for r in results for c in r.claims)

@@ -31,6 +31,7 @@ async def run_scenarios(settings: Settings, options: Options) -> list[Result]:
     for name in settings.scenarios:
         if not settings.json:
             print(f"measuring {name} ...", file=sys.stderr, flush=True)
+        before = report.load_average()
         if name == "response":
             results.append(await response(options, step0, step1))
         elif name == "trap":
@@ -44,7 +45,18 @@ async def run_scenarios(settings: Settings, options: Options) -> list[Result]:
             results.append(await queue(options, step1, step8))
         else:
             results.append(await overhead(options, step1))
+        results[-1].notes.append(load_note(before, report.load_average()))
     return results
+
+
+def load_note(before: list[float], after: list[float]) -> str:
+    """The machine's load beside the scenario's figures (1, 5, 15 minutes)."""
+    if not before or not after:
+        return "load average: unknown on this system"
+    return (
+        f"load average {', '.join(map(str, before))} before, "
+        f"{', '.join(map(str, after))} after (1, 5, 15 min)"
+    )
 
 
 def main(settings: Settings) -> int:
@@ -54,6 +66,7 @@ def main(settings: Settings) -> int:
         delay=settings.delay,
         time_limit=settings.time_limit,
         rate=settings.rate,
+        slots=settings.slots,
     )
     try:
         results = asyncio.run(run_scenarios(settings, options))

@@ -55,6 +55,7 @@ class Options:
     delay: float = 1.0
     time_limit: float = 5.0  # per run: no new requests after this many seconds
     rate: float | None = None  # response: requests/s; None: half the ceiling
+    slots: int = 80  # queue: one worker's threads, against the web's 40
 
     @property
     def response_rate(self) -> float:
