@@ -21,8 +21,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # tests/, for support
 from support.live import wait_until
 from support.live_room import CODE, TOKEN, LiveRoomHarness
 

@@ -13,12 +13,9 @@ docs/img/live-room.png, copied from there.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # tests/, for support
 from support.browser import Tab, browser, tab  # noqa: F401 (the fixtures)
 from support.live_room import LiveRoomHarness
 
