@@ -625,7 +625,11 @@ LATER: list[Mistake] = [
                 "from contextlib import asynccontextmanager\n",
                 "from contextlib import asynccontextmanager\nfrom datetime import datetime\n",
             ),
-            Edit("main.py", "from app.tasks import (\n", "from app.tasks import (\n    JOBS,\n"),
+            Edit(
+                "main.py",
+                "from app.tasks import (\n",
+                "from app.tasks import (\n    JOBS,\n",
+            ),
             Edit("main.py", DIGEST_7 + INSERT_JOB_7, DIGEST_7 + JOB_IN_DICT_7),
             Edit("main.py", IMPORT_7 + INSERT_JOB_7, IMPORT_7 + JOB_IN_DICT_7),
             Edit(
