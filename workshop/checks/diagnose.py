@@ -74,6 +74,18 @@ ADVICE: list[tuple[re.Pattern[str], str]] = [
         "value from the request (a parameter or the body) instead",
     ),
     (
+        # asyncio.run(...) inside an async def: the loop already runs
+        re.compile(r"asyncio\.run\(\) cannot be called from a running event loop"),
+        "fix: this code already runs on the event loop (in an async def): write "
+        "`await f(...)` there, not asyncio.run(f(...))",
+    ),
+    (
+        # background_tasks: BackgroundTask (starlette's one task, no s)
+        re.compile(r"<class '[\w.]*\.BackgroundTask'> is a valid Pydantic field"),
+        "fix: a parameter is typed BackgroundTask (starlette's single task): "
+        "type it BackgroundTasks, from fastapi, and FastAPI gives you one",
+    ),
+    (
         re.compile(r"calls sys\.exit\("),
         "fix: do not exit at import; run the app with `make run`",
     ),
