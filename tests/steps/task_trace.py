@@ -127,7 +127,7 @@ def why_not_run(name: str, argument: object = None) -> str | None:
         return (
             f"{name} was dropped: {own[0]} returns a response with its own"
             " background=, so FastAPI never ran background_tasks: add every task"
-            " with background_tasks.add_task (or pass background=background_tasks)"
+            " with background_tasks.add_task, return no background="
         )
     if not any(any(tasks is r for r in ran) for tasks, _ in mine):
         return (

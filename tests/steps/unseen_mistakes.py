@@ -689,6 +689,8 @@ def verdict(mistake: Mistake, line: str) -> str:
     'does not name it' (misleading or partial: read the line)."""
     if line.startswith("TOOL TRACEBACK") or "INTERNALERROR" in line:
         return "tool traceback"
+    if line.startswith("the checks themselves stopped"):
+        return "tool failure (one line)"
     if not line:
         return "green, rightly" if not mistake.names else "left green"
     if not mistake.names:
