@@ -157,9 +157,10 @@ def ran_with(name: str) -> str | None:
         return None
     for parameter, value in bound.arguments.items():
         wanted = signature.parameters[parameter].annotation
-        if isinstance(wanted, type) and not isinstance(value, wanted):
-            return (
-                f"{name}({parameter}: {wanted.__name__}) ran with {value!r} (a"
-                f" {type(value).__name__})"
-            )
+        typed = isinstance(wanted, type) and wanted is not inspect.Parameter.empty
+        if typed and not isinstance(value, wanted):
+            kind = type(value).__name__
+            plain = isinstance(value, str | int | float)
+            shown = f"{value!r} (a {kind})" if plain else f"a {kind}"
+            return f"{name}({parameter}: {wanted.__name__}) ran with {shown}"
     return None
