@@ -43,6 +43,13 @@ CHOSEN = {
     "1: sleeps in the path operation before answering",  # app/ time.sleep, waited for
     "6: misspells the scope: scope=\"functon\"",  # FastAPI's dependant tree
     "7: never commits the job row",  # sqlite3's trace: an INSERT, no COMMIT
+    "6: opens its own connection but never commits",
+    "1: returns before adding the task",  # no task was added
+    "1: forgets status_code=201",
+    "3: swaps the audit entry's event and detail",  # what the audit log holds
+    "5: tries only once: MAX_ATTEMPTS = 1",  # the attempts counted
+    "5: retries without returning after a success",
+    "7: sets the job done before sending",  # 'done' while its email is held
     # LATER: written before any message changed for them
     "1: forgets to return the subscriber",  # ResponseValidationError's endpoint
     "4: leaves the Request annotation off the dependency's request",  # the 422
@@ -50,6 +57,8 @@ CHOSEN = {
     "6: gives the task the email where it wants the id",  # annotation vs argument
     "6: reads the row after the task's connection is closed",  # its `with` block
     "7: keeps the jobs in a Python dict",  # the database file itself
+    "2: runs the mail coroutine with asyncio.run inside the async task",
+    "1: types the parameter BackgroundTask (no s), imported from starlette",
 }
 
 
