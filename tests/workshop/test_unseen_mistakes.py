@@ -41,7 +41,7 @@ CHOSEN = {
     "4: adds the task after yield in the dependency",
     # issue 22, steps 1-7: evidence read where it happened (all red or wrong before)
     "1: sleeps in the path operation before answering",  # app/ time.sleep, waited for
-    "6: misspells the scope: scope=\"functon\"",  # FastAPI's dependant tree
+    '6: misspells the scope: scope="functon"',  # FastAPI's dependant tree
     "7: never commits the job row",  # sqlite3's trace: an INSERT, no COMMIT
     "6: opens its own connection but never commits",
     "1: returns before adding the task",  # no task was added
