@@ -92,6 +92,19 @@ ADVICE: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+LONG = 200  # characters: an error longer than this is cut after a sentence
+
+
+def brief(text: str) -> str:
+    """An exception's text cut after its last whole sentence within LONG
+    characters (FastAPI's "Invalid args for response field!" runs on for 500),
+    so the fix that follows it stays on the learner's screen."""
+    if len(text) <= LONG:
+        return text
+    ends = [m.end() for m in re.finditer(r"[.!?](?=\s)", text[:LONG])]
+    return text[: ends[-1]] + " …" if ends else text[: LONG - 1] + "…"
+
+
 def advice(message: str) -> str | None:
     """The fix for the first known mistake found in `message`, if any."""
     for pattern, fix in ADVICE:
