@@ -13,7 +13,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from workshop.checks.diagnose import advice, in_context
+from workshop.checks.diagnose import advice, brief, in_context
 
 
 def load_error(app_dir: Path) -> str | None:
@@ -50,7 +50,7 @@ def describe_load_error(error: BaseException, app_dir: Path) -> str:
         text = f"calls sys.exit({error.code!r}) while app/ is imported"
     source = ours[-1].line if ours else None
     found = in_context(text, source, None) or advice(text)
-    return f"{where}: {text}" + (f"\n{found}" if found else "")
+    return f"{where}: {brief(text)}" + (f"\n{found}" if found else "")
 
 
 def _inside(path: Path, app_dir: Path) -> bool:

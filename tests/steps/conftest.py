@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -33,7 +34,7 @@ if "app" in sys.modules:  # imported too early, from somewhere else
     raise pytest.UsageError("the package 'app' was imported before conftest.py")
 
 import task_trace  # noqa: E402
-from step_support import GATE_LIMIT, AppServer, MailGate  # noqa: E402
+from step_support import GATE_LIMIT, AppServer, MailGate, note_sleeps  # noqa: E402
 
 
 def harden(app):
@@ -107,6 +108,23 @@ def mail_gate(settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[MailGate]:
         gate.open()
 
 
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The SQL run on each sqlite3 connection opened during the test, with
+    the BEGIN and COMMIT the sqlite3 module issues."""
+    statements: list[list[str]] = []
+    connect = sqlite3.connect
+
+    def traced(*args, **kwargs):
+        connection = connect(*args, **kwargs)
+        statements.append(seen := [])
+        connection.set_trace_callback(seen.append)
+        return connection
+
+    monkeypatch.setattr(sqlite3, "connect", traced)
+    return statements
+
+
 def on_the_event_loop() -> bool:
     """True in a sync function called by a coroutine, on the loop's thread."""
     try:
@@ -140,6 +158,7 @@ _budgets: dict[str, timeouts.Budget] = {}
 
 def pytest_configure(config: pytest.Config) -> None:
     task_trace.install()  # what the app adds to which BackgroundTasks, and runs
+    note_sleeps()  # a time.sleep in app/ that a client waits for
     config.addinivalue_line(
         "markers",
         f"{timeouts.MARKER}(seconds): this test may take longer than the default "

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import pytest
+import task_trace
 from queue_support import jobs_pending
 from support.live import TIMEOUT, LiveServer
 
@@ -167,6 +168,26 @@ class MailGate:
                     exchange.held = False
 
 
+# app/ code that called time.sleep while its request was unanswered: (where,
+# seconds, the request); the client waited for it (note_sleeps)
+SLEPT: list[tuple[str, float, Exchange]] = []
+_sleep = time.sleep
+
+
+def note_sleeps() -> None:
+    """Record every time.sleep app/ code calls while its request waits for
+    its response (evidence, never a timing): once per session."""
+
+    def sleep(seconds: float) -> None:
+        exchange = CURRENT_EXCHANGE.get(None)
+        waiting = seconds and exchange is not None and not exchange.responded
+        if waiting and (where := task_trace.app_caller()):
+            SLEPT.append((where, seconds, exchange))
+        _sleep(seconds)
+
+    time.sleep = sleep
+
+
 class AppServer(LiveServer):
     """The app under test on a live server (`support.live`), plus its outbox."""
 
@@ -176,6 +197,21 @@ class AppServer(LiveServer):
         self.exchanges: list[Exchange] = []
         tracked = track_responses(app, self.exchanges)
         super().__init__(tracked, lifespan="on", log_level="info")
+
+    def request(self, method: str, path: str, **kwargs):
+        """As LiveServer's; a request whose answer waited for a time.sleep in
+        app/ fails the test, naming the line."""
+        response = super().request(method, path, **kwargs)
+        mine = [s for s in SLEPT if any(s[2] is e for e in self.exchanges)]
+        if mine:
+            SLEPT.clear()
+            where, seconds, exchange = mine[0]
+            pytest.fail(
+                f"{where}: {exchange.what} called time.sleep({seconds:g}) before"
+                " answering, so the client waited for it: drop the sleep, or move"
+                " the slow work to a background task"
+            )
+        return response
 
     def idle(self) -> bool:
         """Nothing the app does can change what a test sees: every request is
@@ -210,13 +246,40 @@ class AppServer(LiveServer):
         ]
 
 
-def wait_for(server: AppServer, condition: Callable[[], T], otherwise: str) -> T:
+def uncommitted(opened: list[list[str]], statement: str) -> bool:
+    """True when `statement` ran on a connection (of the `opened` fixture) that
+    never committed after it: the row was dropped when it closed."""
+    for statements in opened:
+        ran = [i for i, sql in enumerate(statements) if sql.startswith(statement)]
+        if ran and "COMMIT" not in statements[ran[-1] :]:
+            return True
+    return False
+
+
+def why_no_trace(task: str, hint: str) -> str:
+    """Why task `task` left no trace, from what was seen: never added, added
+    where FastAPI never ran it, or ran with an argument its annotation does
+    not take; else that it ran and `hint`."""
+    if why := task_trace.why_not_run(task):
+        return why
+    if wrong := task_trace.ran_with(task):
+        parameter = wrong.split("(", 1)[1].split(":", 1)[0]
+        given = parameter.removesuffix("_id") + ".id"
+        fix = f": add_task({task}, {given})" if parameter.endswith("_id") else ""
+        return f"{wrong}{fix}"
+    return f"{task} ran and {hint}"
+
+
+def wait_for(
+    server: AppServer, condition: Callable[[], T], otherwise: str | Callable[[], str]
+) -> T:
     """Poll `condition` until it returns something truthy, and return that.
 
     It fails at once, with `otherwise` (say what is missing and the fix), when
     nothing the app does can make it true any more: every request is answered
     and its background tasks are done, or wait at the mail gate. What a
     request or task raised is added. A red test never waits out a timeout.
+    `otherwise` may be a function: the evidence read once the wait failed.
     """
     deadline = time.monotonic() + TIMEOUT
     while True:
@@ -228,5 +291,6 @@ def wait_for(server: AppServer, condition: Callable[[], T], otherwise: str) -> T
             problems = server.errors()
             if not idle:
                 problems.append(f"(gave up after {TIMEOUT:g} s)")
-            pytest.fail("\n".join([otherwise, *problems]))
+            said = otherwise() if callable(otherwise) else otherwise
+            pytest.fail("\n".join([said, *problems]))
         time.sleep(0.005)

@@ -15,10 +15,24 @@ def entries_about(server_or_client, email: str) -> list[dict]:
     return [entry for entry in audit.json() if email in entry["detail"]]
 
 
+def swapped(server_or_client, email: str) -> str:
+    """What the audit log holds instead of an entry whose detail is `email`."""
+    audit = server_or_client.get("/audit").json()
+    if any(email in entry["event"] for entry in audit):
+        seen = [(entry["event"], entry["detail"]) for entry in audit]
+        return (
+            f"the audit log has (event, detail) = {seen}: the event and the detail"
+            " are swapped; write_audit_entry takes (db, event, detail):"
+            ' add_task(write_audit_entry, db, "subscribed", subscriber.email)'
+        )
+    return f"no audit entry about {email}: {audit}"
+
+
 def test_subscribing_is_written_to_the_audit_log(client):
     """Subscribing adds an entry about the new subscriber to GET /audit."""
     assert client.post("/subscribers", json=ADA).status_code == 201
     entries = entries_about(client, ADA["email"])
+    assert entries, swapped(client, ADA["email"])
     assert len(entries) == 1, entries
     assert {"id", "event", "detail", "created_at"} <= entries[0].keys()
     assert written_summary("/audit", "get"), "give GET /audit a summary=..."

@@ -1,10 +1,12 @@
 """Step 7: a digest job the client can follow, and what happens on shutdown."""
 
 import re
+import sqlite3
 import threading
 import uuid
+from contextlib import closing
 
-from step_support import wait_for
+from step_support import uncommitted, wait_for
 from support.live import wait_until
 
 ADA = {"email": "ada@example.com", "name": "Ada"}
@@ -19,7 +21,43 @@ def job_status(server, location: str) -> str:
     return response.json()["status"]
 
 
-def test_digest_is_accepted_as_a_job(client):
+def stored(settings, job_id: str) -> dict | None:
+    """The job's row, read from the database file itself."""
+    with closing(sqlite3.connect(settings.newsletter_db)) as db:
+        db.row_factory = sqlite3.Row
+        row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    return dict(row) if row else None
+
+
+def not_followed(followed, opened: list[list[str]], job_id: str) -> str:
+    """Why GET /jobs/{id} does not find the job POST /digests just returned."""
+    said = f"GET /jobs/{{id}} of the new job answered {followed.status_code}"
+    if uncommitted(opened, "INSERT INTO jobs"):
+        return (
+            f"{said}: the INSERT INTO jobs was never committed (its connection"
+            " closed without a COMMIT): insert the row inside `with db:`"
+        )
+    if not any(sql.startswith("INSERT INTO jobs") for s in opened for sql in s):
+        return (
+            f"{said}: no INSERT INTO jobs ran: create the job's row in the"
+            " path operation, before it adds the task"
+        )
+    return f"{said}: {followed.text}"
+
+
+def not_running(status: str) -> str:
+    """Why the job is not 'running' while its digest email waits at the mail
+    server (the test holds it there)."""
+    said = f"the job says {status!r} while its digest email is still being sent"
+    if status in ("done", "failed"):
+        return (
+            f"{said}: set it 'running' when the task starts, and {status!r}"
+            " only once the emails are sent"
+        )
+    return f"{said}: the task sets it 'running' first, _set_job(job_id, 'running')"
+
+
+def test_digest_is_accepted_as_a_job(client, settings, opened):
     """POST /digests answers 202 Accepted with a job id and a Location to follow."""
     assert client.post("/subscribers", json=ADA).status_code == 201
     response = client.post("/digests")
@@ -36,8 +74,14 @@ def test_digest_is_accepted_as_a_job(client):
     assert response.headers["location"].endswith(f"/jobs/{job['id']}")
 
     followed = client.get(f"/jobs/{job['id']}")
-    assert followed.status_code == 200
+    assert followed.status_code == 200, not_followed(followed, opened, job["id"])
     assert followed.json()["status"] == "done"
+    row = stored(settings, job["id"])
+    assert row and row["status"] == "done", (
+        f"the job is not in the database (its row: {row}, GET /jobs/{{id}} says"
+        " 'done'): keep the jobs in the database, not in a Python dict (it"
+        " survives a restart; any server process can answer GET /jobs/{id})"
+    )
     digests = [e for e in client.get("/outbox").json() if "digest" in e["subject"]]
     assert [e["recipient"] for e in digests] == [ADA["email"]]
 
@@ -53,8 +97,10 @@ def test_job_status_goes_from_running_to_done(live_server, mail_gate):
     assert response.status_code == 202
     assert not mail_gate.sent_before_response, "the digest is sent in a task"
     location = response.headers["location"]
-    wait_until(
-        lambda: job_status(live_server, location) == "running", "the job is running"
+    wait_for(
+        live_server,
+        lambda: job_status(live_server, location) == "running",
+        lambda: not_running(job_status(live_server, location)),
     )
     mail_gate.open()
     wait_until(lambda: job_status(live_server, location) == "done", "the job is done")

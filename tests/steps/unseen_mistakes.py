@@ -10,6 +10,7 @@ contain to name the fix, or () when green is the right answer.
 
     python tests/steps/unseen_mistakes.py         # every first line, 2 at a time
     python tests/steps/unseen_mistakes.py 1 4     # only the mistakes of steps 1, 4
+    python tests/steps/unseen_mistakes.py later   # the ten of LATER (issue 22)
 
 It costs one suite run per mistake: it is a script an author runs, not part of
 the default test run (tests/workshop/test_unseen_mistakes.py runs a handful).
@@ -414,6 +415,235 @@ UNSEEN: list[Mistake] = [
 ]
 
 
+# Ten more for steps 1-7 (issue 22), written before any message was changed
+# for them, as a check that the loop's messages come from mechanisms (what the
+# app raised, what ran) and not from strings tuned to the rows above.
+RETRY_LOOP_5 = """\
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            send_email(
+                subscriber.email,
+                "Welcome to the newsletter!",
+                f"Hi {subscriber.name}, thanks for subscribing.",
+            )
+            return
+        except MailError as error:  # caught here, so the next tasks still run
+            logger.warning("welcome email, attempt %d: %s", attempt, error)
+    logger.error("welcome email to %s: gave up", subscriber.email)
+"""
+SEND_ONCE_5 = """\
+    send_email(
+        subscriber.email,
+        "Welcome to the newsletter!",
+        f"Hi {subscriber.name}, thanks for subscribing.",
+    )
+"""
+READ_ROW_6 = """\
+    with closing(connect()) as db:  # our own connection, not the request's
+        row = db.execute(
+            "SELECT * FROM subscribers WHERE id = ?", (subscriber_id,)
+        ).fetchone()
+"""
+READ_AFTER_CLOSE_6 = """\
+    with closing(connect()) as db:  # our own connection, not the request's
+        cursor = db.execute("SELECT * FROM subscribers WHERE id = ?", (subscriber_id,))
+    row = cursor.fetchone()
+"""
+INSERT_JOB_7 = """\
+    with db:
+        row = db.execute(
+            "INSERT INTO jobs (id, status) VALUES (?, 'pending') RETURNING *",
+            (job_id,),
+        ).fetchone()
+"""
+JOB_IN_DICT_7 = """\
+    row = JOBS[job_id] = {"id": job_id, "status": "pending", "created_at": datetime.now()}
+"""
+IMPORT_7 = (
+    "def start_import(\n    file: UploadFile, db: DbDep, background_tasks: "
+    "BackgroundTasks, response: Response\n) -> Job:\n    job_id = str(uuid4())\n"
+)
+SET_JOB_7 = """\
+def _set_job(job_id: str, status: str, detail: str | None = None) -> None:
+    with closing(connect()) as db, db:
+        db.execute(
+            "UPDATE jobs SET status = ?, detail = ? WHERE id = ?",
+            (status, detail, job_id),
+        )
+"""
+SET_JOB_IN_DICT_7 = """\
+JOBS: dict[str, dict] = {}  # job id -> the job
+
+
+def _set_job(job_id: str, status: str, detail: str | None = None) -> None:
+    JOBS[job_id].update(status=status, detail=detail)
+"""
+
+LATER: list[Mistake] = [
+    Mistake(
+        1,
+        "types the parameter BackgroundTask (no s), imported from starlette",
+        (
+            Edit(
+                "main.py",
+                "from fastapi.responses import RedirectResponse\n",
+                "from fastapi.responses import RedirectResponse\n"
+                "from starlette.background import BackgroundTask\n",
+            ),
+            Edit(
+                "main.py",
+                "background_tasks: BackgroundTasks\n",
+                "background_tasks: BackgroundTask\n",
+            ),
+        ),
+        ("app/main.py:", "BackgroundTasks"),
+    ),
+    Mistake(
+        1,
+        "forgets to return the subscriber",
+        (Edit("main.py", RETURN_1, '\n\n@app.get("/subscribers"'),),
+        ("app/main.py:", "return"),
+    ),
+    Mistake(
+        2,
+        "runs the mail coroutine with asyncio.run inside the async task",
+        (
+            Edit(
+                "tasks.py",
+                "from app.config import settings\n",
+                "import asyncio\n\nfrom app.config import settings\n",
+            ),
+            Edit(
+                "tasks.py",
+                AWAIT_ADMIN,
+                "    asyncio.run(send_email_async(\n        settings.admin_email,",
+            ),
+            Edit(
+                "tasks.py",
+                'just subscribed."\n    )\n',
+                'just subscribed."\n    ))\n',
+            ),
+        ),
+        ("app/tasks.py:", "asyncio.run", "await"),
+    ),
+    Mistake(
+        3,
+        "writes one placeholder for two columns in the audit INSERT",
+        (
+            Edit(
+                "tasks.py",
+                "(event, detail) VALUES (?, ?)",
+                "(event, detail) VALUES (?)",
+            ),
+        ),
+        ("app/tasks.py:", "values for 2 columns"),
+    ),
+    Mistake(
+        4,
+        "leaves the Request annotation off the dependency's request",
+        (
+            Edit(
+                "main.py",
+                "def audit_request(\n    request: Request, db: DbDep,",
+                "def audit_request(\n    request, db: DbDep,",
+            ),
+        ),
+        ("app/main.py:", "request: Request"),
+    ),
+    Mistake(
+        4,
+        "returns a JSONResponse with its own background= for the welcome email",
+        (
+            Edit(
+                "main.py",
+                "from fastapi.responses import RedirectResponse\n",
+                "from fastapi.responses import JSONResponse, RedirectResponse\n"
+                "from starlette.background import BackgroundTask\n",
+            ),
+            Edit(
+                "main.py",
+                "    background_tasks.add_task(send_welcome_email, subscriber)\n",
+                "",
+            ),
+            Edit(
+                "main.py",
+                "    return subscriber\n",
+                '    return JSONResponse(\n        subscriber.model_dump(mode="json"),\n'
+                "        status_code=201,\n"
+                "        background=BackgroundTask(send_welcome_email, subscriber),\n"
+                "    )\n",
+            ),
+        ),
+        ("background=", "background_tasks"),
+    ),
+    Mistake(
+        5,
+        "catches the MailError around add_task in the endpoint, not in the task",
+        (
+            Edit("tasks.py", RETRY_LOOP_5, SEND_ONCE_5),
+            Edit(
+                "main.py",
+                "from app.db import DbDep, init_db\n",
+                "from app.db import DbDep, init_db\nfrom app.mailer import MailError\n",
+            ),
+            Edit(
+                "main.py",
+                "    background_tasks.add_task(send_welcome_email, subscriber)\n",
+                "    try:\n"
+                "        background_tasks.add_task(send_welcome_email, subscriber)\n"
+                "    except MailError:\n"
+                "        pass  # a refused email must not stop the other tasks\n",
+            ),
+        ),
+        ("app/", "MailError", "inside the task"),
+    ),
+    Mistake(
+        6,
+        "gives the task the email where it wants the id",
+        (
+            Edit(
+                "main.py",
+                "add_task(send_welcome_email, subscriber.id)",
+                "add_task(send_welcome_email, subscriber.email)",
+            ),
+        ),
+        ("send_welcome_email", "subscriber.id"),
+    ),
+    Mistake(
+        6,
+        "reads the row after the task's connection is closed",
+        (Edit("tasks.py", READ_ROW_6, READ_AFTER_CLOSE_6),),
+        ("app/tasks.py:", "closed database", "inside"),
+    ),
+    Mistake(
+        7,
+        "keeps the jobs in a Python dict",
+        (
+            Edit("tasks.py", SET_JOB_7, SET_JOB_IN_DICT_7),
+            Edit(
+                "main.py",
+                "from contextlib import asynccontextmanager\n",
+                "from contextlib import asynccontextmanager\nfrom datetime import datetime\n",
+            ),
+            Edit(
+                "main.py",
+                "from app.tasks import (\n",
+                "from app.tasks import (\n    JOBS,\n",
+            ),
+            Edit("main.py", DIGEST_7 + INSERT_JOB_7, DIGEST_7 + JOB_IN_DICT_7),
+            Edit("main.py", IMPORT_7 + INSERT_JOB_7, IMPORT_7 + JOB_IN_DICT_7),
+            Edit(
+                "main.py",
+                '    row = db.execute("SELECT * FROM jobs WHERE id = ?", (str(job_id),)).fetchone()\n',
+                "    row = JOBS.get(str(job_id))\n",
+            ),
+        ),
+        ("jobs", "database"),
+    ),
+]
+ALL = UNSEEN + LATER
+
+
 def apply(mistake: Mistake, into: Path) -> Path:
     """Checkpoint N's app with the mistake, in `into`/app; an Edit of a file
     that does not exist creates it with `new`."""
@@ -459,6 +689,8 @@ def verdict(mistake: Mistake, line: str) -> str:
     'does not name it' (misleading or partial: read the line)."""
     if line.startswith("TOOL TRACEBACK") or "INTERNALERROR" in line:
         return "tool traceback"
+    if line.startswith("the checks themselves stopped"):
+        return "tool failure (one line)"
     if not line:
         return "green, rightly" if not mistake.names else "left green"
     if not mistake.names:
@@ -468,10 +700,11 @@ def verdict(mistake: Mistake, line: str) -> str:
     return "does not name it"
 
 
-def main(steps: set[int]) -> None:
+def main(steps: set[int], later: bool = False) -> None:
     import tempfile
 
-    chosen = [m for m in UNSEEN if not steps or m.step in steps]
+    pool = LATER if later else UNSEEN
+    chosen = [m for m in pool if not steps or m.step in steps]
     with tempfile.TemporaryDirectory(prefix="unseen-") as name:
         folders = [Path(name) / str(i) for i in range(len(chosen))]
         with ThreadPoolExecutor(max_workers=2) as pool:
@@ -486,4 +719,5 @@ def main(steps: set[int]) -> None:
 
 
 if __name__ == "__main__":
-    main({int(arg) for arg in sys.argv[1:]})
+    args = sys.argv[1:]
+    main({int(arg) for arg in args if arg != "later"}, later="later" in args)

@@ -69,3 +69,21 @@ TypeError: welcome() missing 2 required positional arguments: 'email' and 'name'
     line = from_log(log.format(app=Path.cwd() / "app"), Path.cwd())
     assert line is not None and line.startswith("app/main.py:55: TypeError")
     assert "welcome.delay(...) must pass what welcome() takes" in line
+
+
+def test_a_long_error_is_cut_after_a_sentence_so_its_fix_shows() -> None:
+    """FastAPI's FastAPIError for a parameter it cannot read runs on for 500
+    characters: the fix after it would be off the learner's screen."""
+    from workshop.checks.diagnose import advice, brief
+
+    text = (
+        "FastAPIError: Invalid args for response field! Hint: check that <class "
+        "'starlette.background.BackgroundTask'> is a valid Pydantic field type. "
+        "If you are using a return type annotation that is not a valid Pydantic "
+        "field (e.g. Union[Response, dict, None]) you can disable generating the "
+        "response model from the type annotation with the path operation "
+        "decorator parameter response_model=None. Read more: https://example.org"
+    )
+    assert brief(text) == text[: text.index("field type.") + 11] + " …"
+    assert brief("NameError: x") == "NameError: x"
+    assert "type it BackgroundTasks, from fastapi" in (advice(text) or "")

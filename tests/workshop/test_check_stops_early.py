@@ -80,3 +80,24 @@ def test_an_edited_suite_is_said_and_the_course_s_runs(
     )
     assert "✗ Step 1" in out and "assert 0 >= 1" in out and "skipped" not in out
     assert suite.read_text() == edited
+
+
+def test_an_internal_error_of_pytest_is_one_line(
+    workshop_repo, run_workshop, git
+) -> None:
+    """pytest stopping on an error of the checks themselves (INTERNALERROR,
+    seen once under load): one line naming what to do, never its traceback."""
+    conftest = workshop_repo / "tests" / "steps" / "conftest.py"
+    conftest.write_text(
+        conftest.read_text()
+        + "\n\ndef pytest_runtest_logreport(report):\n"
+        + "    raise RuntimeError('a bug of the checks')\n"
+    )
+    git(workshop_repo, "commit", "-qam", "the course's conftest has a bug")
+    code, out, err = run_workshop("check", "0", cwd=workshop_repo)
+    assert code == 1, out + err
+    assert "INTERNALERROR" not in out + err and "Traceback" not in out + err
+    assert (
+        "the checks themselves stopped (a bug of the workshop, not of your app/):"
+        " run `workshop check` again; pytest's report is in " in out
+    )

@@ -92,18 +92,22 @@ def noting(app: Any) -> Any:
 
     class Noting:
         async def __call__(self, scope, receive, send) -> None:
-            answered, status = False, 0
+            answered, status, sent = False, 0, b""
 
             async def sending(message) -> None:
-                nonlocal answered, status
+                nonlocal answered, status, sent
                 await send(message)
                 if message["type"] == "http.response.start":
                     status = message["status"]
                 body = message["type"] == "http.response.body"
+                if body and status == 422:
+                    sent += message.get("body", b"")
                 answered = answered or (body and not message.get("more_body"))
 
             try:
                 await app(scope, receive, sending)
+                if status == 422 and (line := unannotated(scope, sent)):
+                    record_line(line)
             except Exception as error:
                 # Starlette answers 500 for the request's own error, then re-raises
                 in_task = answered and status != 500
@@ -128,6 +132,8 @@ def app_line(
         return error  # already in words (from a log)
     folder = app_dir or Path(os.environ.get("WORKSHOP_APP_DIR") or ".")
     app = (folder / "app").resolve()
+    if (returned := _bad_return(error, app)) is not None:
+        return returned
     seen: set[int] = set()
     while error.__cause__ is not None or error.__context__ is not None:
         if id(error) in seen:  # a cycle of causes
@@ -149,8 +155,130 @@ def app_line(
     where = f"app/{Path(last.filename).resolve().relative_to(app).as_posix()}"
     text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     line = f"{where}:{last.lineno}: {text}"
-    found = in_context(text, last.line, in_task) or advice(text)
+    found = (
+        _closed_here(text, last.filename, last.lineno)
+        or in_context(text, last.line, in_task)
+        or advice(text)
+    )
     return f"{line} — {found}" if found else line  # one line: where, what, fix
+
+
+def _closed_here(text: str, filename: str, number: int) -> str | None:
+    """A closed connection used after the `with ... connect()` block of the
+    same function closed it (read from the function's code): not the
+    request's connection."""
+    import ast
+
+    if "Cannot operate on a closed database" not in text:
+        return None
+    try:
+        tree = ast.parse(Path(filename).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    functions = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.lineno <= number <= (node.end_lineno or 0)
+    ]
+    for function in functions[-1:]:
+        for node in ast.walk(function):
+            opens = isinstance(node, ast.With) and any(
+                "connect(" in ast.unparse(item.context_expr) for item in node.items
+            )
+            if opens and (node.end_lineno or 0) < number:
+                return (
+                    f"fix: the `with` block at line {node.lineno} closed this"
+                    " connection before this line: use it inside that block"
+                    " (indent this line under it)"
+                )
+    return None
+
+
+def _bad_return(error: BaseException, app: Path) -> str | None:
+    """A path operation in app/ returned what its return type refuses
+    (FastAPI's ResponseValidationError, raised in FastAPI's own frames: its
+    endpoint context names the app/ function and line)."""
+    if type(error).__name__ != "ResponseValidationError":
+        return None
+    file = getattr(error, "endpoint_file", None)
+    line = getattr(error, "endpoint_line", None)
+    if not file or not line or not Path(file).resolve().is_relative_to(app):
+        return None
+    where = f"app/{Path(file).resolve().relative_to(app).as_posix()}:{line}"
+    name = getattr(error, "endpoint_function", None) or "the path operation"
+    errors = list(error.errors())  # type: ignore[attr-defined]
+    first = errors[0] if errors else {}
+    returned = first.get("input")
+    said = f"{where}: ResponseValidationError: {name}() returned {returned!r}"
+    said += f" ({first['msg']})" if first.get("msg") else ""
+    if returned is None:
+        return (
+            f"{said} — fix: return the result: a function that ends without"
+            " `return` returns None"
+        )
+    return f"{said} — fix: return what its return type (-> ...) says"
+
+
+def unannotated(scope: dict[str, Any], body: bytes) -> str | None:
+    """A 422 that FastAPI answered because a parameter of a path operation
+    or dependency in app/ has no type (so it is read from the query string):
+    the parameter at its app/ line, from the route's dependant tree."""
+    import inspect
+    import json
+
+    route = scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    try:
+        detail = json.loads(body)["detail"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if dependant is None or not isinstance(detail, list):
+        return None
+    missing = {e["loc"][-1] for e in detail if e.get("loc", [None])[0] == "query"}
+    stack = [dependant]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.dependencies)
+        call = node.call
+        try:
+            parameters = inspect.signature(call).parameters if call else {}
+            lines, start = inspect.getsourcelines(call) if call else ([], 0)
+            file = Path(inspect.getsourcefile(call) or "")
+        except (TypeError, ValueError, OSError):
+            continue
+        for name, parameter in parameters.items():
+            typed = parameter.annotation is not inspect.Parameter.empty
+            if name not in missing or typed:
+                continue
+            number = next(
+                (start + i for i, text in enumerate(lines) if name in text and i), start
+            )
+            where = f"{file.name}:{number}"
+            if folder := _app_folder(file):
+                where = f"app/{file.resolve().relative_to(folder).as_posix()}:{number}"
+            kind = _KNOWN_TYPES.get(name)
+            fix = f"annotate it, {name}: {kind}" if kind else "give it a type"
+            return (
+                f"{where}: {scope['method']} {scope['path']} answered 422:"
+                f" {getattr(call, '__name__', 'a dependency')}()'s parameter `{name}`"
+                f" has no type, so FastAPI read it as a required query parameter:"
+                f" {fix}"
+            )
+    return None
+
+
+_KNOWN_TYPES = {
+    "request": "Request",
+    "background_tasks": "BackgroundTasks",
+    "response": "Response",
+}
+
+
+def _app_folder(file: Path) -> Path | None:
+    folder = Path(os.environ.get("WORKSHOP_APP_DIR") or ".") / "app"
+    folder = folder.resolve()
+    return folder if file.resolve().is_relative_to(folder) else None
 
 
 def _ours(error: BaseException | None, app: Path) -> bool:

@@ -22,6 +22,7 @@ import io
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,9 @@ def run_pytest(
             stack.enter_context(contextlib.redirect_stdout(output))
             stack.enter_context(contextlib.redirect_stderr(output))
         code = pytest.main(args, plugins=[collector])
-    if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
+    if code == pytest.ExitCode.INTERNAL_ERROR:
+        internal_error(results, output.getvalue() if not verbose else None)
+    elif code == pytest.ExitCode.USAGE_ERROR:
         detail = essential(output.getvalue()) if not verbose else "see above"
         for result in results.values():
             if not result.problem:
@@ -114,6 +117,29 @@ def run_pytest(
             if not result.ran:
                 result.ran = True
                 result.problem = "its suite has no tests"
+
+
+INTERNAL_REPORT = "workshop-check-internal-error.txt"
+
+
+def internal_error(results: dict[int, StepResult], output: str | None) -> None:
+    """pytest stopped on an error of the checks themselves (INTERNALERROR):
+    never a traceback for the learner, one line saying what to do; pytest's
+    report goes to a file. A step whose tests already failed keeps them."""
+    where = "above"
+    if output is not None:
+        path = Path(tempfile.gettempdir()) / INTERNAL_REPORT
+        with contextlib.suppress(OSError):
+            path.write_text(output, encoding="utf-8")
+            where = f"in {path}"
+    line = (
+        "the checks themselves stopped (a bug of the workshop, not of your app/):"
+        f" run `workshop check` again; pytest's report is {where}"
+    )
+    for result in results.values():
+        if not result.failures and not result.problem:
+            result.ran = True
+            result.problem = line
 
 
 def run(args: argparse.Namespace) -> None:

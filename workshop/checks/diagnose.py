@@ -74,10 +74,35 @@ ADVICE: list[tuple[re.Pattern[str], str]] = [
         "value from the request (a parameter or the body) instead",
     ),
     (
+        # asyncio.run(...) inside an async def: the loop already runs
+        re.compile(r"asyncio\.run\(\) cannot be called from a running event loop"),
+        "fix: this code already runs on the event loop (in an async def): write "
+        "`await f(...)` there, not asyncio.run(f(...))",
+    ),
+    (
+        # background_tasks: BackgroundTask (starlette's one task, no s)
+        re.compile(r"<class '[\w.]*\.BackgroundTask'> is a valid Pydantic field"),
+        "fix: a parameter is typed BackgroundTask (starlette's single task): "
+        "type it BackgroundTasks, from fastapi, and FastAPI gives you one",
+    ),
+    (
         re.compile(r"calls sys\.exit\("),
         "fix: do not exit at import; run the app with `make run`",
     ),
 ]
+
+
+LONG = 200  # characters: an error longer than this is cut after a sentence
+
+
+def brief(text: str) -> str:
+    """An exception's text cut after its last whole sentence within LONG
+    characters (FastAPI's "Invalid args for response field!" runs on for 500),
+    so the fix that follows it stays on the learner's screen."""
+    if len(text) <= LONG:
+        return text
+    ends = [m.end() for m in re.finditer(r"[.!?](?=\s)", text[:LONG])]
+    return text[: ends[-1]] + " …" if ends else text[: LONG - 1] + "…"
 
 
 def advice(message: str) -> str | None:
