@@ -7,6 +7,8 @@ on Windows). It creates .venv when it is missing, installs the learner lock
 (requirements.txt) with every hash checked, adds the authors' lock
 (requirements-authors.txt) with --authors, installs the `workshop` command
 (editable), and prints what to run next. `make venv` and `make test` call it.
+Nothing else goes in: no setuptools, and bytecode only for the modules
+learners' programs import (workshop/bytecode.py), not for all of them.
 
 Standard library only: this module runs before .venv exists, so neither it nor
 workshop/__main__.py on its way here may import anything else.
@@ -84,9 +86,8 @@ def kit_options(wheelhouse: str, root: Path) -> list[str]:
 def pip_commands(
     python: Path, root: Path, kit: list[str], authors: bool
 ) -> list[list[str]]:
-    """The two installs: the locks (hashes required), then the project. No
-    bytecode: Python writes it on first import, for the modules a learner
-    uses (a third of what pip would compile ahead, docs/BENCHMARKS.md)."""
+    """The two installs: the locks (hashes required), then the project, with
+    no bytecode: compile_imported() compiles what learners' programs import."""
     pip = [str(python), "-m", "pip", "install", "--quiet", "--no-compile"]
     pip += ["--disable-pip-version-check", *kit]
     locks = [LEARNER_LOCK, AUTHORS_LOCK] if authors else [LEARNER_LOCK]
@@ -140,6 +141,15 @@ def install(commands: list[list[str]], root: Path) -> None:
             raise SetupError(f"pip {command[3]} failed (its message is above)")
 
 
+def compile_imported(venv_dir: Path, root: Path) -> None:
+    """The bytecode of what learners' programs import (workshop/bytecode.py):
+    the installs compile none. Without it only the checks are slower."""
+    command = [str(python_of(venv_dir)), "-m", "workshop.bytecode"]
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    if subprocess.run(command, cwd=root, env=env).returncode != 0:
+        print("warning: no bytecode compiled ahead: the first checks are slower")
+
+
 def stamp(venv_dir: Path, authors: bool) -> None:
     """What make's targets look at: .venv is up to date with the locks."""
     (venv_dir / ".installed").touch()
@@ -161,6 +171,7 @@ def setup(root: Path, venv_dir: Path, wheelhouse: str, authors: bool) -> None:
     if kit:
         print(f"installing from the kit in {wheelhouse} (no package index)")
     install(pip_commands(python_of(venv_dir), root, kit, authors), root)
+    compile_imported(venv_dir, root)
     stamp(venv_dir, authors)
 
 
