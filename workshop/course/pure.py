@@ -58,12 +58,14 @@ def keep_one_hash(lock: str, name: str, digest: str) -> str:
     found = [i for i, b in enumerate(blocks) if b.startswith(f"{name}==")]
     if len(found) != 1:
         raise SystemExit(f"pure: {name} is not in the lock once")
-    lines = blocks[found[0]].splitlines()
+    block = blocks[found[0]]
+    lines = block.splitlines()
     hashes = [line for line in lines if line.startswith(HASH)]
     if f"{HASH}{digest}" not in [h.rstrip(" \\") for h in hashes]:
         raise SystemExit(f"pure: {name}'s pure wheel is not one of its locked files")
     rest = [line for line in lines if not line.startswith(HASH)]
-    blocks[found[0]] = "\n".join([rest[0], f"{HASH}{digest}", *rest[1:]])
+    end = block[len(block.rstrip("\n")) :]  # the last entry ends the file
+    blocks[found[0]] = "\n".join([rest[0], f"{HASH}{digest}", *rest[1:]]) + end
     return "\n".join(blocks)
 
 
