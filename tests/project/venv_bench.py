@@ -3,6 +3,9 @@ from pip's configuration (the network) and from a kit with the network off.
 
     .venv/bin/python tests/project/venv_bench.py BEFORE AFTER \
         --kit BEFORE=/tmp/kit-before --kit AFTER=/tmp/kit-after [--rounds 2]
+    .venv/bin/python tests/project/venv_bench.py --sizes PATH/.venv
+
+(--sizes: one .venv on disk by package, bytecode apart, largest first.)
 
 Each kit is `python -m workshop.course.kit --dest DIR --only linux-x86_64/3.11`
 run with that commit's lock. Runs alternate (before, after, before, ...) so
@@ -48,6 +51,33 @@ def sizes(venv: Path) -> tuple[float, float]:
     return blocks / 2**20, files / 1e6
 
 
+def by_package(venv: Path) -> None:
+    """Disk use of each installed distribution (its RECORD, and bytecode
+    written since for its modules), bytecode apart."""
+    from importlib.metadata import distributions
+
+    [site] = venv.glob("lib/python3*/site-packages") or [venv / "Lib/site-packages"]
+    owner = {
+        (site / file).resolve(): dist.metadata["Name"]
+        for dist in distributions(path=[str(site)])
+        for file in dist.files or []
+    }
+    rows: dict[str, list[int]] = {}
+    for folder, _, names in os.walk(venv):
+        for name in names:
+            path = Path(folder, name)
+            if path.is_symlink():
+                continue
+            source = path.parent.parent / (name.split(".")[0] + ".py")
+            who = owner.get(path.resolve()) or owner.get(source.resolve(), "(venv)")
+            row = rows.setdefault(who, [0, 0])
+            row[name.endswith(".pyc")] += getattr(path.lstat(), "st_blocks", 0) * 512
+    for who, (rest, pyc) in sorted(rows.items(), key=lambda r: -sum(r[1]))[:20]:
+        print(f"{who:20} {(rest + pyc) / 2**20:5.1f} MiB (bytecode {pyc / 2**20:4.1f})")
+    rest, pyc = map(sum, zip(*rows.values(), strict=True))
+    print(f"{'all':20} {(rest + pyc) / 2**20:5.1f} MiB (bytecode {pyc / 2**20:4.1f})")
+
+
 def one(commit: str, env: dict[str, str], work: Path) -> str:
     clone = Path(tempfile.mkdtemp(dir=work))
     git = ["git", "-C", str(clone)]
@@ -72,11 +102,15 @@ def one(commit: str, env: dict[str, str], work: Path) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("before")
-    parser.add_argument("after")
+    parser.add_argument("before", nargs="?")
+    parser.add_argument("after", nargs="?")
+    parser.add_argument("--sizes", type=Path, metavar="VENV")
     parser.add_argument("--kit", action="append", default=[], help="COMMIT=DIR")
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
+    if args.sizes:
+        by_package(args.sizes)
+        return 0
     kits = dict(k.split("=", 1) for k in args.kit)
     network = {**os.environ, "PIP_NO_CACHE_DIR": "1"}
     with tempfile.TemporaryDirectory() as folder:
