@@ -6,7 +6,7 @@
 compile every module of every package (62 MB, two thirds of it never
 imported). Python writes the rest on first import, but not for the checks: they
 run with bytecode off (workshop/checks/suites.py), so without this each check
-would compile FastAPI, pydantic, pytest, Celery... again, 1.6 to 2.2 times its
+would compile FastAPI, pydantic, pytest, Celery... again, 1.5 to 2.5 times its
 CPU time (docs/BENCHMARKS.md). So setup imports what the app of every step,
 the checks, `make run` and `make worker` import, and compiles those modules of
 .venv alone (never app/ or workshop/: run with PYTHONDONTWRITEBYTECODE=1).
