@@ -147,7 +147,7 @@ def compile_imported(venv_dir: Path, root: Path) -> None:
     command = [str(python_of(venv_dir)), "-m", "workshop.bytecode"]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     if subprocess.run(command, cwd=root, env=env).returncode != 0:
-        print("warning: no bytecode compiled ahead: the first checks are slower")
+        print("warning: no bytecode compiled ahead: every check is slower")
 
 
 def stamp(venv_dir: Path, authors: bool) -> None:
