@@ -7,6 +7,8 @@ on Windows). It creates .venv when it is missing, installs the learner lock
 (requirements.txt) with every hash checked, adds the authors' lock
 (requirements-authors.txt) with --authors, installs the `workshop` command
 (editable), and prints what to run next. `make venv` and `make test` call it.
+Nothing else goes in: no setuptools, and bytecode only for the modules
+learners' programs import (workshop/bytecode.py), not for all of them.
 
 Standard library only: this module runs before .venv exists, so neither it nor
 workshop/__main__.py on its way here may import anything else.
@@ -21,8 +23,10 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
+import sysconfig
 import venv
 from pathlib import Path
 
@@ -82,8 +86,9 @@ def kit_options(wheelhouse: str, root: Path) -> list[str]:
 def pip_commands(
     python: Path, root: Path, kit: list[str], authors: bool
 ) -> list[list[str]]:
-    """The two installs: the locks (hashes required), then the project."""
-    pip = [str(python), "-m", "pip", "install", "--quiet"]
+    """The two installs: the locks (hashes required), then the project, with
+    no bytecode: compile_imported() compiles what learners' programs import."""
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--no-compile"]
     pip += ["--disable-pip-version-check", *kit]
     locks = [LEARNER_LOCK, AUTHORS_LOCK] if authors else [LEARNER_LOCK]
     requirements = [arg for lock in locks for arg in ("-r", str(root / lock))]
@@ -93,8 +98,14 @@ def pip_commands(
     ]
 
 
+def site_packages(venv_dir: Path) -> Path:
+    """Where packages go in a virtual environment on this OS."""
+    where = {"base": str(venv_dir), "platbase": str(venv_dir)}
+    return Path(sysconfig.get_path("purelib", "venv", vars=where))
+
+
 def create(venv_dir: Path) -> None:
-    """A new virtual environment with pip (ensurepip: no network)."""
+    """A new virtual environment with pip (ensurepip: no network), trimmed."""
     if python_of(venv_dir).exists():
         return
     print(f"creating {venv_dir.name} with Python {sys.version.split()[0]}")
@@ -107,12 +118,36 @@ def create(venv_dir: Path) -> None:
         ) from None
     except OSError as error:
         raise SetupError(f"cannot create {venv_dir}: {error.strerror}") from None
+    trim(venv_dir)
+
+
+def trim(venv_dir: Path) -> None:
+    """What ensurepip adds that no one here uses: setuptools (Python 3.11's
+    ensurepip installs it; the project builds with flit_core) and pip's
+    bytecode (pip writes its own back when it runs, unless told not to)."""
+    site = site_packages(venv_dir)
+    if any(site.glob("setuptools-*.dist-info")):
+        uninstall = [str(python_of(venv_dir)), "-m", "pip", "uninstall"]
+        install([[*uninstall, "--quiet", "--yes", "setuptools"]], venv_dir)
+    for cache in list((site / "pip").rglob("__pycache__")):
+        shutil.rmtree(cache)
 
 
 def install(commands: list[list[str]], root: Path) -> None:
+    """Run pip; pip itself writes no bytecode for its own modules either."""
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     for command in commands:
-        if subprocess.run(command, cwd=root).returncode != 0:
-            raise SetupError("pip install failed (its message is above)")
+        if subprocess.run(command, cwd=root, env=env).returncode != 0:
+            raise SetupError(f"pip {command[3]} failed (its message is above)")
+
+
+def compile_imported(venv_dir: Path, root: Path) -> None:
+    """The bytecode of what learners' programs import (workshop/bytecode.py):
+    the installs compile none. Without it only the checks are slower."""
+    command = [str(python_of(venv_dir)), "-m", "workshop.bytecode"]
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    if subprocess.run(command, cwd=root, env=env).returncode != 0:
+        print("warning: no bytecode compiled ahead: every check is slower")
 
 
 def stamp(venv_dir: Path, authors: bool) -> None:
@@ -136,6 +171,7 @@ def setup(root: Path, venv_dir: Path, wheelhouse: str, authors: bool) -> None:
     if kit:
         print(f"installing from the kit in {wheelhouse} (no package index)")
     install(pip_commands(python_of(venv_dir), root, kit, authors), root)
+    compile_imported(venv_dir, root)
     stamp(venv_dir, authors)
 
 

@@ -1,6 +1,7 @@
 """`python -m workshop setup`, the path without make: standard library only until
 .venv exists, one line and a non-zero exit on bad input, and (slow, one test)
-a fresh clone from `python3 -m workshop setup` to a green `workshop check 0`."""
+a fresh clone from `python3 -m workshop setup` to a green `workshop check 0`,
+its .venv within budget."""
 
 from __future__ import annotations
 
@@ -131,6 +132,15 @@ def base_python() -> str:
     return sys.executable
 
 
+# The files of a fresh learner .venv (docs/BENCHMARKS.md: 115.6 MB on Linux,
+# Python 3.11; it was 164.8 MB). Issue 19 asks for 100: not reached.
+VENV_BUDGET = 120_000_000
+
+
+def venv_bytes(venv: Path) -> int:
+    return sum(p.lstat().st_size for p in venv.rglob("*") if not p.is_dir())
+
+
 @pytest.mark.slow
 def test_a_fresh_clone_from_setup_to_a_green_check_without_make(
     tmp_path: Path,
@@ -154,6 +164,7 @@ def test_a_fresh_clone_from_setup_to_a_green_check_without_make(
         timeout=1200,
     )
     assert made.returncode == 0, made.stderr[-2000:]
+    assert venv_bytes(clone / ".venv") <= VENV_BUDGET
     command = setup.spelled(clone / ".venv", "workshop")
     assert command in made.stdout
     checked = subprocess.run(
