@@ -59,10 +59,9 @@ $(BROWSER): $(AUTHORS) requirements-browser.txt tests/timeline/package.json
 	@if command -v npm > /dev/null; then npm install --silent --no-audit --no-fund --no-package-lock --prefix tests/timeline; fi
 	@touch $@
 
-# uvicorn[standard] (fastapi-cli, in the authors' lock, asks for it) brings
-# uvloop, httptools and websockets: speedups uvicorn would pick when installed,
-# so the authors' tests would serve the app on another stack than learners'
-# (asyncio and h11). They are left out.
+# uvicorn[standard] (fastapi-cli asks for it) brings uvloop, httptools and
+# websockets: speedups the app never uses (uvicorn falls back to asyncio and
+# h11), 16 MB of a learner's .venv. They are left out of both locks.
 UNUSED := --no-emit-package uvloop --no-emit-package httptools --no-emit-package websockets
 # SQLAlchemy (the SQLite broker) is locked to its pure-Python wheel: its
 # compiled speedups are 9 MB of a learner's .venv (workshop/course/pure.py).
@@ -72,7 +71,7 @@ COMPILE = .cache/lock/bin/uv pip compile --universal --python-version 3.11 \
 
 lock: ## re-resolve requirements*.txt (versions and hashes, no URLs)
 	@test -x .cache/lock/bin/uv || { $(PYTHON) -m venv .cache/lock && .cache/lock/bin/python -m pip install --quiet uv==0.13.8; }
-	$(COMPILE) pyproject.toml --group pyproject.toml:learner --output-file requirements.txt
+	$(COMPILE) pyproject.toml --group pyproject.toml:learner $(UNUSED) --output-file requirements.txt
 	.cache/lock/bin/python -m workshop.course.pure requirements.txt $(PURE)
 	$(COMPILE) --group pyproject.toml:authors $(UNUSED) --constraints requirements.txt --output-file requirements-authors.txt
 	$(COMPILE) --group pyproject.toml:browser --constraints requirements.txt --output-file requirements-browser.txt

@@ -43,7 +43,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 FIX_IT = "fix it and save: the app restarts"
 NO_BREAKPOINT = (
     "breakpoint() does not stop under `make run` (it has no terminal): use"
-    ' the editor\'s "Debug the app", or `.venv/bin/uvicorn app.main:app --reload`'
+    ' the editor\'s "Debug the app", or `.venv/bin/fastapi dev app/main.py`'
 )
 STARTUP_FAILED = 3  # uvicorn's exit status when the app's lifespan startup fails
 

@@ -34,17 +34,17 @@ def test_every_locked_requirement_is_pinned_with_hashes() -> None:
 
 # What the app, the checks and the hooks import or run: the learner lock.
 LEARNER = {
-    "fastapi", "uvicorn", "watchfiles", "python-multipart",
+    "fastapi", "fastapi-cli", "uvicorn", "watchfiles", "python-multipart",
     "pydantic-settings", "email-validator", "fastapi-offline", "celery", "redis",
     "sqlalchemy",
     "pytest", "httpx", "ruff", "pre-commit", "pre-commit-hooks", "flit-core",
 }  # fmt: skip
-# The authors' tools, and what fastapi[standard] and fastapi-cli pulled that
-# nothing a learner runs uses.
+# The authors' tools, and what fastapi[standard] and uvicorn[standard] pulled
+# that nothing a learner runs uses (`fastapi dev` stays: the course names it).
 NOT_LEARNER = {
     "pytest-xdist", "zizmor", "check-jsonschema", "playwright",
     "opentelemetry-sdk", "protobuf", "jinja2", "fastapi-cloud-cli",
-    "uvloop", "httptools", "websockets", "fastapi-cli", "typer", "rich",
+    "uvloop", "httptools", "websockets",
 }  # fmt: skip
 
 

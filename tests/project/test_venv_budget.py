@@ -30,8 +30,9 @@ ALLOWED = {
     "annotated-doc", "typing-extensions", "typing-inspection", "anyio", "idna",
     "opentelemetry-api", "pydantic-settings", "python-dotenv", "email-validator",
     "dnspython", "python-multipart", "fastapi-offline",
-    # make run and reload on save
-    "uvicorn", "h11", "click", "watchfiles",
+    # make run and reload on save; `fastapi dev`, as FastAPI's docs run an app
+    "uvicorn", "h11", "click", "watchfiles", "fastapi-cli", "typer", "rich",
+    "rich-toolkit", "shellingham", "markdown-it-py", "mdurl",
     # steps 8-9: Celery, its brokers (Redis; SQLite through SQLAlchemy)
     "celery", "kombu", "billiard", "vine", "amqp", "click-didyoumean",
     "click-plugins", "click-repl", "prompt-toolkit", "wcwidth", "python-dateutil",
