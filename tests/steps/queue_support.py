@@ -140,9 +140,19 @@ class _Jobs:
     """Jobs sent from this process and not yet run (Celery's own signals)."""
 
     def __init__(self) -> None:
-        from celery.signals import after_task_publish, task_postrun, task_prerun
+        from celery.signals import (
+            after_task_publish,
+            task_postrun,
+            task_prerun,
+            task_retry,
+        )
 
         self.count = 0
+        # what the fast checks of steps 8 and 9 read: the task names of the
+        # messages sent, of the jobs the worker ran, and of those it retried
+        self.published: list[str] = []
+        self.ran: list[str] = []
+        self.retried: list[str] = []
         self.changed = threading.Condition()
         # set while no TestClient request is being answered: as background
         # tasks do, a job starts only once the request that sent it returned
@@ -151,13 +161,19 @@ class _Jobs:
         after_task_publish.connect(self._sent, weak=False)
         task_prerun.connect(self._starting, weak=False)
         task_postrun.connect(self._ran, weak=False)
+        task_retry.connect(self._retried, weak=False)
 
-    def _starting(self, **_) -> None:
+    def _starting(self, sender=None, **_) -> None:
+        self.ran.append(getattr(sender, "name", str(sender)))
         self.answered.wait(JOB_LIMIT)
 
-    def _sent(self, **_) -> None:
+    def _sent(self, sender=None, **_) -> None:
+        self.published.append(str(sender))
         with self.changed:
             self.count += 1
+
+    def _retried(self, sender=None, **_) -> None:
+        self.retried.append(getattr(sender, "name", str(sender)))
 
     def _ran(self, **_) -> None:
         with self.changed:
@@ -170,6 +186,18 @@ class _Jobs:
 
 
 _jobs: _Jobs | None = None  # made by run_queued_jobs_here, on step 8 on
+
+
+@pytest.fixture
+def worker_log() -> _Jobs:
+    """What the in-process worker saw during this test (step 8 on): the task
+    names of the messages sent, of the jobs run, and of those retried."""
+    if _jobs is None:
+        pytest.fail("no app/worker.py: the jobs have no worker to run them")
+    _jobs.published.clear()
+    _jobs.ran.clear()
+    _jobs.retried.clear()
+    return _jobs
 
 
 def jobs_pending() -> bool:
