@@ -12,6 +12,12 @@ server killed for real: test_step_8_crash.py (`workshop check 8 --crash`).
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from types import ModuleType
+
+from queue_support import APP_DIR
+
 ADA = {"email": "ada@example.com", "name": "Ada"}
 
 
@@ -19,16 +25,38 @@ def _named(names: list[str], task: str) -> list[str]:
     return [name for name in names if name.rpartition(".")[2] == task]
 
 
-def test_digest_is_a_celery_task():
-    """app/worker.py has a Celery app, and send_digest is one of its tasks."""
-    try:
-        from app.worker import send_digest
-    except ModuleNotFoundError as error:
-        raise AssertionError(f"no Celery worker module yet: {error}") from None
-    assert callable(getattr(send_digest, "delay", None)), (
-        "send_digest has no .delay(): it is a plain function; decorate it with"
-        " @celery.task in app/worker.py"
-    )
+def _unknown_to_a_worker(names: list[str]) -> list[str]:
+    """The tasks among `names` that a worker started as `celery -A app.worker`
+    does not know: it imports app/worker.py (and the modules its Celery app
+    lists in include or imports), never app.main. Asked of a new Python
+    process, as the worker would import them, when the names do not show it."""
+    import app.worker
+    from workshop.checks.worker_app import worker_app
+
+    conf = worker_app().conf
+    seen = {"app.worker", *(conf.include or ()), *(conf.imports or ())}
+    for value in vars(app.worker).values():
+        seen.add(value.__name__ if isinstance(value, ModuleType) else None)
+        seen.add(getattr(value, "__module__", None))
+    unsure = [name for name in set(names) if name.rpartition(".")[0] not in seen]
+    if not unsure:
+        return []
+    known = subprocess.run(
+        [sys.executable, "-c", WORKER_TASKS],
+        cwd=APP_DIR,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout.split()
+    return [name for name in unsure if name not in known]
+
+
+WORKER_TASKS = """\
+from workshop.checks.worker_app import worker_app
+app = worker_app()
+app.loader.import_default_modules()
+print(*app.tasks)
+"""
 
 
 def test_jobs_are_sent_to_the_worker_and_run_there(client, worker_log):
@@ -45,15 +73,27 @@ def test_jobs_are_sent_to_the_worker_and_run_there(client, worker_log):
     if not _named(worker_log.published, "send_digest"):
         status = client.get(f"/jobs/{job_id}").json()["status"]
         raise AssertionError(
-            f"POST /digests sent the worker no message (the job was {status!r} when"
-            " it answered): send_digest(job_id) runs the job inside the request, in"
-            " the web process; send it to the worker: send_digest.delay(job_id)"
+            f"POST /digests sent no message and its job was {status!r}:"
+            " send_digest(job_id) ran it in the web process; send it to the"
+            " worker with send_digest.delay(job_id)"
+        )
+    for name in _unknown_to_a_worker(worker_log.published):
+        module, _, task = name.rpartition(".")
+        raise AssertionError(
+            f"define {task} in app/worker.py: a worker started with `celery -A"
+            f" app.worker` never imports {module}, where it is, and would log"
+            f" 'Received unregistered task of type {name!r}'"
         )
     assert _named(worker_log.ran, "send_digest"), "the worker ran the digest job"
     job = client.get(f"/jobs/{job_id}").json()
     assert job["status"] == "done", job
     assert job["detail"] == "sent to 1 of 1 subscribers", job
     subjects = {e["subject"] for e in client.get("/outbox").json()}
+    assert "New subscriber" in subjects, (
+        "the worker's welcome job sent the admin no notice: notify_admin is an"
+        " async def, and welcome() a plain def where calling it only makes a"
+        " coroutine that was never awaited; run it: asyncio.run(...)"
+    )
     assert subjects >= {"Welcome to the newsletter!", "Your newsletter digest"}
 
 
