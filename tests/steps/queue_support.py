@@ -200,6 +200,26 @@ def worker_log() -> _Jobs:
     return _jobs
 
 
+def worker_conf_on(broker_url: str, settings, monkeypatch):
+    """The Celery settings app/worker.py gives when its broker is `broker_url`
+    (read by running the module again, apart: the app under test keeps its
+    own app and broker). `settings`, `monkeypatch`: the tests' fixtures."""
+    import runpy
+
+    from celery import Celery, _state
+
+    import app.worker
+
+    current = _state.get_current_app()
+    monkeypatch.setattr(settings, "celery_broker_url", broker_url)
+    try:
+        found = runpy.run_path(str(app.worker.__file__))
+    finally:
+        _state._set_current_app(current)
+    apps = [found.get("celery"), found.get("app"), *found.values()]
+    return next(v for v in apps if isinstance(v, Celery)).conf
+
+
 def jobs_pending() -> bool:
     """Jobs sent by this process still wait or run in its worker (step 8 on):
     the app is not idle yet (see step_support.AppServer.idle)."""
@@ -237,6 +257,20 @@ def redis_url() -> str | None:
         return None
 
 
+def _silent_server() -> int:
+    """A port where a server takes every connection and never answers a
+    byte (a broker that hangs), until the test process ends."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def take() -> None:
+        while True:
+            held.append(server.accept()[0])
+
+    threading.Thread(target=take, daemon=True).start()
+    return server.getsockname()[1]
+
+
 class Broker:
     """Where the app's jobs wait: `url` goes into CELERY_BROKER_URL.
 
@@ -255,6 +289,9 @@ class Broker:
             return
         if kind == "dead":  # a port nothing listens on: the broker is down
             self.url = f"redis://127.0.0.1:{free_port()}/0"
+            return
+        if kind == "silent":  # it takes the connection and never answers
+            self.url = f"redis://127.0.0.1:{_silent_server()}/0"
             return
         url = redis_url()
         self.required = bool(os.environ.get("REDIS_URL"))
@@ -439,7 +476,7 @@ class Stack:
         command += ["workshop.hardening:served_app"]
         command += ["--port", str(self.port), "--log-level", "info"]
         self._web = Process("web server", command, {**self.env, "MAIL_DELAY": "0"})
-        if self.broker.kind != "dead":
+        if self.broker.kind not in ("dead", "silent"):
             self.start_worker()
         return self
 

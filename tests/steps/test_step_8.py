@@ -16,7 +16,7 @@ import subprocess
 import sys
 from types import ModuleType
 
-from queue_support import APP_DIR
+from queue_support import APP_DIR, worker_conf_on
 
 ADA = {"email": "ada@example.com", "name": "Ada"}
 
@@ -117,3 +117,17 @@ def test_an_upload_is_stored_for_the_worker_and_deleted_after(
     assert [e["status"] for e in welcomed] == ["sent"], "the worker welcomes Grace"
     stored = [p.name for p in settings.newsletter_db.parent.rglob(f"*{job_id}*")]
     assert not stored, f"the worker deletes the stored upload once imported: {stored}"
+
+
+def test_on_redis_a_broker_that_never_answers_cannot_hold_a_request(
+    settings, monkeypatch
+):
+    """With a Redis broker, .delay() gives up on a broker that takes the
+    connection and never answers (kombu waits for ever by default)."""
+    conf = worker_conf_on("redis://127.0.0.1:6379/0", settings, monkeypatch)
+    timeout = (conf.broker_transport_options or {}).get("socket_timeout")
+    assert timeout and timeout <= 5, (
+        "when the broker URL starts with redis, set"
+        ' broker_transport_options = {"socket_timeout": 2}: a Redis that never'
+        f" answers holds .delay(), and the request, for ever (now: {timeout})"
+    )

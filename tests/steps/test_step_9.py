@@ -20,11 +20,11 @@ is test_step_9_crash.py (`workshop check 9 --crash`).
 from __future__ import annotations
 
 import contextlib
-import runpy
 import sqlite3
 import threading
 
 import pytest
+from queue_support import worker_conf_on
 
 ADA = {"email": "ada@example.com", "name": "Ada"}
 DIGEST = "Your newsletter digest"
@@ -72,29 +72,12 @@ def test_the_worker_takes_one_job_per_free_thread():
     )
 
 
-def _conf_on(broker_url: str, settings, monkeypatch):
-    """The Celery settings app/worker.py gives when its broker is `broker_url`:
-    the module run again, apart (the app under test keeps its own)."""
-    from celery import Celery, _state
-
-    import app.worker
-
-    current = _state.get_current_app()
-    monkeypatch.setattr(settings, "celery_broker_url", broker_url)
-    try:
-        found = runpy.run_path(str(app.worker.__file__))
-    finally:
-        _state._set_current_app(current)
-    apps = [found.get("celery"), found.get("app"), *found.values()]
-    return next(v for v in apps if isinstance(v, Celery)).conf
-
-
 def test_on_redis_a_job_taken_by_a_dead_worker_comes_back_in_seconds(
     settings, monkeypatch
 ):
     """With a Redis broker, a job taken and never acknowledged goes back to the
     queue after the visibility timeout, looked for every few seconds."""
-    conf = _conf_on("redis://127.0.0.1:6379/0", settings, monkeypatch)
+    conf = worker_conf_on("redis://127.0.0.1:6379/0", settings, monkeypatch)
     options = conf.broker_transport_options or {}
     visibility = options.get("visibility_timeout", 3600)
     sweep = options.get("unacked_restore_interval", 10) * options.get(

@@ -44,6 +44,7 @@ RETRIES = start_stacks("redis", worker_delay=0.2)
 # both tests: the digest's test comes first, so it has only its readers.
 NO_CRASH = start_stacks("redis", worker_delay=0.25, visibility=2)
 DOWN = start_stacks("dead")  # a broker URL where nothing answers
+SILENT = start_stacks("silent")  # a broker that takes connections, says nothing
 # the worker's visibility timeout (10 s), a second for its restore sweep,
 # a new worker's start and the job itself
 REDELIVERY_LIMIT = 25.0
@@ -53,7 +54,7 @@ REDELIVERY_LIMIT = 25.0
 def _stop_the_stacks():
     """Every process started above ends with this module's tests."""
     yield
-    for stacks in (PREFORK, THREADS, RETRIES, NO_CRASH, DOWN):
+    for stacks in (PREFORK, THREADS, RETRIES, NO_CRASH, DOWN, SILENT):
         for started in stacks.values():
             started.close()
 
@@ -279,3 +280,23 @@ def test_an_import_the_broker_never_got_is_failed_and_its_upload_deleted():
     assert job["status"] == "failed", f"mark the job failed when .delay() fails: {job}"
     stored = [p.name for p in stack.db.parent.rglob(f"*{job['id']}*")]
     assert not stored, f"no worker will delete {stored}: delete it before the 503"
+
+
+@pytest.mark.time_limit(20)
+def test_a_broker_that_never_answers_fails_the_job_with_a_503_in_seconds():
+    """A Redis that takes the connection and never answers: POST /digests
+    still answers, 503 within seconds (socket_timeout), and its job is failed
+    with the reason, instead of a request that hangs for ever."""
+    stack = _stack(SILENT, "silent")
+    stack.web()
+    with httpx.Client(base_url=stack.url, timeout=10) as client:
+        try:
+            response = client.post("/digests")
+        except httpx.TimeoutException:
+            pytest.fail(
+                "POST /digests got no answer in 10 s with a broker that never"
+                " answers: set broker_transport_options socket_timeout on Redis"
+            )
+    assert response.status_code == 503, response.text
+    [job] = stack.jobs()
+    assert job["status"] == "failed" and job["detail"], job
