@@ -55,7 +55,7 @@ def test_every_edit_applies(tmp_path: Path) -> None:
     """The table is current: each edit finds its text in its checkpoint."""
     for number, mistake in enumerate(table.UNSEEN):
         table.apply(mistake, tmp_path / str(number))
-    assert len(table.UNSEEN) >= 30
+    assert len(table.UNSEEN) >= 28  # five of issue 20 moved to mistakes.py
 
 
 def test_every_checkpoint_passes_the_lint() -> None:
