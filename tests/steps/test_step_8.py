@@ -12,8 +12,10 @@ server killed for real: test_step_8_crash.py (`workshop check 8 --crash`).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 from types import ModuleType
 
 from queue_support import APP_DIR, worker_conf_on
@@ -25,11 +27,12 @@ def _named(names: list[str], task: str) -> list[str]:
     return [name for name in names if name.rpartition(".")[2] == task]
 
 
-def _unknown_to_a_worker(names: list[str]) -> list[str]:
+def _unknown_to_a_worker(names: list[str], db: Path) -> list[str]:
     """The tasks among `names` that a worker started as `celery -A app.worker`
     does not know: it imports app/worker.py (and the modules its Celery app
     lists in include or imports), never app.main. Asked of a new Python
-    process, as the worker would import them, when the names do not show it."""
+    process (its database: `db`), as the worker would import them, when the
+    names do not show it."""
     import app.worker
     from workshop.checks.worker_app import worker_app
 
@@ -44,6 +47,7 @@ def _unknown_to_a_worker(names: list[str]) -> list[str]:
     known = subprocess.run(
         [sys.executable, "-c", WORKER_TASKS],
         cwd=APP_DIR,
+        env={**os.environ, "NEWSLETTER_DB": str(db)},
         capture_output=True,
         text=True,
         timeout=30,
@@ -59,7 +63,7 @@ print(*app.tasks)
 """
 
 
-def test_jobs_are_sent_to_the_worker_and_run_there(client, worker_log):
+def test_jobs_are_sent_to_the_worker_and_run_there(client, settings, worker_log):
     """POST /subscribers and POST /digests each send the worker a message and
     answer; the worker runs the welcome job and the digest job."""
     assert client.post("/subscribers", json=ADA).status_code == 201
@@ -77,7 +81,7 @@ def test_jobs_are_sent_to_the_worker_and_run_there(client, worker_log):
             " send_digest(job_id) ran it in the web process; send it to the"
             " worker with send_digest.delay(job_id)"
         )
-    for name in _unknown_to_a_worker(worker_log.published):
+    for name in _unknown_to_a_worker(worker_log.published, settings.newsletter_db):
         module, _, task = name.rpartition(".")
         raise AssertionError(
             f"define {task} in app/worker.py: a worker started with `celery -A"
