@@ -490,6 +490,12 @@ MISTAKES: list[Mistake] = [
     ),
     Mistake(
         9,
+        "keeps the stored upload of an import the broker never got",
+        (Edit("main.py", "        path.unlink()  # delete the stored upload\n", ""),),
+        ("delete the stored upload before the 503",),
+    ),
+    Mistake(
+        9,
         "lets the broker's OperationalError out of POST /digests",
         (Edit("main.py", CATCH_503, "    send_digest.delay(job_id)\n"),),
         ("OperationalError", "503"),

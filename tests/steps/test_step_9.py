@@ -258,3 +258,31 @@ def test_a_broker_that_refuses_fails_the_job_with_a_503(client, settings):
     assert jobs and all(status == "failed" for status, _ in jobs), (
         f"jobs left behind: {jobs}; mark the job failed when .delay() fails"
     )
+
+
+def test_an_import_the_broker_never_got_is_failed_and_its_upload_deleted(
+    client, settings
+):
+    """With the broker down, POST /subscribers/import answers 503 too; its job
+    is failed and the upload it stored for the worker is deleted."""
+    fix = "catch OperationalError around .delay() as in start_digest"
+    csv = {"file": ("subscribers.csv", b"email,name\nbob@example.com,Bob\n")}
+    with _publishing_to("redis://127.0.0.1:1/0"):
+        try:
+            response = client.post("/subscribers/import", files=csv)
+        except Exception as error:
+            name = type(error).__name__
+            message = f"POST /subscribers/import with the broker down: {name}; {fix}"
+            raise AssertionError(message) from None
+    assert response.status_code == 503, (
+        f"POST /subscribers/import with the broker down answered"
+        f" {response.status_code}: {fix}"
+    )
+    with contextlib.closing(sqlite3.connect(settings.newsletter_db)) as db:
+        [(job_id, status)] = db.execute("SELECT id, status FROM jobs").fetchall()
+    assert status == "failed", f"mark the job failed when .delay() fails: {status}"
+    stored = [p.name for p in settings.newsletter_db.parent.rglob(f"*{job_id}*")]
+    assert not stored, (
+        "delete the stored upload before the 503: no worker will (left beside"
+        f" the database: {len(stored)} file)"
+    )
