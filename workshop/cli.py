@@ -95,13 +95,16 @@ REGISTRY = [
     Command(
         "check", LEARNER, "run the checks of the steps up to N against app/",
         lambda root, a: command("check").check(
-            root, upto=a.step, checkpoint=a.checkpoint, verbose=a.verbose
+            root, upto=a.step, checkpoint=a.checkpoint, verbose=a.verbose,
+            crash=a.crash,
         ),
         [
             step(),
             arg("--checkpoint", metavar="K",
                 help="check checkpoints/step-K/app instead"),
             flag("-v", "--verbose", "also show pytest's output"),
+            flag("--crash", "also the crash checks of steps 8-9: real workers "
+                 "killed for real (about a minute)"),
         ],
     ),
     Command(
@@ -205,10 +208,12 @@ REGISTRY = [
     Command(
         "verify", AUTHOR, "prove every checkpoint, step and guide (authors, CI)",
         lambda root, a: command("verify").verify(
-            root, fast=a.fast, skip_app=a.skip_app, jobs=a.jobs
+            root, fast=a.fast, skip_app=a.skip_app, jobs=a.jobs, only=a.only
         ),
         [
             flag("--fast", "only app/, guides and code blocks"),
+            arg("--only", metavar="K", type=int, nargs="+",
+                help="the suites of these checkpoints only (e.g. --only 8 9)"),
             flag("--skip-app", "leave app/ out (a learner's copy)"),
             arg("-j", "--jobs", type=int, default=os.cpu_count() or 1,
                 help="in parallel"),

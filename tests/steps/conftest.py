@@ -208,6 +208,7 @@ from queue_support import (  # noqa: E402, F401
     logged_since,
     run_queued_jobs_here,
     start_worker_or_note,
+    worker_log,
 )
 
 

@@ -29,7 +29,7 @@ KEPT = "<!-- the table ends here; what follows is kept as written -->"
 @dataclass(frozen=True)
 class Edit:
     """In app/`path`, replace `old` (found exactly once) by `new`; new=None
-    deletes the file."""
+    deletes the file; a file that does not exist (old="") is created."""
 
     path: str
     old: str = ""
@@ -111,6 +111,52 @@ DIGEST_NO_CATCH_ALL = """\
             failed.append(email)
     summary = f"sent to {len(emails) - len(failed)} of {len(emails)} subscribers"
     _set_job(job_id, "failed" if failed else "done", summary)
+"""
+
+SET_JOB_RAISE = (
+    "                    raise  # Celery runs the job again later (autoretry_for)\n"
+)
+JOBS_MODULE = '''\
+"""The digest job, beside the worker (a module the worker never imports)."""
+
+from app import tasks
+from app.worker import celery
+
+
+@celery.task
+def send_digest(job_id: str) -> None:
+    tasks.send_digest(job_id)
+'''
+DIGEST_TASK_8 = '''
+
+@celery.task
+def send_digest(job_id: str) -> None:
+    """The step 7 task, unchanged."""
+    tasks.send_digest(job_id)
+'''
+CLAIM_LOOP = """\
+    while (email_id := _claim(job_id, to, subject, body)) is None:
+        if _sent(job_id, to):
+            return  # an earlier run of this job, or one beside it, sent it
+        time.sleep(0.1)  # another run is sending it right now: wait for it
+"""
+READ_THEN_SEND = """\
+    if _claim(job_id, to, subject, body) is None and _sent(job_id, to):
+        return  # read, then act: a run beside this one may be sending it too
+    with closing(connect()) as db:
+        query = "SELECT id FROM outbox WHERE job_id = ? AND recipient = ?"
+        email_id = db.execute(query, (job_id, to)).fetchone()["id"]
+"""
+CATCH_503 = """\
+    try:
+        send_digest.delay(job_id)  # a message to the broker; a worker runs it
+    except OperationalError as error:  # the broker did not answer
+        with db:  # no job may stay "pending" for ever
+            db.execute(
+                "UPDATE jobs SET status = 'failed', detail = ? WHERE id = ?",
+                (f"never queued: {error}", job_id),
+            )
+        raise HTTPException(503, "The job queue is not answering, try again") from None
 """
 
 MISTAKES: list[Mistake] = [
@@ -367,6 +413,93 @@ MISTAKES: list[Mistake] = [
         ),
         ("UploadFile cannot go to .delay()", "pass the worker its path"),
     ),
+    Mistake(
+        8,
+        "calls send_digest(job_id) instead of send_digest.delay(job_id)",
+        (Edit("main.py", "    send_digest.delay(job_id)", "    send_digest(job_id)"),),
+        ("send_digest.delay(job_id)",),
+    ),
+    Mistake(
+        8,
+        "sends the Subscriber object: welcome.delay(subscriber)",
+        (
+            Edit(
+                "main.py",
+                "welcome.delay(subscriber.id, subscriber.email, subscriber.name)",
+                "welcome.delay(subscriber)",
+            ),
+        ),
+        ("app/main.py:", "welcome.delay(...)", "plain"),
+    ),
+    Mistake(
+        8,
+        "writes the SQLite broker URL with two slashes: sqla+sqlite://",
+        (Edit("worker.py", 'f"sqla+sqlite:///{', 'f"sqla+sqlite://{'),),
+        ("sqla+sqlite:///",),
+    ),
+    Mistake(
+        8,
+        "puts the digest task in a module the worker never imports",
+        (
+            Edit("worker.py", DIGEST_TASK_8, ""),
+            Edit("jobs.py", "", JOBS_MODULE),
+            Edit(
+                "main.py",
+                "from app.worker import import_subscribers, send_digest, welcome",
+                "from app.jobs import send_digest\n"
+                "from app.worker import import_subscribers, welcome",
+            ),
+        ),
+        ("app.worker", "send_digest"),
+    ),
+    Mistake(
+        9,
+        "drops the raise that makes Celery retry",
+        (Edit("tasks.py", SET_JOB_RAISE, ""),),
+        ("raise", "retry"),
+    ),
+    Mistake(
+        9,
+        "leaves task_acks_late off",
+        (Edit("worker.py", "celery.conf.task_acks_late = True\n", ""),),
+        ("task_acks_late = True",),
+    ),
+    Mistake(
+        9,
+        "leaves task_reject_on_worker_lost off",
+        (Edit("worker.py", "celery.conf.task_reject_on_worker_lost = True", "#"),),
+        ("task_reject_on_worker_lost = True",),
+    ),
+    Mistake(
+        9,
+        "keeps Celery's prefetch of four jobs per thread",
+        (Edit("worker.py", "celery.conf.worker_prefetch_multiplier = 1\n", ""),),
+        ("worker_prefetch_multiplier = 1",),
+    ),
+    Mistake(
+        9,
+        "keeps Redis's visibility timeout of an hour",
+        (Edit("worker.py", '        "visibility_timeout": 10,\n', ""),),
+        ("visibility_timeout",),
+    ),
+    Mistake(
+        9,
+        "reads, then sends: no atomic claim per email",
+        (Edit("mailer.py", CLAIM_LOOP, READ_THEN_SEND),),
+        ("atomic", "send_email_once"),
+    ),
+    Mistake(
+        9,
+        "keeps the stored upload of an import the broker never got",
+        (Edit("main.py", "        path.unlink()  # delete the stored upload\n", ""),),
+        ("delete the stored upload before the 503",),
+    ),
+    Mistake(
+        9,
+        "lets the broker's OperationalError out of POST /digests",
+        (Edit("main.py", CATCH_503, "    send_digest.delay(job_id)\n"),),
+        ("OperationalError", "503"),
+    ),
 ]
 
 
@@ -378,6 +511,9 @@ def apply(mistake: Mistake, into: Path) -> Path:
         path = app / edit.path
         if edit.new is None:
             path.unlink()
+            continue
+        if not path.exists() and not edit.old:  # a new module
+            path.write_text(edit.new, encoding="utf-8")
             continue
         text = path.read_text(encoding="utf-8")
         if text.count(edit.old) != 1:

@@ -140,9 +140,19 @@ class _Jobs:
     """Jobs sent from this process and not yet run (Celery's own signals)."""
 
     def __init__(self) -> None:
-        from celery.signals import after_task_publish, task_postrun, task_prerun
+        from celery.signals import (
+            after_task_publish,
+            task_postrun,
+            task_prerun,
+            task_retry,
+        )
 
         self.count = 0
+        # what the fast checks of steps 8 and 9 read: the task names of the
+        # messages sent, of the jobs the worker ran, and of those it retried
+        self.published: list[str] = []
+        self.ran: list[str] = []
+        self.retried: list[str] = []
         self.changed = threading.Condition()
         # set while no TestClient request is being answered: as background
         # tasks do, a job starts only once the request that sent it returned
@@ -151,13 +161,19 @@ class _Jobs:
         after_task_publish.connect(self._sent, weak=False)
         task_prerun.connect(self._starting, weak=False)
         task_postrun.connect(self._ran, weak=False)
+        task_retry.connect(self._retried, weak=False)
 
-    def _starting(self, **_) -> None:
+    def _starting(self, sender=None, **_) -> None:
+        self.ran.append(getattr(sender, "name", str(sender)))
         self.answered.wait(JOB_LIMIT)
 
-    def _sent(self, **_) -> None:
+    def _sent(self, sender=None, **_) -> None:
+        self.published.append(str(sender))
         with self.changed:
             self.count += 1
+
+    def _retried(self, sender=None, **_) -> None:
+        self.retried.append(getattr(sender, "name", str(sender)))
 
     def _ran(self, **_) -> None:
         with self.changed:
@@ -170,6 +186,38 @@ class _Jobs:
 
 
 _jobs: _Jobs | None = None  # made by run_queued_jobs_here, on step 8 on
+
+
+@pytest.fixture
+def worker_log() -> _Jobs:
+    """What the in-process worker saw during this test (step 8 on): the task
+    names of the messages sent, of the jobs run, and of those retried."""
+    if _jobs is None:
+        pytest.fail("no app/worker.py: the jobs have no worker to run them")
+    _jobs.published.clear()
+    _jobs.ran.clear()
+    _jobs.retried.clear()
+    return _jobs
+
+
+def worker_conf_on(broker_url: str, settings, monkeypatch):
+    """The Celery settings app/worker.py gives when its broker is `broker_url`
+    (read by running the module again, apart: the app under test keeps its
+    own app and broker). `settings`, `monkeypatch`: the tests' fixtures."""
+    import runpy
+
+    from celery import Celery, _state
+
+    import app.worker
+
+    current = _state.get_current_app()
+    monkeypatch.setattr(settings, "celery_broker_url", broker_url)
+    try:
+        found = runpy.run_path(str(app.worker.__file__))
+    finally:
+        _state._set_current_app(current)
+    apps = [found.get("celery"), found.get("app"), *found.values()]
+    return next(v for v in apps if isinstance(v, Celery)).conf
 
 
 def jobs_pending() -> bool:
@@ -209,6 +257,20 @@ def redis_url() -> str | None:
         return None
 
 
+def _silent_server() -> int:
+    """A port where a server takes every connection and never answers a
+    byte (a broker that hangs), until the test process ends."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def take() -> None:
+        while True:
+            held.append(server.accept()[0])
+
+    threading.Thread(target=take, daemon=True).start()
+    return server.getsockname()[1]
+
+
 class Broker:
     """Where the app's jobs wait: `url` goes into CELERY_BROKER_URL.
 
@@ -227,6 +289,9 @@ class Broker:
             return
         if kind == "dead":  # a port nothing listens on: the broker is down
             self.url = f"redis://127.0.0.1:{free_port()}/0"
+            return
+        if kind == "silent":  # it takes the connection and never answers
+            self.url = f"redis://127.0.0.1:{_silent_server()}/0"
             return
         url = redis_url()
         self.required = bool(os.environ.get("REDIS_URL"))
@@ -411,7 +476,7 @@ class Stack:
         command += ["workshop.hardening:served_app"]
         command += ["--port", str(self.port), "--log-level", "info"]
         self._web = Process("web server", command, {**self.env, "MAIL_DELAY": "0"})
-        if self.broker.kind != "dead":
+        if self.broker.kind not in ("dead", "silent"):
             self.start_worker()
         return self
 

@@ -1,117 +1,137 @@
-"""Step 8: the digest job runs in a Celery worker, a process of its own.
+"""Step 8: the jobs leave the web process; a Celery worker runs them.
 
-Real processes and real signals: the web server (uvicorn) and the worker are
-started as the learner starts them, on the no-server default broker (an SQLite
-file) and on Redis where one runs. Nothing here mocks the broker or the worker.
+The app's own Celery app and tasks, in seconds: requests go through FastAPI's
+TestClient, and every job through a real Celery worker running in this
+process (queue_support.run_queued_jobs_here), on an in-memory broker that
+encodes each message as a broker would carry it. `worker_log` names the
+messages sent and the jobs the worker ran.
+
+The same jobs with the web server and the worker as real processes, the web
+server killed for real: test_step_8_crash.py (`workshop check 8 --crash`).
 """
 
 from __future__ import annotations
 
-import re
-import signal
-import time
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
 
-import httpx
-import pytest
-from queue_support import start_stacks
-from support.live import wait_until
+from queue_support import APP_DIR, worker_conf_on
 
 ADA = {"email": "ada@example.com", "name": "Ada"}
-# Started now, at import: they boot while the suites of earlier steps run.
-# The worker's mail takes 0.5 s, so no digest can be done within a few ms.
-STACKS = start_stacks("sqlite", "redis", worker_delay=0.5)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _stop_the_stacks():
-    """Every process started above ends with this module's tests."""
-    yield
-    for started in STACKS.values():
-        started.close()
+def _named(names: list[str], task: str) -> list[str]:
+    return [name for name in names if name.rpartition(".")[2] == task]
 
 
-def logged(process, text: str) -> bool:
-    """Whether `process` prints `text` within 3 s (uvicorn logs an error only
-    after the 500 is sent)."""
-    deadline = time.monotonic() + 3
-    while text not in process.output and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return text in process.output
+def _unknown_to_a_worker(names: list[str], db: Path) -> list[str]:
+    """The tasks among `names` that a worker started as `celery -A app.worker`
+    does not know: it imports app/worker.py (and the modules its Celery app
+    lists in include or imports), never app.main. Asked of a new Python
+    process (its database: `db`), as the worker would import them, when the
+    names do not show it."""
+    import app.worker
+    from workshop.checks.worker_app import worker_app
+
+    conf = worker_app().conf
+    seen = {"app.worker", *(conf.include or ()), *(conf.imports or ())}
+    for value in vars(app.worker).values():
+        seen.add(value.__name__ if isinstance(value, ModuleType) else None)
+        seen.add(getattr(value, "__module__", None))
+    unsure = [name for name in set(names) if name.rpartition(".")[0] not in seen]
+    if not unsure:
+        return []
+    known = subprocess.run(
+        [sys.executable, "-c", WORKER_TASKS],
+        cwd=APP_DIR,
+        env={**os.environ, "NEWSLETTER_DB": str(db)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout.split()
+    return [name for name in unsure if name not in known]
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def stack(request):
-    """The web server and the worker on this broker (one pair per module)."""
-    if request.param not in STACKS:
-        pytest.fail("no app/worker.py: the jobs have no worker to run them")
-    found = STACKS[request.param]
-    found.broker.check()
-    return found
+WORKER_TASKS = """\
+from workshop.checks.worker_app import worker_app
+app = worker_app()
+app.loader.import_default_modules()
+print(*app.tasks)
+"""
 
 
-def test_digest_is_a_celery_task():
-    """app/worker.py has a Celery app, and send_digest is one of its tasks."""
-    try:
-        from app.worker import send_digest
-    except ModuleNotFoundError as error:
-        pytest.fail(f"no Celery worker module yet: {error}")
-    assert callable(getattr(send_digest, "delay", None)), "send_digest is a task"
+def test_jobs_are_sent_to_the_worker_and_run_there(client, settings, worker_log):
+    """POST /subscribers and POST /digests each send the worker a message and
+    answer; the worker runs the welcome job and the digest job."""
+    assert client.post("/subscribers", json=ADA).status_code == 201
+    assert _named(worker_log.published, "welcome"), (
+        "POST /subscribers sent the worker no message: call welcome.delay(...)"
+        " with the subscriber's id, email and name"
+    )
+    response = client.post("/digests")
+    assert response.status_code == 202, response.text
+    job_id = response.json()["id"]
+    if not _named(worker_log.published, "send_digest"):
+        status = client.get(f"/jobs/{job_id}").json()["status"]
+        raise AssertionError(
+            f"POST /digests sent no message and its job was {status!r}:"
+            " send_digest(job_id) ran it in the web process; send it to the"
+            " worker with send_digest.delay(job_id)"
+        )
+    for name in _unknown_to_a_worker(worker_log.published, settings.newsletter_db):
+        module, _, task = name.rpartition(".")
+        raise AssertionError(
+            f"define {task} in app/worker.py: a worker started with `celery -A"
+            f" app.worker` never imports {module}, where it is, and would log"
+            f" 'Received unregistered task of type {name!r}'"
+        )
+    assert _named(worker_log.ran, "send_digest"), "the worker ran the digest job"
+    job = client.get(f"/jobs/{job_id}").json()
+    assert job["status"] == "done", job
+    assert job["detail"] == "sent to 1 of 1 subscribers", job
+    subjects = {e["subject"] for e in client.get("/outbox").json()}
+    assert "New subscriber" in subjects, (
+        "the worker's welcome job sent the admin no notice: notify_admin is an"
+        " async def, and welcome() a plain def where calling it only makes a"
+        " coroutine that was never awaited; run it: asyncio.run(...)"
+    )
+    assert subjects >= {"Welcome to the newsletter!", "Your newsletter digest"}
 
 
-def test_an_upload_is_stored_for_the_worker_and_deleted_after(stack):
+def test_an_upload_is_stored_for_the_worker_and_deleted_after(
+    client, settings, worker_log
+):
     """POST /subscribers/import stores the uploaded file where the worker can
     read it and sends the worker its path; the worker imports it, then deletes it."""
-    web = stack.web()
-    stack.worker()
     csv = b"email,name\ngrace@example.com,Grace\n"
-    with httpx.Client(base_url=stack.url, timeout=15) as client:
-        response = client.post(
-            "/subscribers/import", files={"file": ("subscribers.csv", csv, "text/csv")}
-        )
-    if response.status_code == 500 and logged(web, "is not JSON serializable"):
-        pytest.fail(
-            "an UploadFile cannot go to .delay() (no message can carry it): write"
-            " the upload to a file beside the database and pass the worker its path"
-        )
+    files = {"file": ("subscribers.csv", csv, "text/csv")}
+    response = client.post("/subscribers/import", files=files)
     assert response.status_code == 202, response.text
     job_id = response.json()["id"]
-    job = stack.wait_for_job(job_id, "done", "the worker has imported the file")
+    assert _named(worker_log.ran, "import_subscribers"), (
+        "the worker ran no import job: call import_subscribers.delay(job_id, path)"
+    )
+    job = client.get(f"/jobs/{job_id}").json()
+    assert job["status"] == "done", job
     assert job["detail"] == "imported 1 of 1 rows", job
-    stack.wait_for_emails("grace@example.com", 1, "the worker welcomes Grace")
-
-    def stored() -> list[str]:  # the upload, stored under a name with the job id
-        return [p.name for p in stack.db.parent.rglob(f"*{job_id}*")]
-
-    wait_until(lambda: not stored(), "the worker has deleted the stored upload")
+    welcomed = [e for e in client.get("/outbox").json() if "grace" in e["recipient"]]
+    assert [e["status"] for e in welcomed] == ["sent"], "the worker welcomes Grace"
+    stored = [p.name for p in settings.newsletter_db.parent.rglob(f"*{job_id}*")]
+    assert not stored, f"the worker deletes the stored upload once imported: {stored}"
 
 
-def test_jobs_survive_the_web_server_and_run_in_the_worker(stack):
-    """The welcome email and a digest accepted with 202 are sent by the worker,
-    even when the web server is killed right after answering."""
-    web = stack.web()
-    with httpx.Client(base_url=stack.url, timeout=15) as client:
-        assert client.post("/subscribers", json=ADA).status_code == 201
-        response = client.post("/digests")
-    assert response.status_code == 202, response.text
-    job_id = response.json()["id"]
-
-    # the process killed here is the web server: SIGTERM, then SIGKILL at once
-    web.kill(signal.SIGTERM)
-    web.kill()  # SIGKILL
-    web.process.wait(5)
-    assert stack.job(job_id)["status"] != "done", "not done when the server died"
-
-    worker = stack.worker()
-    job = stack.wait_for_job(job_id, "done", "the worker has sent the digest")
-    # to everyone: Ada, and Grace if the import test ran here first
-    assert re.fullmatch(r"sent to (\d) of \1 subscribers", job["detail"]), job
-    sent = stack.wait_for_emails(ADA["email"], 2, "the welcome email is sent too")
-    assert {e["subject"] for e in sent} == {
-        "Welcome to the newsletter!",
-        "Your newsletter digest",
-    }
-
-    def ran(task: str) -> bool:
-        return any(f".{task}[" in x and "succeeded" in x for x in worker.lines)
-
-    wait_until(lambda: ran("welcome") and ran("send_digest"), "the worker logs both")
+def test_on_redis_a_broker_that_never_answers_cannot_hold_a_request(
+    settings, monkeypatch
+):
+    """With a Redis broker, .delay() gives up on a broker that takes the
+    connection and never answers (kombu waits for ever by default)."""
+    conf = worker_conf_on("redis://127.0.0.1:6379/0", settings, monkeypatch)
+    timeout = (conf.broker_transport_options or {}).get("socket_timeout")
+    assert timeout and timeout <= 5, (
+        "when the broker URL starts with redis, set"
+        ' broker_transport_options = {"socket_timeout": 2}: a Redis that never'
+        f" answers holds .delay(), and the request, for ever (now: {timeout})"
+    )

@@ -20,13 +20,12 @@ This module is not a suite (no `test_` prefix): the runner never collects it.
 # ruff: noqa: E501  (a table of code edits: the lines are the code)
 from __future__ import annotations
 
-import shutil
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mistakes import ROOT, Edit, Mistake, first_line
+from mistakes import ROOT, Edit, Mistake, apply, first_line
 
 WELCOME_1 = "background_tasks.add_task(send_welcome_email, subscriber)"
 RETURN_1 = '    return subscriber\n\n\n@app.get("/subscribers"'
@@ -41,28 +40,6 @@ AUDIT_DEP_4 = """\
     background_tasks.add_task(write_audit_entry, db, "request", detail)
 """
 AWAIT_ADMIN = "    await send_email_async(\n        settings.admin_email,"
-SET_JOB_RAISE = (
-    "                    raise  # Celery runs the job again later (autoretry_for)\n"
-)
-JOBS_MODULE = '''\
-"""The digest job, beside the worker (a module the worker never imports)."""
-
-from app import tasks
-from app.worker import celery
-
-
-@celery.task
-def send_digest(job_id: str) -> None:
-    tasks.send_digest(job_id)
-'''
-DIGEST_TASK_8 = '''
-
-@celery.task
-def send_digest(job_id: str) -> None:
-    """The step 7 task, unchanged."""
-    tasks.send_digest(job_id)
-'''
-
 # the digest endpoint's head at step 7 (the import endpoint has the same body)
 DIGEST_7 = (
     "def start_digest(\n    db: DbDep, background_tasks: BackgroundTasks, "
@@ -332,30 +309,6 @@ UNSEEN: list[Mistake] = [
     ),
     Mistake(
         8,
-        "calls send_digest(job_id) instead of send_digest.delay(job_id)",
-        (Edit("main.py", "    send_digest.delay(job_id)", "    send_digest(job_id)"),),
-        ("send_digest.delay(job_id)",),
-    ),
-    Mistake(
-        8,
-        "sends the Subscriber object: welcome.delay(subscriber)",
-        (
-            Edit(
-                "main.py",
-                "welcome.delay(subscriber.id, subscriber.email, subscriber.name)",
-                "welcome.delay(subscriber)",
-            ),
-        ),
-        ("app/main.py:", "welcome.delay(...)", "plain"),
-    ),
-    Mistake(
-        8,
-        "writes the SQLite broker URL with two slashes: sqla+sqlite://",
-        (Edit("worker.py", 'f"sqla+sqlite:///{', 'f"sqla+sqlite://{'),),
-        ("sqla+sqlite:///",),
-    ),
-    Mistake(
-        8,
         "names the Celery app queue, not celery",
         (
             Edit("worker.py", "celery = Celery(", "queue = Celery("),
@@ -370,23 +323,13 @@ UNSEEN: list[Mistake] = [
                 "@celery.task\ndef send_digest",
                 "@queue.task\ndef send_digest",
             ),
-        ),
-        (),  # `celery -A app.worker` finds any Celery app: green is right
-    ),
-    Mistake(
-        8,
-        "puts the digest task in a module the worker never imports",
-        (
-            Edit("worker.py", DIGEST_TASK_8, ""),
-            Edit("jobs.py", "", JOBS_MODULE),
             Edit(
-                "main.py",
-                "from app.worker import import_subscribers, send_digest, welcome",
-                "from app.jobs import send_digest\n"
-                "from app.worker import import_subscribers, welcome",
+                "worker.py",
+                "@celery.task\ndef import_subscribers",
+                "@queue.task\ndef import_subscribers",
             ),
         ),
-        ("app.worker", "send_digest"),
+        (),  # `celery -A app.worker` finds any Celery app: green is right
     ),
     Mistake(
         8,
@@ -405,12 +348,6 @@ UNSEEN: list[Mistake] = [
             ),
         ),
         ("never awaited", "asyncio.run"),
-    ),
-    Mistake(
-        9,
-        "drops the raise that makes Celery retry",
-        (Edit("tasks.py", SET_JOB_RAISE, ""),),
-        ("raise", "retry"),
     ),
 ]
 
@@ -668,7 +605,7 @@ def apply(mistake: Mistake, into: Path) -> Path:
 
 def first_message(mistake: Mistake, into: Path) -> tuple[str, str]:
     """(the check, its whole message) that `workshop check` shows first for step
-    N with this mistake: as tests/steps/mistakes.py, with this module's apply."""
+    N with this mistake: as tests/steps/mistakes.py does."""
     from workshop.checks.suites import run_suites
     from workshop.checks.summary import first_problem
     from workshop.commands.verify import AUTHOR_LIMITS

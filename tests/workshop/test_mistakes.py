@@ -59,7 +59,10 @@ STEPS = sorted(
 )
 
 
-@pytest.mark.parametrize("step", STEPS[1:8])
+WAITED = ("gave up after", "no answer", "did not finish in")
+
+
+@pytest.mark.parametrize("step", STEPS[1:])
 def test_a_red_run_waits_out_no_timeout(step: int) -> None:
     """Step N's checks on checkpoint N-1 fail on what happened, at once: no
     message is a 'gave up after 3 s waiting until ...'."""
@@ -69,5 +72,23 @@ def test_a_red_run_waits_out_no_timeout(step: int) -> None:
     [result] = run_suites(ROOT, before, [step])
     assert result.red
     messages = [f.message for f in result.failures] + result.messages
-    waited = [m for m in messages if "gave up after" in m or "no answer" in m]
+    waited = [m for m in messages if any(words in m for words in WAITED)]
+    assert not waited, waited
+
+
+def test_a_step_8_mistake_makes_check_9_wait_out_no_timeout(tmp_path: Path) -> None:
+    """Issue 20: a job run in the web process (send_digest(job_id), no
+    .delay) on checkpoint 9 made `workshop check 9` wait 63 s of timeouts
+    that had nothing to do with it. Now step 8 is red at once, naming the
+    fix, and no message of step 8 or 9 is a wait that ran out."""
+    from workshop.checks.suites import run_suites
+
+    [step_8] = [m for m in table.MISTAKES if m.key.startswith("8: calls send_digest")]
+    on_9 = table.Mistake(9, step_8.what, step_8.edits, step_8.names)
+    app = table.apply(on_9, tmp_path)
+    eight, nine = run_suites(ROOT, app, [8, 9])
+    assert eight.red and "send_digest.delay(job_id)" in eight.failures[0].message
+    messages = [f.message for r in (eight, nine) for f in r.failures]
+    messages += eight.messages + nine.messages
+    waited = [m for m in messages if any(words in m for words in WAITED)]
     assert not waited, waited

@@ -49,7 +49,7 @@ def _still_there(name: str, clients: list) -> None:
 
 def test_a_step_suite_on_redis_leaves_other_data_alone(sentinels):
     name, clients = sentinels
-    test = "tests/steps/test_step_9.py::" + (
+    test = "tests/steps/test_step_9_crash.py::" + (
         "test_a_greylisted_address_is_retried_and_a_bounced_one_fails_the_job"
     )
     run = subprocess.run(

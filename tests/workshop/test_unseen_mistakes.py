@@ -79,7 +79,8 @@ def test_every_edit_applies(tmp_path: Path) -> None:
     """The table is current: each edit finds its text in its checkpoint."""
     for number, mistake in enumerate(table.ALL):
         table.apply(mistake, tmp_path / str(number))
-    assert len(table.UNSEEN) >= 30 and len(table.LATER) >= 10
+    # five of issue 20's moved to mistakes.py; LATER: ten more (issue 22)
+    assert len(table.UNSEEN) >= 28 and len(table.LATER) >= 10
 
 
 def test_every_checkpoint_passes_the_lint() -> None:

@@ -194,3 +194,37 @@ def test_skip_app_leaves_a_learners_app_alone(workshop_repo, run_workshop) -> No
     code, out, err = run_workshop("verify", "--fast", "--skip-app", cwd=workshop_repo)
     assert code == 0, out + err
     assert "app/ equals checkpoints/step-0/app: not checked (--skip-app)" in out
+
+
+CRASH_TIER = '''\
+def test_step_2_under_a_real_kill() -> None:
+    """The crash tier of step 2 (here: red, to be seen)."""
+    assert False, "the crash tier ran"
+'''
+
+
+def test_the_crash_tier_runs_in_verify_and_on_demand(
+    workshop_repo, run_workshop
+) -> None:
+    """test_step_N_crash.py: not in `workshop check` (seconds), in `workshop
+    check --crash` and in `workshop verify`, counted under step N."""
+    suites = workshop_repo / "tests" / "steps"
+    (suites / "test_step_2_crash.py").write_text(CRASH_TIER, encoding="utf-8")
+    code, out, _ = run_workshop("check", "2", "--checkpoint", "2", cwd=workshop_repo)
+    assert code == 0, out
+    code, out, _ = run_workshop(
+        "check", "2", "--checkpoint", "2", "--crash", cwd=workshop_repo
+    )
+    assert code == 1 and "the crash tier ran" in out, out
+    code, out, _ = run_workshop("verify", cwd=workshop_repo)
+    assert code == 1
+    assert "step 2: tests/steps/test_step_2_crash.py::test_step_2_under" in out
+
+
+def test_only_runs_those_checkpoints_suites(workshop_repo, run_workshop) -> None:
+    break_checkpoint_2(workshop_repo)
+    code, out, _ = run_workshop("verify", "--only", "1", cwd=workshop_repo)
+    assert code == 0, out
+    assert table_row(out, "step-2")[3] == "-"  # not run
+    code, out, err = run_workshop("verify", "--only", "7", cwd=workshop_repo)
+    assert code != 0 and "--only: no such checkpoint" in out + err

@@ -69,8 +69,11 @@ def run_pytest(
     stop_from: int | None,
     verbose: bool,
     color: bool,
+    crash: bool = False,
 ) -> None:
-    """Run the suites of `results` against `app_dir`/app, filling `results`."""
+    """Run the suites of `results` against `app_dir`/app, filling `results`;
+    with `crash`, each step's crash tier too (test_step_N_crash.py, where
+    there is one: real processes killed for real, in tens of seconds)."""
     import pytest
 
     files = []
@@ -81,6 +84,9 @@ def run_pytest(
         else:
             result.ran = True
             result.problem = f"missing suite {path.relative_to(root)}"
+        tier = path.with_name(f"test_step_{number}_crash.py")
+        if crash and tier.is_file():
+            files.append(str(tier))
     if not files:
         return
     args = [
@@ -161,6 +167,7 @@ def run(args: argparse.Namespace) -> None:
             stop_from=args.stop_from,
             verbose=args.verbose,
             color=args.color,
+            crash=args.crash,
         )
     if args.stop_from is not None:
         numbers = list(results)
@@ -188,6 +195,7 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--stop-from", type=int)
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--color", action="store_true")
+    parser.add_argument("--crash", action="store_true")
     return parser
 
 

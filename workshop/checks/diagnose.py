@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from workshop.checks.queue_advice import QUEUE_ADVICE
+
 ADVICE: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(r"coroutine '(\w+)' was never awaited"),
@@ -107,7 +109,7 @@ def brief(text: str) -> str:
 
 def advice(message: str) -> str | None:
     """The fix for the first known mistake found in `message`, if any."""
-    for pattern, fix in ADVICE:
+    for pattern, fix in [*QUEUE_ADVICE, *ADVICE]:  # the worker's evidence first
         match = pattern.search(message)
         if match:
             return fix.format(*match.groups())

@@ -20,7 +20,7 @@ from workshop.checks.results import Failure, StepResult
 if TYPE_CHECKING:
     from workshop.checks.child import Status
 
-_SUITE_FILE = re.compile(r"test_step_(\d+)\.py")
+_SUITE_FILE = re.compile(r"test_step_(\d+)(?:_crash)?\.py")
 _INTROSPECTION = re.compile(r"^\s*\+\s+(where|and)\b")
 MESSAGE_LINES = 6
 LINE_WIDTH = 200

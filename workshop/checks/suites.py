@@ -140,6 +140,7 @@ def run_suites(
     color: bool = False,
     limits: Limits | None = None,
     watching: Watching | None = None,
+    crash: bool = False,
 ) -> list[StepResult]:
     """Run the suites of `numbers` (in that order) against `app_dir`/app.
 
@@ -148,6 +149,7 @@ def run_suites(
     pytest's own output goes to the terminal; otherwise only the results speak.
     `watching` (not with `verbose`) runs them in a child started ahead of
     time, and its `cancel` event stops the run and raises Cancelled.
+    `crash` adds each step's crash tier (tests/steps/test_step_N_crash.py).
     """
     limits = limits or Limits.from_env()
     owned = watching is None
@@ -156,7 +158,7 @@ def run_suites(
     try:
         args = child_args(root, app_dir, numbers, spare.files, limits)
         args += [] if stop_from is None else ["--stop-from", str(stop_from)]
-        args += ["--verbose"] * verbose + ["--color"] * color
+        args += ["--verbose"] * verbose + ["--color"] * color + ["--crash"] * crash
         child = spare.hand(args)
         try:
             verdict = run_supervised(child, spare.files, limits, cancel)

@@ -34,11 +34,13 @@ def check(
     checkpoint: str | None = None,
     verbose: bool = False,
     watching: Watching | None = None,
+    crash: bool = False,
 ) -> int:
-    """`watching`: how `workshop watch` runs it (see workshop/checks/suites.py)."""
+    """`watching`: how `workshop watch` runs it (see workshop/checks/suites.py);
+    `crash`: each step's crash tier too (tests/steps/test_step_N_crash.py)."""
     found = all_steps(root)
     if upto is None and checkpoint is None:
-        return check_current(root, found, verbose, watching)
+        return check_current(root, found, verbose, watching, crash)
     app_dir, target = root, "app/"
     if checkpoint is not None:
         chosen = get_step(root, checkpoint)
@@ -55,7 +57,7 @@ def check(
             print(style(note, "bold"), "\n")
         results = run_suites(
             suites, app_dir, numbers, verbose=verbose, color=use_color(),
-            watching=watching,
+            watching=watching, crash=crash,
         )  # fmt: skip
     if checkpoint is None:
         progress.note(root, results)
@@ -87,7 +89,11 @@ def print_all(found: list[Step], results: list[StepResult]) -> None:
 
 
 def check_current(
-    root: Path, found: list[Step], verbose: bool, watching: Watching | None
+    root: Path,
+    found: list[Step],
+    verbose: bool,
+    watching: Watching | None,
+    crash: bool = False,
 ) -> int:
     if not (root / APP).is_dir():
         raise WorkshopError(f"nothing to check: {root / APP} is not a folder")
@@ -106,6 +112,7 @@ def check_current(
             verbose=verbose,
             color=use_color(),
             watching=watching,
+            crash=crash,
         )
     results = [r for r in results if r.ran]
     focus = recorded.number if recorded else _first_red(results)

@@ -25,7 +25,7 @@ from workshop.ui import bad, ok, style
 WORDS = {"course": "from the course", "merged": "merged with yours",
          "conflict": "conflict", "kept": "kept yours"}  # fmt: skip
 _STEP_FILE = re.compile(r"^checkpoints/step-(\d+)/(.+)$")
-_SUITE = re.compile(r"^tests/steps/test_step_(\d+)\.py$")
+_SUITE = re.compile(r"^tests/steps/test_step_(\d+)(?:_crash)?\.py$")
 PARTS = ("guide", "checkpoint", "checks")
 WORKFLOWS = ".github/workflows/"
 DEPENDENCIES = ("requirements.txt", "pyproject.toml")

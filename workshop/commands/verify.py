@@ -71,8 +71,15 @@ class Row:
 
 
 def verify(
-    root: Path, *, fast: bool = False, skip_app: bool = False, jobs: int = 1
+    root: Path,
+    *,
+    fast: bool = False,
+    skip_app: bool = False,
+    jobs: int = 1,
+    only: list[int] | None = None,
 ) -> int:
+    """`only`: run the suites of these checkpoints alone (and each next step's
+    suite on it, to see it red); the rest of verify is unchanged."""
     started = time.monotonic()
     found = all_steps(root)
     if jobs < 1:
@@ -84,8 +91,10 @@ def verify(
     for row in rows:
         check_guide(row)
     problems += check_tours(root, rows)
+    if only and not set(only) <= {row.step.number for row in rows}:
+        raise WorkshopError(f"--only: no such checkpoint among {sorted(only)}")
     if not fast:
-        check_suites(root, rows, jobs)
+        check_suites(root, rows, jobs, only)
     print_table(rows, fast=fast)
     where = f"{APP}/ equals checkpoints/{start.name}/app"
     if skip_app:
@@ -232,11 +241,16 @@ def check_tours(root: Path, rows: list[Row]) -> list[str]:
     ]
 
 
-def check_suites(root: Path, rows: list[Row], jobs: int) -> None:
-    """Each checkpoint's suites, and the next step's to see it red, in parallel."""
+def check_suites(
+    root: Path, rows: list[Row], jobs: int, only: list[int] | None = None
+) -> None:
+    """Each checkpoint's suites (with their crash tier), and the next step's
+    to see it red, in parallel; with `only`, those checkpoints'."""
     numbers = [row.step.number for row in rows]
     work = []
     for index, row in enumerate(rows):
+        if only and row.step.number not in only:
+            continue
         upto = [n for n in numbers if n <= row.step.number]
         following = rows[index + 1] if index + 1 < len(rows) else None
         work.append((row, upto, following))
@@ -256,7 +270,9 @@ def run_checkpoint(
     """Suites 0..K on checkpoint K must pass; suite K+1 on it must fail."""
     numbers = upto + ([following.step.number] if following else [])
     started = time.monotonic()
-    results = run_suites(root, row.step.checkpoint, numbers, limits=AUTHOR_LIMITS)
+    results = run_suites(
+        root, row.step.checkpoint, numbers, limits=AUTHOR_LIMITS, crash=True
+    )
     checked, nxt = results[: len(upto)], (results[-1] if following else None)
     row.tests = sum(r.passed + len(r.failures) for r in checked)
     failing = [r for r in checked if not r.ok]

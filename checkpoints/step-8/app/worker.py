@@ -21,6 +21,11 @@ broker = settings.celery_broker_url or (
 
 celery = Celery("newsletter", broker=broker)
 celery.conf.task_ignore_result = True  # a job's status lives in our jobs table
+if broker.startswith("redis"):
+    # a Redis that takes the connection and never answers would hold .delay(),
+    # and the request, for ever: give up on a read after 2 s (.delay() then
+    # raises kombu's OperationalError, in about 4 s with its retries)
+    celery.conf.broker_transport_options = {"socket_timeout": 2}
 
 
 @celery.task

@@ -30,11 +30,15 @@ celery.conf.task_reject_on_worker_lost = True  # also when a pool process dies
 # buffer is already taken from the broker, and its visibility clock runs
 celery.conf.worker_prefetch_multiplier = 1
 if broker.startswith("redis"):
-    # a job taken and not acknowledged for 10 s goes back to the queue (the
+    # a Redis that takes the connection and never answers would hold .delay(),
+    # and the request, for ever: give up on a read after 2 s (.delay() then
+    # raises kombu's OperationalError, in about 4 s with its retries).
+    # A job taken and not acknowledged for 10 s goes back to the queue (the
     # default is an hour). Short for the workshop; keep it above your longest
     # job plus any retry countdown. A job that runs longer runs a second time
     # beside the first: send_email_once's claim keeps each email to one.
     celery.conf.broker_transport_options = {
+        "socket_timeout": 2,
         "visibility_timeout": 10,
         "unacked_restore_interval": 1,  # look for such jobs every second
         "unacked_restore_throttle": 1,  # (by default, every 100 s)
