@@ -581,28 +581,6 @@ LATER: list[Mistake] = [
 ALL = UNSEEN + LATER
 
 
-def apply(mistake: Mistake, into: Path) -> Path:
-    """Checkpoint N's app with the mistake, in `into`/app; an Edit of a file
-    that does not exist creates it with `new`."""
-    app = into / "app"
-    shutil.copytree(ROOT / "checkpoints" / f"step-{mistake.step}" / "app", app)
-    for edit in mistake.edits:
-        path = app / edit.path
-        if edit.new is None:
-            path.unlink()
-            continue
-        if not path.exists() and not edit.old:
-            path.write_text(edit.new, encoding="utf-8")
-            continue
-        text = path.read_text(encoding="utf-8")
-        if text.count(edit.old) != 1:
-            raise ValueError(
-                f"{mistake.key}: not exactly once in app/{edit.path}: {edit.old!r}"
-            )
-        path.write_text(text.replace(edit.old, edit.new), encoding="utf-8")
-    return into
-
-
 def first_message(mistake: Mistake, into: Path) -> tuple[str, str]:
     """(the check, its whole message) that `workshop check` shows first for step
     N with this mistake: as tests/steps/mistakes.py does."""
