@@ -27,6 +27,7 @@ from typing import Any
 
 from workshop.checks.lint import lint
 from workshop.checks.results import Failure, StepResult
+from workshop.checks.scratch import memory_folder
 from workshop.errors import WorkshopError
 
 POLL = 0.02  # seconds between looks at the child
@@ -103,10 +104,17 @@ class Spare:
     def __init__(
         self, root: Path, verbose: bool = False, isolation: Isolation | None = None
     ) -> None:
-        self.folder = tempfile.TemporaryDirectory(prefix="workshop-check-")
+        memory = None if isolation else memory_folder()
+        self.folder = tempfile.TemporaryDirectory(prefix="workshop-check-", dir=memory)
         self.files = Path(self.folder.name)
+        scratch = None
+        if isolation is None:  # the room's jail has a temporary folder of its own
+            scratch = self.files / "tmp"
+            scratch.mkdir()
         command = [sys.executable, "-m", "workshop.checks.child", "--wait"]
-        self.child = start(command, root, self.files / "output", verbose, isolation)
+        self.child = start(
+            command, root, self.files / "output", verbose, isolation, scratch
+        )
 
     def hand(self, args: list[str]) -> subprocess.Popen:
         assert self.child.stdin is not None
@@ -210,11 +218,15 @@ def start(
     output: Path,
     verbose: bool,
     isolation: Isolation | None = None,
+    scratch: Path | None = None,
 ):
-    """The child in a process group of its own, so that a kill reaches all of it."""
+    """The child in a process group of its own, so that a kill reaches all of it;
+    its temporary files in `scratch` (workshop/checks/scratch.py)."""
     base = isolation.env if isolation else os.environ
     env = {**base, "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("WORKSHOP_APP_DIR", None)
+    if scratch is not None:
+        env.update(TMPDIR=str(scratch), TEMP=str(scratch), TMP=str(scratch))
     if isolation:
         wrap = isolation.wrap(output.parent) if isolation.wrap else ()
         command = [*isolation.prefix, *wrap, *command]
