@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workshop.checks.lanes import split
 from workshop.checks.lint import lint
 from workshop.checks.results import Failure, StepResult
 from workshop.checks.scratch import memory_folder
@@ -87,11 +88,18 @@ class Isolation:
 
 @dataclass(frozen=True)
 class Watching:
-    """How `workshop watch` (and `room`) run the checks: in a spare child,
-    stopped when `cancel` is set (a new save came in; Ctrl-C in the room)."""
+    """How `workshop watch` (and `room`) run the checks: in a spare child (two
+    with `extra`), stopped when `cancel` is set (a new save came in; Ctrl-C in
+    the room)."""
 
     spare: Spare
     cancel: threading.Event
+    extra: Spare | None = None  # a second child: suites run side by side
+
+    def close(self) -> None:
+        self.spare.close()
+        if self.extra is not None:
+            self.extra.close()
 
 
 class Spare:
@@ -149,35 +157,82 @@ def run_suites(
     limits: Limits | None = None,
     watching: Watching | None = None,
 ) -> list[StepResult]:
-    """Run the suites of `numbers` (in that order) against `app_dir`/app.
+    """Run the suites of `numbers` against `app_dir`/app; results in that order.
 
     With `stop_from`, the suites after the first red step numbered `stop_from`
     or later are not run (their results say `ran=False`). With `verbose`,
     pytest's own output goes to the terminal; otherwise only the results speak.
-    `watching` (not with `verbose`) runs them in a child started ahead of
+    `watching` (not with `verbose`) runs them in children started ahead of
     time, and its `cancel` event stops the run and raises Cancelled.
+    Otherwise (and with a `watching.extra` child) the last step and the
+    others run side by side in two children (workshop/checks/lanes.py).
     """
     limits = limits or Limits.from_env()
-    owned = watching is None
-    spare = watching.spare if watching else Spare(root, verbose)
-    cancel = watching.cancel if watching else None
+    side_by_side = stop_from is None and not verbose
+    if watching is not None:
+        side_by_side = side_by_side and watching.extra is not None
+    lanes = split(root, numbers) if side_by_side else [list(numbers)]
+    owned = [] if watching else [Spare(root, verbose) for _ in lanes]
+    spares = owned if watching is None else [watching.spare, watching.extra]
+    halt = _AnyOf(watching.cancel if watching else None)
+    options = [] if stop_from is None else ["--stop-from", str(stop_from)]
+    options += ["--verbose"] * verbose + ["--color"] * color
     try:
-        args = child_args(root, app_dir, numbers, spare.files, limits)
-        args += [] if stop_from is None else ["--stop-from", str(stop_from)]
-        args += ["--verbose"] * verbose + ["--color"] * color
-        child = spare.hand(args)
-        try:
-            verdict = run_supervised(child, spare.files, limits, cancel)
-        finally:
-            kill_group(child)
-        if verdict == "cancelled":
+        found: dict[int, StepResult] = {}
+        verdicts: list[str] = []
+        raised: list[BaseException] = []
+
+        def run_lane(lane: list[int], spare: Spare) -> None:
+            try:
+                run_one(lane, spare)
+            except BaseException as error:  # the other lane must not wait for it
+                halt.own.set()
+                raised.append(error)
+
+        def run_one(lane: list[int], spare: Spare) -> None:
+            args = child_args(root, app_dir, lane, spare.files, limits) + options
+            child = spare.hand(args)
+            try:
+                verdict = run_supervised(child, spare.files, limits, halt)
+            finally:
+                kill_group(child)
+            verdicts.append(verdict)
+            if verdict != "cancelled":
+                lane_results = results_of(
+                    lane, spare.files, verdict, app_dir, limits, root
+                )
+                found.update((r.number, r) for r in lane_results)
+
+        helpers = [
+            threading.Thread(target=run_lane, args=(lane, spare), daemon=True)
+            for lane, spare in zip(lanes[1:], spares[1:], strict=False)
+            if spare is not None
+        ]
+        for helper in helpers:
+            helper.start()
+        run_lane(lanes[0], spares[0])  # type: ignore[arg-type]  (never None)
+        for helper in helpers:
+            helper.join()
+        if raised:
+            raise raised[0]
+        if "cancelled" in verdicts:
             raise Cancelled
-        results = results_of(numbers, spare.files, verdict, app_dir, limits, root)
+        results = [found.get(n, StepResult(n)) for n in numbers]
         add_lint(results, app_dir)
         return results
     finally:
-        if owned:
+        for spare in owned:
             spare.close()
+
+
+class _AnyOf:
+    """Set when the caller's `cancel` is, or when this run stops its lanes."""
+
+    def __init__(self, cancel: threading.Event | None) -> None:
+        self.cancel, self.own = cancel, threading.Event()
+
+    def is_set(self) -> bool:
+        return self.own.is_set() or (self.cancel is not None and self.cancel.is_set())
 
 
 LINT_EXPECTATION = (
@@ -274,7 +329,7 @@ def run_supervised(
     child: subprocess.Popen,
     files: Path,
     limits: Limits,
-    cancel: threading.Event | None = None,
+    cancel: threading.Event | _AnyOf | None = None,
 ) -> str:
     """Wait for the child: 'finished', 'exited' (no results), 'timeout' or
     'cancelled'."""
