@@ -22,10 +22,12 @@ import io
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from workshop.checks import known_hangs
 from workshop.checks.plugin import Collector, essential
 from workshop.checks.results import StepResult
 from workshop.importing import load_error
@@ -44,6 +46,7 @@ class Status:
         self.path, self.limits = path, limits
         self.stack = stack.open("w")
         self.data: dict[str, Any] = {"phase": "starting", "since": time.time()}
+        self.lock = threading.Lock()
 
     def enter(self, phase: str, results: dict[int, StepResult], **info: Any) -> None:
         """Write the new phase; arm the stack dump just before its limit (a
@@ -52,8 +55,29 @@ class Status:
         faulthandler.cancel_dump_traceback_later()
         if limit:
             faulthandler.dump_traceback_later(max(limit - 0.3, 0.1), file=self.stack)
-        self.data = {"phase": phase, "since": time.time(), **info}
-        self.data["results"] = [r.as_dict() for r in results.values()]
+        data = {"phase": phase, "since": time.time(), **info}
+        data["results"] = [r.as_dict() for r in results.values()]
+        with self.lock:
+            if self.data.get("known_hang"):
+                return  # the test is being stopped: its status stays
+            self.data = data
+            self._write()
+
+    def test(self) -> str | None:
+        """The test running now, if any."""
+        data = self.data
+        return data.get("test") if data.get("phase") == "test" else None
+
+    def known_hang(self, place: tuple[str, int]) -> None:
+        """The running test sits where an earlier step's test hung: write every
+        thread's stack (where it is stuck) and tell the parent to stop it."""
+        with self.lock:
+            faulthandler.dump_traceback(file=self.stack)
+            self.stack.flush()
+            self.data = {**self.data, "known_hang": f"{place[0]}:{place[1]}"}
+            self._write()
+
+    def _write(self) -> None:
         temporary = self.path.with_suffix(".tmp")
         temporary.write_text(json.dumps(self.data), encoding="utf-8")
         os.replace(temporary, self.path)
@@ -68,8 +92,10 @@ def run_pytest(
     stop_from: int | None,
     verbose: bool,
     color: bool,
+    after: str | None = None,
 ) -> None:
-    """Run the suites of `results` against `app_dir`/app, filling `results`."""
+    """Run the suites of `results` against `app_dir`/app, filling `results`
+    (`after`: only the tests after that one)."""
     import pytest
 
     files = []
@@ -93,7 +119,7 @@ def run_pytest(
         f"--color={'yes' if color else 'no'}",
         "-v" if verbose else "-q",
     ]
-    collector = Collector(results, status, stop_from, root)
+    collector = Collector(results, status, stop_from, root, after)
     os.environ["WORKSHOP_APP_DIR"] = str(app_dir)
     os.environ[SUPERVISED] = "1"  # tests/steps/conftest.py: no timer of its own
     status.enter("collecting", results)
@@ -120,6 +146,9 @@ def run(args: argparse.Namespace) -> None:
     results = {n: StepResult(n) for n in args.numbers}
     status = Status(args.status, args.stack, json.loads(args.limits))
     warm_up()  # not timed as "importing app/": a loaded machine is slow at this
+    known = {(str(Path(p).resolve()), int(n)) for p, n in json.loads(args.known_hangs)}
+    if known:
+        known_hangs.watch(known, status.test, status.known_hang)
     status.enter("importing", results)
     error = load_error(args.app_dir)
     if error is not None:
@@ -133,6 +162,7 @@ def run(args: argparse.Namespace) -> None:
             results,
             status,
             stop_from=args.stop_from,
+            after=args.after,
             verbose=args.verbose,
             color=args.color,
         )
@@ -160,6 +190,10 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--stack", type=Path, required=True)
     parser.add_argument("--limits", default="{}")
     parser.add_argument("--stop-from", type=int)
+    # [[file, line], ...]: where earlier runs' tests hung (known_hangs.py)
+    parser.add_argument("--known-hangs", default="[]")
+    # a test that hung in an earlier run: the tests up to it are not run again
+    parser.add_argument("--after")
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--color", action="store_true")
     return parser

@@ -88,8 +88,10 @@ class Collector:
         status: Status,
         stop_from: int | None,
         root: Path,
+        after: str | None = None,
     ) -> None:
         self.results, self.status, self.root = results, status, root
+        self.after = after  # run only the tests after this one (it hung before)
         self.stop_from = stop_from  # stop after a red step numbered this or later
         self.expectations: dict[str, str] = {}
         self.never_awaited: dict[str, str] = {}  # test -> the warning
@@ -108,6 +110,7 @@ class Collector:
             step.errors.append(essential(report.longrepr))
 
     def pytest_collection_modifyitems(self, config, items) -> None:
+        self._skip_up_to_after(config, items)
         for item in items:
             self.expectations[item.nodeid] = docstring(item) or item.name
             if (seconds := asked_limit(item)) is not None:
@@ -127,6 +130,19 @@ class Collector:
                 self.stopped = True
                 config.hook.pytest_deselected(items=drop)
                 items[:] = keep
+
+    def _skip_up_to_after(self, config, items) -> None:
+        """Drop the tests up to `after` (an earlier run had them): their steps
+        count as run, whether or not tests of theirs are left."""
+        ids = [item.nodeid for item in items]
+        if self.after is None or self.after not in ids:
+            return
+        done = items[: ids.index(self.after) + 1]
+        for item in done:
+            if (step := self._step(item.nodeid)) is not None:
+                step.ran = True
+        config.hook.pytest_deselected(items=done)
+        items[:] = items[len(done) :]
 
     def _stops_at(self, number: int) -> bool:
         return self.stop_from is not None and number >= self.stop_from

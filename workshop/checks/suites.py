@@ -95,6 +95,7 @@ class Watching:
     spare: Spare
     cancel: threading.Event
     extra: Spare | None = None  # a second child: suites run side by side
+    resume: bool = False  # after a hang, go on in a fresh child (not jailed)
 
     def close(self) -> None:
         self.spare.close()
@@ -173,6 +174,9 @@ def run_suites(
         side_by_side = side_by_side and watching.extra is not None
     lanes = split(root, numbers) if side_by_side else [list(numbers)]
     owned = [] if watching else [Spare(root, verbose) for _ in lanes]
+    # after a hang, the steps left go on in a child of the user's own: not
+    # for the room's jailed children (`Watching.resume`)
+    resume = watching is None or watching.resume
     spares = owned if watching is None else [watching.spare, watching.extra]
     halt = _AnyOf(watching.cancel if watching else None)
     options = [] if stop_from is None else ["--stop-from", str(stop_from)]
@@ -190,18 +194,38 @@ def run_suites(
                 raised.append(error)
 
         def run_one(lane: list[int], spare: Spare) -> None:
-            args = child_args(root, app_dir, lane, spare.files, limits) + options
-            child = spare.hand(args)
-            try:
-                verdict = run_supervised(child, spare.files, limits, halt)
-            finally:
-                kill_group(child)
-            verdicts.append(verdict)
-            if verdict != "cancelled":
-                lane_results = results_of(
-                    lane, spare.files, verdict, app_dir, limits, root
-                )
-                found.update((r.number, r) for r in lane_results)
+            """The lane's suites; after a test that hung, the steps after it
+            go on in a fresh child that knows where app/ hung."""
+            todo, known, after = lane, [], []
+            while True:
+                args = child_args(root, app_dir, todo, spare.files, limits) + options
+                args += ["--known-hangs", json.dumps(known), *after]
+                child = spare.hand(args)
+                try:
+                    verdict = run_supervised(child, spare.files, limits, halt)
+                finally:
+                    kill_group(child)
+                verdicts.append(verdict)
+                if verdict == "cancelled":
+                    return
+                done = results_of(todo, spare.files, verdict, app_dir, limits, root)
+                for result in done:
+                    found[result.number] = merged(found.get(result.number), result)
+                status = read_status(spare.files)
+                hung = status.get("test") if status.get("phase") == "test" else None
+                if verdict != "timeout" or not hung or not resume:
+                    return
+                # on with the tests after the one that hung, in a fresh child
+                todo = [r.number for r in done if not r.ran]
+                if status.get("step") in lane:
+                    todo.insert(0, status["step"])
+                if not todo:
+                    return
+                after = ["--after", hung]
+                if frame := stuck_frame(spare.files / "stack.txt", app_dir):
+                    known.append([str(frame[0]), frame[1]])
+                spare = Spare(root, verbose)
+                owned.append(spare)
 
         helpers = [
             threading.Thread(target=run_lane, args=(lane, spare), daemon=True)
@@ -223,6 +247,24 @@ def run_suites(
     finally:
         for spare in owned:
             spare.close()
+
+
+def merged(before: StepResult | None, now: StepResult) -> StepResult:
+    """A step's result from a run that stopped at a hang, and from the run
+    that went on after it."""
+    if before is None:
+        return now
+    if not now.ran:
+        return before
+    return StepResult(
+        before.number,
+        ran=True,
+        passed=before.passed + now.passed,
+        failures=before.failures + now.failures,
+        skipped=before.skipped + now.skipped,
+        errors=before.errors + now.errors,
+        problem=before.problem or now.problem,
+    )
 
 
 class _AnyOf:
@@ -367,6 +409,8 @@ class _Clock:
 
     def out(self, status: dict[str, Any]) -> bool:
         phase = status.get("phase") or ""
+        if self.asked is None and status.get("known_hang"):
+            return True  # stuck where an earlier test hung (known_hangs.py)
         if self.asked is None:  # a test that asked for more time says so
             limit = status.get("limit") or self.limits.of(phase)
             since = status.get("since", time.time())
@@ -438,14 +482,7 @@ def _mark_hang(
         result = results[status["step"]]
         result.ran = True
         seconds = status.get("limit") or limits.test
-        message = (
-            f"did not finish in {seconds:g} s ({at}): does a background task "
-            "or a path operation never end? The test client waits for every task"
-            if where
-            else f"did not finish in {seconds:g} s, and no code of app/ was "
-            "running: the machine may be busy. Run the check again, or give it "
-            "more time: WORKSHOP_TEST_LIMIT=30 workshop check"
-        )
+        message = _test_hang(status, where, seconds)
         expectation = status.get("expectation", "")
         result.failures.append(Failure(status["test"], expectation, message, location))
         return
@@ -458,6 +495,24 @@ def _mark_hang(
     for result in results.values():
         if not result.ok:
             result.ran, result.errors = True, [message]
+
+
+def _test_hang(status: dict[str, Any], where: str | None, seconds: float) -> str:
+    if status.get("known_hang"):
+        return (
+            f"the same hang again (stuck at {where or 'the same line'}, where an "
+            "earlier test hung): stopped at once, not waited out"
+        )
+    if where:
+        return (
+            f"did not finish in {seconds:g} s (stuck at {where}): does a background "
+            "task or a path operation never end? The test client waits for every task"
+        )
+    return (
+        f"did not finish in {seconds:g} s, and no code of app/ was running: the "
+        "machine may be busy. Run the check again, or give it more time: "
+        "WORKSHOP_TEST_LIMIT=30 workshop check"
+    )
 
 
 def _mark_exit(

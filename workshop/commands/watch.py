@@ -89,7 +89,7 @@ def warm(root: Path, changed: threading.Event) -> Watching:
     """Children that wait with pytest and FastAPI imported: two, where the
     suites run side by side (workshop/checks/lanes.py)."""
     extra = Spare(root) if cores() > 1 else None
-    return Watching(Spare(root), changed, extra)
+    return Watching(Spare(root), changed, extra, resume=True)
 
 
 def _on_key(key: str, events: queue.Queue[Event], changed: threading.Event) -> None:
