@@ -30,6 +30,7 @@ from workshop.checks.lint import lint
 from workshop.checks.results import Failure, StepResult
 from workshop.checks.scratch import memory_folder
 from workshop.errors import WorkshopError
+from workshop.importing import import_hang
 
 POLL = 0.02  # seconds between looks at the child
 FINISH_GRACE = 1.0  # seconds a finished child may take to exit before the kill
@@ -477,7 +478,6 @@ def _mark_hang(
     location: str | None = None,
 ) -> None:
     phase = status.get("phase")
-    at = f"stuck at {where}" if where else "stuck"
     if phase == "test" and status.get("step") in results:
         result = results[status["step"]]
         result.ran = True
@@ -487,11 +487,7 @@ def _mark_hang(
         result.failures.append(Failure(status["test"], expectation, message, location))
         return
     limit = limits.importing if phase == "importing" else limits.collecting
-    message = (
-        f"importing app/ did not finish in {limit:g} s ({at}): code at the top "
-        "of a module runs on import; start servers and loops in functions "
-        "(run the app with `make run`, not uvicorn.run in main.py)"
-    )
+    message = import_hang(limit, where)
     for result in results.values():
         if not result.ok:
             result.ran, result.errors = True, [message]
