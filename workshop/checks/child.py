@@ -34,6 +34,7 @@ from workshop.importing import load_error
 
 # What the suites import, loaded before app/ (and by a spare before its task).
 WARM_MODULES = ("pytest", "fastapi", "fastapi.testclient", "httpx", "uvicorn")
+ALREADY_IMPORTED = "Module already imported so cannot be rewritten"
 # Set while the suites run here: tests/steps/conftest.py then leaves the time
 # limits to the supervisor and arms no timer of its own (tests/steps/timeouts.py).
 SUPERVISED = "WORKSHOP_SUPERVISED"
@@ -116,6 +117,8 @@ def run_pytest(
         "--continue-on-collection-errors",
         "-o",
         "verbosity_assertions=2",  # never "'ada@example...'": show what differs
+        "-W",  # the plugins warm_up() imported: pytest cannot rewrite them
+        f"ignore:{ALREADY_IMPORTED}:pytest.PytestAssertRewriteWarning",
         f"--color={'yes' if color else 'no'}",
         "-v" if verbose else "-q",
     ]
@@ -200,10 +203,18 @@ def parser() -> argparse.ArgumentParser:
 
 
 def warm_up() -> None:
-    """Import what every run needs (and no part of app/)."""
+    """Import what every run needs (and no part of app/): the modules above,
+    and the pytest plugins installed packages declare (anyio's, ...), which
+    pytest would otherwise import and assertion-rewrite after the save (a
+    third of a second)."""
     for name in WARM_MODULES:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    from importlib.metadata import entry_points
+
+    for plugin in entry_points(group="pytest11"):
+        with contextlib.suppress(Exception):  # pytest says what is wrong later
+            importlib.import_module(plugin.module)
 
 
 def wait_for_task() -> list[str] | None:
