@@ -24,6 +24,7 @@ import os
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,15 @@ from workshop.checks.results import StepResult
 from workshop.importing import load_error
 
 # What the suites import, loaded before app/ (and by a spare before its task).
-WARM_MODULES = ("pytest", "fastapi", "fastapi.testclient", "httpx", "uvicorn")
+WARM_MODULES = (
+    "pytest",
+    "fastapi",
+    "fastapi.testclient",
+    "httpx",
+    "httpcore",
+    "uvicorn",
+)
+NO_TESTS = "its suite has no tests"
 ALREADY_IMPORTED = "Module already imported so cannot be rewritten"
 # Set while the suites run here: tests/steps/conftest.py then leaves the time
 # limits to the supervisor and arms no timer of its own (tests/steps/timeouts.py).
@@ -94,9 +103,9 @@ def run_pytest(
     verbose: bool,
     color: bool,
     after: str | None = None,
-) -> None:
+) -> bool:
     """Run the suites of `results` against `app_dir`/app, filling `results`
-    (`after`: only the tests after that one)."""
+    (`after`: only the tests after that one); whether the run stopped early."""
     import pytest
 
     files = []
@@ -108,7 +117,7 @@ def run_pytest(
             result.ran = True
             result.problem = f"missing suite {path.relative_to(root)}"
     if not files:
-        return
+        return True
     args = [
         *files,
         f"--rootdir={root}",
@@ -123,6 +132,10 @@ def run_pytest(
         "-v" if verbose else "-q",
     ]
     collector = Collector(results, status, stop_from, root, after)
+    if not verbose:  # the results are in before pytest tidies up (its gc.collect)
+        collector.on_finish = lambda: status.enter(
+            "finished", final(results, stopped=collector.stopped, stop_from=stop_from)
+        )
     os.environ["WORKSHOP_APP_DIR"] = str(app_dir)
     os.environ[SUPERVISED] = "1"  # tests/steps/conftest.py: no timer of its own
     status.enter("collecting", results)
@@ -138,11 +151,28 @@ def run_pytest(
             if not result.problem:
                 result.ran = True
                 result.problem = f"the checks could not start: {detail}"
-    if not collector.stopped:
-        for result in results.values():
-            if not result.ran:
-                result.ran = True
-                result.problem = "its suite has no tests"
+    return collector.stopped
+
+
+def final(
+    results: dict[int, StepResult], *, stopped: bool, stop_from: int | None
+) -> dict[int, StepResult]:
+    """The results as reported (`results` stay as they are): a suite that ran
+    no test is red, unless the run stopped before it; with `stop_from`, the
+    steps after the first red one numbered `stop_from` or later did not run."""
+    done = {
+        n: r if stopped or r.ran else replace(r, ran=True, problem=NO_TESTS)
+        for n, r in results.items()
+    }
+    if stop_from is not None:
+        numbers = list(done)
+        red = next(
+            (i for i, n in enumerate(numbers) if n >= stop_from and not done[n].ok),
+            None,
+        )
+        for n in numbers[red + 1 :] if red is not None else []:
+            done[n] = StepResult(n)  # not run: the learner is not there yet
+    return done
 
 
 def run(args: argparse.Namespace) -> None:
@@ -154,12 +184,13 @@ def run(args: argparse.Namespace) -> None:
         known_hangs.watch(known, status.test, status.known_hang)
     status.enter("importing", results)
     error = load_error(args.app_dir)
+    stopped = True  # no suite ran: no "its suite has no tests"
     if error is not None:
         for result in results.values():
             result.ran = True
             result.errors.append(error)
     else:
-        run_pytest(
+        stopped = run_pytest(
             args.root,
             args.app_dir,
             results,
@@ -169,19 +200,7 @@ def run(args: argparse.Namespace) -> None:
             verbose=args.verbose,
             color=args.color,
         )
-    if args.stop_from is not None:
-        numbers = list(results)
-        red = next(
-            (
-                i
-                for i, n in enumerate(numbers)
-                if n >= args.stop_from and not results[n].ok
-            ),
-            None,
-        )
-        for n in numbers[red + 1 :] if red is not None else []:
-            results[n] = StepResult(n)  # not run: the learner is not there yet
-    status.enter("finished", results)
+    status.enter("finished", final(results, stopped=stopped, stop_from=args.stop_from))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -210,11 +229,19 @@ def warm_up() -> None:
     for name in WARM_MODULES:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    with contextlib.suppress(Exception):  # uvicorn's protocols, loaded on start
+        import uvicorn
+
+        uvicorn.Config(_no_app).load()
     from importlib.metadata import entry_points
 
     for plugin in entry_points(group="pytest11"):
         with contextlib.suppress(Exception):  # pytest says what is wrong later
             importlib.import_module(plugin.module)
+
+
+async def _no_app(scope: Any, receive: Any, send: Any) -> None:
+    """An ASGI app for uvicorn.Config.load() in warm_up; never called."""
 
 
 def wait_for_task() -> list[str] | None:

@@ -10,6 +10,7 @@ time limit: `@pytest.mark.time_limit`).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -98,6 +99,12 @@ class Collector:
         self.raw: dict[str, str] = {}  # test -> its message, before any advice
         self.asked: dict[str, float] = {}  # seconds, from the time_limit marker
         self.stopped = False
+        self.on_finish: Callable[[], None] | None = None  # every test reported
+
+    def pytest_sessionfinish(self, session, exitstatus) -> None:
+        broken = (pytest_exit("INTERNAL_ERROR"), pytest_exit("USAGE_ERROR"))
+        if self.on_finish is not None and exitstatus not in broken:
+            self.on_finish()
 
     def _step(self, nodeid: str) -> StepResult | None:
         match = _SUITE_FILE.search(nodeid.split("::")[0])
@@ -224,6 +231,12 @@ class Collector:
         if step is not self._step(nextitem.nodeid) and not step.ok:
             self.stopped = True
             item.session.shouldstop = f"step {step.number} is red"
+
+
+def pytest_exit(name: str) -> int:
+    import pytest
+
+    return int(getattr(pytest.ExitCode, name))
 
 
 def asked_limit(item: Any) -> float | None:

@@ -203,7 +203,8 @@ def run_suites(
                 args += ["--known-hangs", json.dumps(known), *after]
                 child = spare.hand(args)
                 try:
-                    verdict = run_supervised(child, spare.files, limits, halt)
+                    grace = FINISH_GRACE if verbose else 0.0
+                    verdict = run_supervised(child, spare.files, limits, halt, grace)
                 finally:
                     kill_group(child)
                 verdicts.append(verdict)
@@ -373,6 +374,7 @@ def run_supervised(
     files: Path,
     limits: Limits,
     cancel: threading.Event | _AnyOf | None = None,
+    grace: float = FINISH_GRACE,
 ) -> str:
     """Wait for the child: 'finished', 'exited' (no results), 'timeout' or
     'cancelled'."""
@@ -383,9 +385,9 @@ def run_supervised(
             return "cancelled"
         status = read_status(files)
         phase = status.get("phase")
-        if phase == "finished":
+        if phase == "finished":  # `grace`: for pytest's own output (verbose)
             with contextlib.suppress(subprocess.TimeoutExpired):
-                child.wait(FINISH_GRACE)
+                child.wait(grace)
             return "finished"
         if clock.out(status) or time.monotonic() - started > limits.run:
             return "timeout"
