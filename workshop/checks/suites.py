@@ -1,11 +1,14 @@
 """Run step suites against one app, supervised, and return per-step results.
 
-The suites run in a child process (`python -m workshop.checks.child`, in a process
-group of its own) under time limits: importing app/, collecting the tests,
-each test, and the whole run. When a limit runs out, the whole group is
-killed and the result says in one line which test hung and where in app/ it
-was stuck. A child that ends without its results is a failure, never a pass.
-Ctrl-C in the parent kills the child at once.
+The suites run in child processes (`python -m workshop.checks.child`, each in
+a process group of its own) under time limits: importing app/, collecting the
+tests, each test, and the whole run. On two cores or more, two children run
+side by side, the step in focus first (workshop/checks/lanes.py). When a
+limit runs out, the child's group is killed and the result says in one line
+which test hung and where in app/ it was stuck; the tests after it go on in a
+fresh child, which stops at once a test stuck on that same line
+(workshop/checks/known_hangs.py). A child that ends without its results is a
+failure, never a pass. Ctrl-C in the parent kills the children at once.
 """
 
 from __future__ import annotations
