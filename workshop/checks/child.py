@@ -244,18 +244,22 @@ async def _no_app(scope: Any, receive: Any, send: Any) -> None:
     """An ASGI app for uvicorn.Config.load() in warm_up; never called."""
 
 
-def wait_for_task() -> list[str] | None:
-    """A spare child: warm up, then wait for its arguments (one JSON line on
-    stdin). app/ is imported only after, so it is fresh."""
+def wait_for_task(ready: Path | None = None) -> list[str] | None:
+    """A spare child: warm up (then create the file `ready`), then wait for
+    its arguments (one JSON line on stdin). app/ is imported only after, so
+    it is fresh."""
     warm_up()
+    if ready is not None:
+        with contextlib.suppress(OSError):
+            ready.touch()
     line = sys.stdin.readline()
     return json.loads(line) if line.strip() else None
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    if argv == ["--wait"]:
-        argv = wait_for_task()
+    if argv[:1] == ["--wait"] and len(argv) <= 2:
+        argv = wait_for_task(Path(argv[1]) if len(argv) == 2 else None)
         if argv is None:
             os._exit(0)  # the parent went away before giving a task
     run(parser().parse_args(argv))

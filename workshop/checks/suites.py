@@ -124,10 +124,16 @@ class Spare:
         if isolation is None:  # the room's jail has a temporary folder of its own
             scratch = self.files / "tmp"
             scratch.mkdir()
+        self.warm = self.files / "ready"  # the child creates it once warm
         command = [sys.executable, "-m", "workshop.checks.child", "--wait"]
+        command.append(str(self.warm))
         self.child = start(
             command, root, self.files / "output", verbose, isolation, scratch
         )
+
+    def ready(self) -> bool:
+        """Warmed up: pytest, FastAPI and the rest imported."""
+        return self.warm.exists()
 
     def hand(self, args: list[str]) -> subprocess.Popen:
         assert self.child.stdin is not None
@@ -175,7 +181,11 @@ def run_suites(
     limits = limits or Limits.from_env()
     side_by_side = stop_from is None and not verbose
     if watching is not None:
-        side_by_side = side_by_side and watching.extra is not None
+        # a second child still warming up is slower than one lane in the warm
+        # one (saves in quick succession on a busy machine)
+        extra = watching.extra
+        warm = extra is not None and (extra.ready() or not watching.spare.ready())
+        side_by_side = side_by_side and warm
     lanes = split(root, numbers) if side_by_side else [list(numbers)]
     owned = [] if watching else [Spare(root, verbose) for _ in lanes]
     # after a hang, the steps left go on in a child of the user's own: not
