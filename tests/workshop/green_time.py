@@ -94,8 +94,9 @@ def main() -> None:
             for rev, tree in trees.items()
         }
         print(f"{'':36}{'median (min)':>16}")
-        print(f"{'floor: import fastapi, pytest, httpx':36}{cell([w for w, _ in floor])}"
-              f"   CPU {cell([c for _, c in floor])}")  # fmt: skip
+        label = "floor: import fastapi, pytest, httpx"
+        walls, cpus = [w for w, _ in floor], [c for _, c in floor]
+        print(f"{label:36}{cell(walls)}   CPU {cell(cpus)}")
         for rev in revs:
             walls, cpus = [w for w, _ in found[rev]], [c for _, c in found[rev]]
             label = f"{' '.join(check)} @ {rev}"

@@ -5,8 +5,8 @@ from saving a file to the result on screen, each the median of several runs,
 beside the floor no check can beat: Python's start, importing fastapi, pytest
 and httpx (the ratios' floor), and pytest's start. The default run also times
 a green `workshop check 7 --checkpoint 7` and prints both against the loop's
-goals (GOAL_CHECK, GOAL_WATCH). Everything runs in a temporary copy of the checkout (a fresh
-git repository), so the learner's app/ is never touched.
+goals (GOAL_CHECK, GOAL_WATCH). Everything runs in a temporary copy of the
+checkout (a fresh git repository), so the learner's app/ is never touched.
 """
 
 from __future__ import annotations
