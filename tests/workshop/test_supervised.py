@@ -225,3 +225,19 @@ def test_the_checks_write_their_files_in_memory(workshop_repo, git) -> None:
     assert not any(
         Path("/dev/shm").glob("workshop-check-*/tmp/pytest-of-*/*/test_in_memory0")
     )
+
+
+def test_folders_of_killed_checks_are_swept(tmp_path: Path) -> None:
+    """A check killed before it removed its folder (in memory: a reboot is the
+    only other way back) leaves it to the next check, never another's."""
+    from workshop.checks.scratch import prefix, sweep
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    left = tmp_path / f"workshop-check-{gone.pid}-abc123"
+    mine = tmp_path / f"{prefix()}def456"
+    for folder in (left, mine):
+        (folder / "tmp").mkdir(parents=True)
+    sweep(tmp_path)
+    assert not left.exists()
+    assert mine.exists()

@@ -31,7 +31,7 @@ from typing import Any
 from workshop.checks.lanes import split
 from workshop.checks.lint import lint
 from workshop.checks.results import Failure, StepResult
-from workshop.checks.scratch import memory_folder
+from workshop.checks.scratch import memory_folder, prefix, sweep
 from workshop.errors import WorkshopError
 from workshop.importing import import_hang
 
@@ -118,7 +118,9 @@ class Spare:
         self, root: Path, verbose: bool = False, isolation: Isolation | None = None
     ) -> None:
         memory = None if isolation else memory_folder()
-        self.folder = tempfile.TemporaryDirectory(prefix="workshop-check-", dir=memory)
+        if memory is not None:
+            sweep(memory)  # what killed checks left behind
+        self.folder = tempfile.TemporaryDirectory(prefix=prefix(), dir=memory)
         self.files = Path(self.folder.name)
         scratch = None
         if isolation is None:  # the room's jail has a temporary folder of its own
