@@ -16,6 +16,30 @@ from pathlib import Path
 from workshop.checks.diagnose import advice, brief, in_context
 
 
+def import_hang(limit: float, where: str | None) -> str:
+    """The one line for an import of app/ that does not finish: the checks
+    (workshop/checks/suites.py) and `workshop serve` (workshop/serving.py)."""
+    at = f"stuck at {where}" if where else "stuck"
+    return (
+        f"importing app/ did not finish in {limit:g} s ({at}): code at the top "
+        "of a module runs on import; start servers and loops in functions "
+        "(run the app with `make run`, not uvicorn.run in main.py)"
+    )
+
+
+def stuck_in(thread_id: int, app_dir: Path) -> tuple[Path, int, str] | None:
+    """(file, line, function) of the innermost frame under `app_dir`/app that
+    thread `thread_id` of this process is running now, if any."""
+    frame = sys._current_frames().get(thread_id)
+    app = (app_dir / "app").resolve()
+    while frame is not None:
+        path = Path(frame.f_code.co_filename).resolve()
+        if path.is_relative_to(app):
+            return path, frame.f_lineno, frame.f_code.co_name
+        frame = frame.f_back
+    return None
+
+
 def load_error(app_dir: Path) -> str | None:
     """Import app/ as the suites will; a failure as `app/main.py:12: Error: ...`."""
     if not (app_dir / "app" / "__init__.py").is_file():

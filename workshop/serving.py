@@ -26,11 +26,11 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from workshop.importing import describe_load_error
+from workshop.importing import describe_load_error, import_hang, stuck_in
 from workshop.project import APP
 from workshop.ui import style
 
@@ -60,7 +60,8 @@ def build_app(folder: Path) -> ASGIApp:
     if not (folder / APP / "main.py").is_file():  # else another app/ could load
         return error_page(f"{APP}/main.py: no such file", folder)
     try:
-        app = importlib.import_module(f"{APP}.main").app
+        with reporting_a_hang(folder):
+            app = importlib.import_module(f"{APP}.main").app
     except (Exception, SystemExit) as error:  # sys.exit() at import too
         return error_page(describe_load_error(error, folder), folder)
     # The timeline and offline /docs around it; imported here, in the app
@@ -69,6 +70,41 @@ def build_app(folder: Path) -> ASGIApp:
     from workshop.timeline import instrument
 
     return instrument(harden(app))
+
+
+@contextlib.contextmanager
+def reporting_a_hang(folder: Path) -> Iterator[None]:
+    """An import of app/ that has not finished after the import limit (5 s,
+    WORKSHOP_IMPORT_LIMIT, as for the checks) is one line, with the line of
+    app/ it is stuck on; the next save replaces this process."""
+    done, importing = threading.Event(), threading.get_ident()
+    limit = import_limit()
+
+    def watch() -> None:
+        if done.wait(limit):
+            return
+        found = stuck_in(importing, folder)
+        where = None
+        if found is not None:
+            where = f"{from_cwd_path(str(found[0]))}:{found[1]} in {found[2]}"
+        line = f"{import_hang(limit, where)} — {FIX_IT}"
+        print(style(line, "red", stream=sys.stderr), file=sys.stderr, flush=True)
+
+    threading.Thread(target=watch, daemon=True).start()
+    try:
+        yield
+    finally:
+        done.set()
+
+
+def import_limit() -> float:
+    from workshop.checks.suites import Limits
+    from workshop.errors import WorkshopError
+
+    try:
+        return Limits.from_env().importing
+    except WorkshopError:  # a bad value: the checks say so; serve keeps going
+        return Limits.importing
 
 
 def error_page(found: str, folder: Path) -> ErrorPage:

@@ -15,6 +15,10 @@ next app process serve: one that was started ahead and waits with FastAPI and
 uvicorn imported (see workshop/serving.py). If the app process ends on its
 own (os._exit, a crash), it says so and waits for the next save.
 
+While the served app/ has a worker.py and no `workshop worker` runs, it says
+so: at start, and whenever that becomes true again (worker.py created, the
+worker stopped).
+
 On POSIX the supervisor holds the listening socket and hands it to each app
 process, so requests made during a restart wait for the new app instead of
 failing. Windows has no such hand-over here (nor killpg): each app process
@@ -31,6 +35,8 @@ import socket
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty, SimpleQueue
@@ -50,6 +56,8 @@ OVERDUE = (
     f"background tasks were still running {RESTART_GRACE:g} s after the save"
     " (an endless loop?): stopped them to restart"
 )
+WORKER_LOOK = 1.0  # seconds between looks for a worker (a file and a pid)
+WORKER_CAME = "A worker runs now (workshop worker): jobs the app sends go to it."
 STOP_SIGNALS = [signal.SIGINT, signal.SIGTERM]
 if hasattr(signal, "SIGBREAK"):  # Windows: Ctrl-Break
     STOP_SIGNALS.append(signal.SIGBREAK)
@@ -97,6 +105,8 @@ class Supervisor:
     spare: subprocess.Popen[bytes] | None = None  # the next one, warm and waiting
     restarting: bool = False
     stopping: bool = False
+    # the line to say while no worker runs for app/worker.py (None: one does)
+    missing_worker: Callable[[], str | None] | None = None
 
     def __post_init__(self) -> None:
         self.address: tuple[str, int] = self.listener.getsockname()[:2]
@@ -110,6 +120,8 @@ class Supervisor:
         watching = threading.Event()
         threading.Thread(target=self._watch, args=(watching,), daemon=True).start()
         watching.wait()  # before the app starts: see _watch
+        if self.missing_worker is not None:
+            threading.Thread(target=self._look_for_worker, daemon=True).start()
         try:
             self._start()
             while not self._handle(self._next_event()):
@@ -179,6 +191,21 @@ class Supervisor:
         app = self.folder / APP
         for names in saves(self.root, app, threading.Event(), ready=ready):
             self.events.put(Changed(described(names)))
+
+    def _look_for_worker(self) -> None:
+        """Say that no worker runs at start, and again whenever it becomes
+        true (app/worker.py created, the worker stopped): once each time; and
+        once when a worker has come since."""
+        assert self.missing_worker is not None
+        said = None
+        while True:
+            line = self.missing_worker()
+            if line is not None and line != said:
+                say(line)
+            elif line is None and said is not None:
+                say(WORKER_CAME)
+            said = line
+            time.sleep(WORKER_LOOK)
 
     def _start(self) -> None:
         """Let the warm spare serve (a new process if it is gone), report its

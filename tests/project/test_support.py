@@ -61,3 +61,36 @@ def test_live_server_start_fails_at_once_when_startup_fails() -> None:
             server.start()
     finally:
         server.close()
+
+
+def test_live_server_stops_without_waiting_for_uvicorns_ticks(monkeypatch) -> None:
+    """close() wakes the server at once: with uvicorn's 0.1 s sleeps (its main
+    loop's tick, its shutdown's grace for open connections) made endless, an
+    idle server still stops (a step-7 check starts one per test)."""
+    import asyncio
+    import types
+
+    import uvicorn.server
+    from fastapi import FastAPI
+
+    endless = []
+
+    async def sleep(delay: float, *args):
+        if delay >= 0.1:
+            endless.append(delay)
+            await asyncio.Event().wait()  # never set
+        await asyncio.sleep(delay, *args)
+
+    patched = types.SimpleNamespace(**vars(asyncio))
+    patched.sleep = sleep
+    monkeypatch.setattr(uvicorn.server, "asyncio", patched)
+    app = FastAPI()
+    app.get("/")(lambda: "hello")
+    server = LiveServer(app, lifespan="on")
+    try:
+        server.start()
+        assert server.get("/").json() == "hello"
+    finally:
+        server.stop(timeout=10)  # a bound for the old server, never reached now
+    assert not server.thread.is_alive(), f"the server waited in sleep({endless})"
+    server.close()

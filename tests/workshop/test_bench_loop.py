@@ -37,3 +37,31 @@ def test_ctrl_c_is_measured_even_when_the_bench_ignores_sigint(
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[130]", result.stdout + result.stderr
+
+
+def test_the_default_loop_bench_has_check_7_and_watch_against_the_floor(
+    monkeypatch,
+) -> None:
+    """One run: the import floor, a green check 7 and watch's save-to-result,
+    each as a ratio to that floor and beside its goal."""
+    from workshop.bench import Settings
+    from workshop.course import loop_bench
+
+    def fake(label: str, *args, **kwargs) -> loop_bench.Timing:
+        return loop_bench.Timing(label, [1.0], [0])
+
+    monkeypatch.setattr(loop_bench, "time_command", fake)
+    monkeypatch.setattr(loop_bench, "watch_mode", fake)
+    settings = Settings(
+        requests=1, concurrency=1, delay=0.0, time_limit=1.0, rate=None,
+        scenarios=(), json=False, strict=False, loop=True, runs=1, step="1",
+    )  # fmt: skip
+    floors, loop = loop_bench.measure(settings)
+    labels = [t.label for t in [*floors, *loop]]
+    assert "floor: python + import fastapi, pytest, httpx" in labels
+    assert "workshop check 7 --checkpoint 7, green" in labels
+    info = {"cores": 2, "cpu": "x", "python": "3", "load_average": [0.0]}
+    out = loop_bench.text(settings, floors, loop, info)
+    assert "workshop check 7 --checkpoint 7, green / import floor = 1.0x" in out
+    assert "goal: workshop check 7 --checkpoint 7, green <= 1.5s" in out
+    assert "goal: watch: save -> result, green <= 0.5s" in out

@@ -261,3 +261,28 @@ def test_a_zip_download_checks_and_hints_but_goto_needs_git(
         code, out, err = run_workshop(*command, cwd=unzipped)
         assert (code, out) == (2, ""), command
         assert f"'workshop {command[0]}' needs git" in err and err.count("\n") == 1
+
+
+def test_the_spare_has_pytests_plugins_imported_before_the_save(
+    workshop_repo, run_workshop
+) -> None:
+    """pytest imports (and rewrites) installed plugins at every start, a third
+    of a second: the spare child does it while waiting; pytest says nothing."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from importlib.metadata import entry_points;"
+        "from workshop.checks.child import warm_up; warm_up();"
+        "plugins = [p.module for p in entry_points(group='pytest11')];"
+        "print(plugins, [p for p in plugins if p not in sys.modules])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
+    )
+    plugins, missing = done.stdout.strip().rsplit("] [", 1)
+    assert plugins != "[", "no pytest plugin installed: nothing to check"
+    assert missing == "]", done.stdout
+    code, out, err = run_workshop("check", "0", "--verbose", cwd=workshop_repo)
+    assert code == 0
+    assert "PytestAssertRewriteWarning" not in out + err

@@ -1,7 +1,9 @@
-"""`workshop check` when the run stops before the step you are on.
+"""`workshop check` when a run stops before the step you are on.
 
-A hang in an earlier step ends the run: the step in focus then has no result.
-That must be one line saying which step stopped it, never a traceback.
+A hang in an earlier step ends the run of its lane (workshop/checks/lanes.py):
+the step in focus runs in a lane of its own and still has its result. Where
+it has none (one core, one lane), that is one line saying which step stopped
+it, never a traceback.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ def catch_up(root: Path, step: int) -> None:
     shutil.copytree(root / "checkpoints" / f"step-{step}" / "app", root / "app")
 
 
-def test_a_run_stopped_before_your_step_is_one_line(
+def test_a_hang_in_an_earlier_step_leaves_your_step_checked(
     workshop_repo, run_workshop, git
 ) -> None:
     catch_up(workshop_repo, 1)
@@ -39,6 +41,21 @@ def test_a_run_stopped_before_your_step_is_one_line(
     code, out, err = run_workshop("check", cwd=workshop_repo, env=env)
     assert code == 1, err
     assert "Traceback" not in out + err and "StopIteration" not in out + err
+    assert "✗ Step 1" in out and "did not finish in 1 s" in out
+    assert "✓ Step 2" in out, out
+    assert "Step 2 passes, but step 1 no longer does:" in out
+    assert "Stuck? Run: workshop hint 1" in out
+
+
+def test_a_run_stopped_before_your_step_is_one_line(workshop_repo, capsys) -> None:
+    from workshop.checks.results import Failure, StepResult
+    from workshop.commands.check import show_focus
+    from workshop.project import all_steps
+
+    hung = Failure("t", "The app has reached step 1.", "did not finish in 1 s")
+    results = [StepResult(0, ran=True, passed=1), StepResult(1, True, 0, [hung])]
+    assert show_focus(workshop_repo, all_steps(workshop_repo), results, 2) == 1
+    out = capsys.readouterr().out
     assert "✗ Step 1" in out and "did not finish in 1 s" in out
     assert "Step 2 was not checked: the run stopped at step 1" in out
     assert "Stuck? Run: workshop hint 1" in out

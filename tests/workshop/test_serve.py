@@ -167,13 +167,16 @@ def serve(tmp_path: Path):
     """`serve(root, *args)` starts `workshop serve` -> (process, url, log file)."""
     started: list[subprocess.Popen] = []
 
-    def start(root: Path, *args: str) -> tuple[subprocess.Popen, str, Path]:
+    def start(
+        root: Path, *args: str, env: dict[str, str] | None = None
+    ) -> tuple[subprocess.Popen, str, Path]:
         port = free_port()
         log = tmp_path / f"serve-{port}.log"
         with log.open("w") as out:
             process = subprocess.Popen(
                 [sys.executable, "-m", "workshop", "serve", "--port", str(port), *args],
                 cwd=root,
+                env={**os.environ, **(env or {})},
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own group: the reloader and its worker
@@ -280,6 +283,31 @@ def test_an_app_that_does_not_import_at_start_comes_back_on_save(
     main.write_text(APP.format(where="app, fixed"), encoding="utf-8")
     wait_for(url, {"where": "app, fixed"}, process, log)
     assert log.read_text().count("NameError") == 1
+
+
+def test_an_import_that_never_finishes_is_one_line_with_its_place(
+    fastapi_repo: Path, serve
+) -> None:
+    """A save whose import hangs: within the import limit, one line naming the
+    line of app/ it is stuck on (as `workshop check` does); the fix serves."""
+    process, url, log = serve(fastapi_repo, env={"WORKSHOP_IMPORT_LIMIT": "1"})
+    wait_for(url, {"where": "app"}, process, log)
+    main = fastapi_repo / "app" / "main.py"
+    hangs = APP.format(where="app") + "\nwhile True:\n    pass\n"
+    main.write_text(hangs, encoding="utf-8")
+    loop = hangs.count("\n") - 1  # `while True:` (its `pass` is the next line)
+    output = wait_for_line(log, "did not finish", process)
+    expected = [
+        f"importing app/ did not finish in 1 s (stuck at app/main.py:{n} in "
+        "<module>): code at the top of a module runs on import"
+        for n in (loop, loop + 1)
+    ]
+    [said] = [x for x in output.splitlines() if "did not finish" in x]
+    assert said.startswith(tuple(expected)), output
+    assert said.endswith(f" — {FIX_IT}")
+    assert "Traceback" not in output
+    main.write_text(APP.format(where="app, fixed"), encoding="utf-8")
+    wait_for(url, {"where": "app, fixed"}, process, log)
 
 
 def test_a_save_that_breaks_the_running_app_is_one_line(

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from workshop.checks.scratch import memory_folder
+
 LIMITS = {"WORKSHOP_TEST_LIMIT": "1", "WORKSHOP_IMPORT_LIMIT": "1"}
 GIVE_UP = 30  # seconds: only reached when the command hangs
 
@@ -199,3 +201,43 @@ def test_a_test_may_ask_for_a_longer_limit(workshop_repo, git) -> None:
     assert "Takes longer than the default limit" not in done.stdout
     assert "did not finish in 2 s" in done.stdout
     assert time.monotonic() - started < GIVE_UP
+
+
+@pytest.mark.skipif(
+    memory_folder() is None, reason="no folder in memory here (/dev/shm): disk it is"
+)
+def test_the_checks_write_their_files_in_memory(workshop_repo, git) -> None:
+    """Each test's database is synced on every commit: on a folder in memory
+    that costs nothing (workshop/checks/scratch.py), on a disk about 1 ms."""
+    suite = workshop_repo / "tests" / "steps" / "test_step_0.py"
+    suite.write_text(
+        "import tempfile\nfrom pathlib import Path\n\n\n"
+        "def test_in_memory(tmp_path: Path) -> None:\n"
+        '    """The test\'s folders are in memory."""\n'
+        "    for folder in (tmp_path, Path(tempfile.gettempdir())):\n"
+        "        assert folder.resolve().is_relative_to(Path('/dev/shm')), folder\n",
+        encoding="utf-8",
+    )
+    git(workshop_repo, "commit", "-qam", "the course's suite")
+    done = workshop(workshop_repo, "check", "0")
+    assert done.returncode == 0, done.stdout
+    assert "✓ Step 0" in done.stdout
+    assert not any(
+        Path("/dev/shm").glob("workshop-check-*/tmp/pytest-of-*/*/test_in_memory0")
+    )
+
+
+def test_folders_of_killed_checks_are_swept(tmp_path: Path) -> None:
+    """A check killed before it removed its folder (in memory: a reboot is the
+    only other way back) leaves it to the next check, never another's."""
+    from workshop.checks.scratch import prefix, sweep
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    left = tmp_path / f"workshop-check-{gone.pid}-abc123"
+    mine = tmp_path / f"{prefix()}def456"
+    for folder in (left, mine):
+        (folder / "tmp").mkdir(parents=True)
+    sweep(tmp_path)
+    assert not left.exists()
+    assert mine.exists()

@@ -137,6 +137,37 @@ def test_serve_says_when_no_worker_runs(worker_repo: Path, start) -> None:
     assert process.wait(TIMEOUT) == 0
 
 
+def test_serve_says_so_whenever_a_worker_goes_missing(
+    workshop_repo: Path, start
+) -> None:
+    """Not only at start: app/worker.py created while serve runs, and a
+    worker that stops later, each say it once."""
+    (workshop_repo / "app" / "main.py").write_text(
+        "from fastapi import FastAPI\n\napp = FastAPI()\n"
+    )
+    process, log = start(workshop_repo, "serve", "--port", str(free_port()))
+    wait_for_text(log, "Application startup complete.")
+    (workshop_repo / "app" / "worker.py").write_text(WORKER.format(version="one"))
+    missing = "No worker runs: jobs sent to app/worker.py stay pending"
+    wait_for_text(log, missing)
+    # a worker runs (its marker names a live process), then it stops
+    stand_in = subprocess.Popen(
+        [sys.executable, "-c", "input()"], stdin=subprocess.PIPE
+    )
+    marker = workshop_repo / ".workshop" / "worker.pid"
+    marker.parent.mkdir(exist_ok=True)
+    marker.write_text(f"{stand_in.pid}\n")
+    try:
+        wait_for_text(log, "A worker runs now")
+        assert log.read_text().count(missing) == 1
+    finally:
+        stand_in.communicate(b"\n", timeout=TIMEOUT)  # the worker stops
+    wait_for_text(log, missing, count=2)
+    os.killpg(process.pid, signal.SIGTERM)
+    assert process.wait(TIMEOUT) == 0
+    assert log.read_text().count(missing) == 2
+
+
 def test_the_worker_restarts_on_an_app_folder_restored_at_once(
     worker_repo: Path, start, tmp_path: Path
 ) -> None:

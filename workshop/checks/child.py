@@ -23,16 +23,28 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from workshop.checks import known_hangs
 from workshop.checks.plugin import Collector, essential
 from workshop.checks.results import StepResult
 from workshop.importing import load_error
 
 # What the suites import, loaded before app/ (and by a spare before its task).
-WARM_MODULES = ("pytest", "fastapi", "fastapi.testclient", "httpx", "uvicorn")
+WARM_MODULES = (
+    "pytest",
+    "fastapi",
+    "fastapi.testclient",
+    "httpx",
+    "httpcore",
+    "uvicorn",
+)
+NO_TESTS = "its suite has no tests"
+ALREADY_IMPORTED = "Module already imported so cannot be rewritten"
 # Set while the suites run here: tests/steps/conftest.py then leaves the time
 # limits to the supervisor and arms no timer of its own (tests/steps/timeouts.py).
 SUPERVISED = "WORKSHOP_SUPERVISED"
@@ -45,6 +57,7 @@ class Status:
         self.path, self.limits = path, limits
         self.stack = stack.open("w")
         self.data: dict[str, Any] = {"phase": "starting", "since": time.time()}
+        self.lock = threading.Lock()
 
     def enter(self, phase: str, results: dict[int, StepResult], **info: Any) -> None:
         """Write the new phase; arm the stack dump just before its limit (a
@@ -53,8 +66,29 @@ class Status:
         faulthandler.cancel_dump_traceback_later()
         if limit:
             faulthandler.dump_traceback_later(max(limit - 0.3, 0.1), file=self.stack)
-        self.data = {"phase": phase, "since": time.time(), **info}
-        self.data["results"] = [r.as_dict() for r in results.values()]
+        data = {"phase": phase, "since": time.time(), **info}
+        data["results"] = [r.as_dict() for r in results.values()]
+        with self.lock:
+            if self.data.get("known_hang"):
+                return  # the test is being stopped: its status stays
+            self.data = data
+            self._write()
+
+    def test(self) -> str | None:
+        """The test running now, if any."""
+        data = self.data
+        return data.get("test") if data.get("phase") == "test" else None
+
+    def known_hang(self, place: tuple[str, int]) -> None:
+        """The running test sits where an earlier step's test hung: write every
+        thread's stack (where it is stuck) and tell the parent to stop it."""
+        with self.lock:
+            faulthandler.dump_traceback(file=self.stack)
+            self.stack.flush()
+            self.data = {**self.data, "known_hang": f"{place[0]}:{place[1]}"}
+            self._write()
+
+    def _write(self) -> None:
         temporary = self.path.with_suffix(".tmp")
         temporary.write_text(json.dumps(self.data), encoding="utf-8")
         os.replace(temporary, self.path)
@@ -69,10 +103,12 @@ def run_pytest(
     stop_from: int | None,
     verbose: bool,
     color: bool,
+    after: str | None = None,
     crash: bool = False,
-) -> None:
-    """Run the suites of `results` against `app_dir`/app, filling `results`;
-    with `crash`, each step's crash tier too (test_step_N_crash.py, where
+) -> bool:
+    """Run the suites of `results` against `app_dir`/app, filling `results`
+    (`after`: only the tests after that one); whether the run stopped early.
+    With `crash`, each step's crash tier too (test_step_N_crash.py, where
     there is one: real processes killed for real, in tens of seconds)."""
     import pytest
 
@@ -88,7 +124,7 @@ def run_pytest(
         if crash and tier.is_file():
             files.append(str(tier))
     if not files:
-        return
+        return True
     args = [
         *files,
         f"--rootdir={root}",
@@ -97,10 +133,16 @@ def run_pytest(
         "--continue-on-collection-errors",
         "-o",
         "verbosity_assertions=2",  # never "'ada@example...'": show what differs
+        "-W",  # the plugins warm_up() imported: pytest cannot rewrite them
+        f"ignore:{ALREADY_IMPORTED}:pytest.PytestAssertRewriteWarning",
         f"--color={'yes' if color else 'no'}",
         "-v" if verbose else "-q",
     ]
-    collector = Collector(results, status, stop_from, root)
+    collector = Collector(results, status, stop_from, root, after)
+    if not verbose:  # the results are in before pytest tidies up (its gc.collect)
+        collector.on_finish = lambda: status.enter(
+            "finished", final(results, stopped=collector.stopped, stop_from=stop_from)
+        )
     os.environ["WORKSHOP_APP_DIR"] = str(app_dir)
     os.environ[SUPERVISED] = "1"  # tests/steps/conftest.py: no timer of its own
     status.enter("collecting", results)
@@ -118,11 +160,28 @@ def run_pytest(
             if not result.problem:
                 result.ran = True
                 result.problem = f"the checks could not start: {detail}"
-    if not collector.stopped:
-        for result in results.values():
-            if not result.ran:
-                result.ran = True
-                result.problem = "its suite has no tests"
+    return collector.stopped
+
+
+def final(
+    results: dict[int, StepResult], *, stopped: bool, stop_from: int | None
+) -> dict[int, StepResult]:
+    """The results as reported (`results` stay as they are): a suite that ran
+    no test is red, unless the run stopped before it; with `stop_from`, the
+    steps after the first red one numbered `stop_from` or later did not run."""
+    done = {
+        n: r if stopped or r.ran else replace(r, ran=True, problem=NO_TESTS)
+        for n, r in results.items()
+    }
+    if stop_from is not None:
+        numbers = list(done)
+        red = next(
+            (i for i, n in enumerate(numbers) if n >= stop_from and not done[n].ok),
+            None,
+        )
+        for n in numbers[red + 1 :] if red is not None else []:
+            done[n] = StepResult(n)  # not run: the learner is not there yet
+    return done
 
 
 INTERNAL_REPORT = "workshop-check-internal-error.txt"
@@ -152,36 +211,29 @@ def run(args: argparse.Namespace) -> None:
     results = {n: StepResult(n) for n in args.numbers}
     status = Status(args.status, args.stack, json.loads(args.limits))
     warm_up()  # not timed as "importing app/": a loaded machine is slow at this
+    known = {(str(Path(p).resolve()), int(n)) for p, n in json.loads(args.known_hangs)}
+    if known:
+        known_hangs.watch(known, status.test, status.known_hang)
     status.enter("importing", results)
     error = load_error(args.app_dir)
+    stopped = True  # no suite ran: no "its suite has no tests"
     if error is not None:
         for result in results.values():
             result.ran = True
             result.errors.append(error)
     else:
-        run_pytest(
+        stopped = run_pytest(
             args.root,
             args.app_dir,
             results,
             status,
             stop_from=args.stop_from,
+            after=args.after,
             verbose=args.verbose,
             color=args.color,
             crash=args.crash,
         )
-    if args.stop_from is not None:
-        numbers = list(results)
-        red = next(
-            (
-                i
-                for i, n in enumerate(numbers)
-                if n >= args.stop_from and not results[n].ok
-            ),
-            None,
-        )
-        for n in numbers[red + 1 :] if red is not None else []:
-            results[n] = StepResult(n)  # not run: the learner is not there yet
-    status.enter("finished", results)
+    status.enter("finished", final(results, stopped=stopped, stop_from=args.stop_from))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -193,6 +245,10 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--stack", type=Path, required=True)
     parser.add_argument("--limits", default="{}")
     parser.add_argument("--stop-from", type=int)
+    # [[file, line], ...]: where earlier runs' tests hung (known_hangs.py)
+    parser.add_argument("--known-hangs", default="[]")
+    # a test that hung in an earlier run: the tests up to it are not run again
+    parser.add_argument("--after")
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--color", action="store_true")
     parser.add_argument("--crash", action="store_true")
@@ -200,24 +256,44 @@ def parser() -> argparse.ArgumentParser:
 
 
 def warm_up() -> None:
-    """Import what every run needs (and no part of app/)."""
+    """Import what every run needs (and no part of app/): the modules above,
+    and the pytest plugins installed packages declare (anyio's, ...), which
+    pytest would otherwise import and assertion-rewrite after the save (a
+    third of a second)."""
     for name in WARM_MODULES:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    with contextlib.suppress(Exception):  # uvicorn's protocols, loaded on start
+        import uvicorn
+
+        uvicorn.Config(_no_app).load()
+    from importlib.metadata import entry_points
+
+    for plugin in entry_points(group="pytest11"):
+        with contextlib.suppress(Exception):  # pytest says what is wrong later
+            importlib.import_module(plugin.module)
 
 
-def wait_for_task() -> list[str] | None:
-    """A spare child: warm up, then wait for its arguments (one JSON line on
-    stdin). app/ is imported only after, so it is fresh."""
+async def _no_app(scope: Any, receive: Any, send: Any) -> None:
+    """An ASGI app for uvicorn.Config.load() in warm_up; never called."""
+
+
+def wait_for_task(ready: Path | None = None) -> list[str] | None:
+    """A spare child: warm up (then create the file `ready`), then wait for
+    its arguments (one JSON line on stdin). app/ is imported only after, so
+    it is fresh."""
     warm_up()
+    if ready is not None:
+        with contextlib.suppress(OSError):
+            ready.touch()
     line = sys.stdin.readline()
     return json.loads(line) if line.strip() else None
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    if argv == ["--wait"]:
-        argv = wait_for_task()
+    if argv[:1] == ["--wait"] and len(argv) <= 2:
+        argv = wait_for_task(Path(argv[1]) if len(argv) == 2 else None)
         if argv is None:
             os._exit(0)  # the parent went away before giving a task
     run(parser().parse_args(argv))

@@ -10,6 +10,7 @@ time limit: `@pytest.mark.time_limit`).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -88,14 +89,22 @@ class Collector:
         status: Status,
         stop_from: int | None,
         root: Path,
+        after: str | None = None,
     ) -> None:
         self.results, self.status, self.root = results, status, root
+        self.after = after  # run only the tests after this one (it hung before)
         self.stop_from = stop_from  # stop after a red step numbered this or later
         self.expectations: dict[str, str] = {}
         self.never_awaited: dict[str, str] = {}  # test -> the warning
         self.raw: dict[str, str] = {}  # test -> its message, before any advice
         self.asked: dict[str, float] = {}  # seconds, from the time_limit marker
         self.stopped = False
+        self.on_finish: Callable[[], None] | None = None  # every test reported
+
+    def pytest_sessionfinish(self, session, exitstatus) -> None:
+        broken = (pytest_exit("INTERNAL_ERROR"), pytest_exit("USAGE_ERROR"))
+        if self.on_finish is not None and exitstatus not in broken:
+            self.on_finish()
 
     def _step(self, nodeid: str) -> StepResult | None:
         match = _SUITE_FILE.search(nodeid.split("::")[0])
@@ -108,6 +117,7 @@ class Collector:
             step.errors.append(essential(report.longrepr))
 
     def pytest_collection_modifyitems(self, config, items) -> None:
+        self._skip_up_to_after(config, items)
         for item in items:
             self.expectations[item.nodeid] = docstring(item) or item.name
             if (seconds := asked_limit(item)) is not None:
@@ -127,6 +137,19 @@ class Collector:
                 self.stopped = True
                 config.hook.pytest_deselected(items=drop)
                 items[:] = keep
+
+    def _skip_up_to_after(self, config, items) -> None:
+        """Drop the tests up to `after` (an earlier run had them): their steps
+        count as run, whether or not tests of theirs are left."""
+        ids = [item.nodeid for item in items]
+        if self.after is None or self.after not in ids:
+            return
+        done = items[: ids.index(self.after) + 1]
+        for item in done:
+            if (step := self._step(item.nodeid)) is not None:
+                step.ran = True
+        config.hook.pytest_deselected(items=done)
+        items[:] = items[len(done) :]
 
     def _stops_at(self, number: int) -> bool:
         return self.stop_from is not None and number >= self.stop_from
@@ -208,6 +231,12 @@ class Collector:
         if step is not self._step(nextitem.nodeid) and not step.ok:
             self.stopped = True
             item.session.shouldstop = f"step {step.number} is red"
+
+
+def pytest_exit(name: str) -> int:
+    import pytest
+
+    return int(getattr(pytest.ExitCode, name))
 
 
 def asked_limit(item: Any) -> float | None:

@@ -1,11 +1,14 @@
 """Run step suites against one app, supervised, and return per-step results.
 
-The suites run in a child process (`python -m workshop.checks.child`, in a process
-group of its own) under time limits: importing app/, collecting the tests,
-each test, and the whole run. When a limit runs out, the whole group is
-killed and the result says in one line which test hung and where in app/ it
-was stuck. A child that ends without its results is a failure, never a pass.
-Ctrl-C in the parent kills the child at once.
+The suites run in child processes (`python -m workshop.checks.child`, each in
+a process group of its own) under time limits: importing app/, collecting the
+tests, each test, and the whole run. On two cores or more, two children run
+side by side, the step in focus first (workshop/checks/lanes.py). When a
+limit runs out, the child's group is killed and the result says in one line
+which test hung and where in app/ it was stuck; the tests after it go on in a
+fresh child, which stops at once a test stuck on that same line
+(workshop/checks/known_hangs.py). A child that ends without its results is a
+failure, never a pass. Ctrl-C in the parent kills the children at once.
 """
 
 from __future__ import annotations
@@ -25,9 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workshop.checks.lanes import split
 from workshop.checks.lint import lint
 from workshop.checks.results import Failure, StepResult
+from workshop.checks.scratch import memory_folder, prefix, sweep
 from workshop.errors import WorkshopError
+from workshop.importing import import_hang
 
 POLL = 0.02  # seconds between looks at the child
 FINISH_GRACE = 1.0  # seconds a finished child may take to exit before the kill
@@ -86,11 +92,19 @@ class Isolation:
 
 @dataclass(frozen=True)
 class Watching:
-    """How `workshop watch` (and `room`) run the checks: in a spare child,
-    stopped when `cancel` is set (a new save came in; Ctrl-C in the room)."""
+    """How `workshop watch` (and `room`) run the checks: in a spare child (two
+    with `extra`), stopped when `cancel` is set (a new save came in; Ctrl-C in
+    the room)."""
 
     spare: Spare
     cancel: threading.Event
+    extra: Spare | None = None  # a second child: suites run side by side
+    resume: bool = False  # after a hang, go on in a fresh child (not jailed)
+
+    def close(self) -> None:
+        self.spare.close()
+        if self.extra is not None:
+            self.extra.close()
 
 
 class Spare:
@@ -103,10 +117,25 @@ class Spare:
     def __init__(
         self, root: Path, verbose: bool = False, isolation: Isolation | None = None
     ) -> None:
-        self.folder = tempfile.TemporaryDirectory(prefix="workshop-check-")
+        memory = None if isolation else memory_folder()
+        if memory is not None:
+            sweep(memory)  # what killed checks left behind
+        self.folder = tempfile.TemporaryDirectory(prefix=prefix(), dir=memory)
         self.files = Path(self.folder.name)
+        scratch = None
+        if isolation is None:  # the room's jail has a temporary folder of its own
+            scratch = self.files / "tmp"
+            scratch.mkdir()
+        self.warm = self.files / "ready"  # the child creates it once warm
         command = [sys.executable, "-m", "workshop.checks.child", "--wait"]
-        self.child = start(command, root, self.files / "output", verbose, isolation)
+        command.append(str(self.warm))
+        self.child = start(
+            command, root, self.files / "output", verbose, isolation, scratch
+        )
+
+    def ready(self) -> bool:
+        """Warmed up: pytest, FastAPI and the rest imported."""
+        return self.warm.exists()
 
     def hand(self, args: list[str]) -> subprocess.Popen:
         assert self.child.stdin is not None
@@ -142,36 +171,129 @@ def run_suites(
     watching: Watching | None = None,
     crash: bool = False,
 ) -> list[StepResult]:
-    """Run the suites of `numbers` (in that order) against `app_dir`/app.
+    """Run the suites of `numbers` against `app_dir`/app; results in that order.
 
     With `stop_from`, the suites after the first red step numbered `stop_from`
     or later are not run (their results say `ran=False`). With `verbose`,
     pytest's own output goes to the terminal; otherwise only the results speak.
-    `watching` (not with `verbose`) runs them in a child started ahead of
+    `watching` (not with `verbose`) runs them in children started ahead of
     time, and its `cancel` event stops the run and raises Cancelled.
     `crash` adds each step's crash tier (tests/steps/test_step_N_crash.py).
+    Otherwise (and with a `watching.extra` child) the last step and the
+    others run side by side in two children (workshop/checks/lanes.py).
     """
     limits = limits or Limits.from_env()
-    owned = watching is None
-    spare = watching.spare if watching else Spare(root, verbose)
-    cancel = watching.cancel if watching else None
+    side_by_side = stop_from is None and not verbose
+    if watching is not None:
+        # a second child still warming up is slower than one lane in the warm
+        # one (saves in quick succession on a busy machine)
+        extra = watching.extra
+        warm = extra is not None and (extra.ready() or not watching.spare.ready())
+        side_by_side = side_by_side and warm
+    lanes = split(root, numbers) if side_by_side else [list(numbers)]
+    owned = [] if watching else [Spare(root, verbose) for _ in lanes]
+    # after a hang, the steps left go on in a child of the user's own: not
+    # for the room's jailed children (`Watching.resume`)
+    resume = watching is None or watching.resume
+    spares = owned if watching is None else [watching.spare, watching.extra]
+    halt = _AnyOf(watching.cancel if watching else None)
+    options = [] if stop_from is None else ["--stop-from", str(stop_from)]
+    options += ["--verbose"] * verbose + ["--color"] * color + ["--crash"] * crash
     try:
-        args = child_args(root, app_dir, numbers, spare.files, limits)
-        args += [] if stop_from is None else ["--stop-from", str(stop_from)]
-        args += ["--verbose"] * verbose + ["--color"] * color + ["--crash"] * crash
-        child = spare.hand(args)
-        try:
-            verdict = run_supervised(child, spare.files, limits, cancel)
-        finally:
-            kill_group(child)
-        if verdict == "cancelled":
+        found: dict[int, StepResult] = {}
+        verdicts: list[str] = []
+        raised: list[BaseException] = []
+
+        def run_lane(lane: list[int], spare: Spare) -> None:
+            try:
+                run_one(lane, spare)
+            except BaseException as error:  # the other lane must not wait for it
+                halt.own.set()
+                raised.append(error)
+
+        def run_one(lane: list[int], spare: Spare) -> None:
+            """The lane's suites; after a test that hung, the steps after it
+            go on in a fresh child that knows where app/ hung."""
+            todo, known, after = lane, [], []
+            while True:
+                args = child_args(root, app_dir, todo, spare.files, limits) + options
+                args += ["--known-hangs", json.dumps(known), *after]
+                child = spare.hand(args)
+                try:
+                    grace = FINISH_GRACE if verbose else 0.0
+                    verdict = run_supervised(child, spare.files, limits, halt, grace)
+                finally:
+                    kill_group(child)
+                verdicts.append(verdict)
+                if verdict == "cancelled":
+                    return
+                done = results_of(todo, spare.files, verdict, app_dir, limits, root)
+                for result in done:
+                    found[result.number] = merged(found.get(result.number), result)
+                status = read_status(spare.files)
+                hung = status.get("test") if status.get("phase") == "test" else None
+                if verdict != "timeout" or not hung or not resume:
+                    return
+                # on with the tests after the one that hung, in a fresh child
+                todo = [r.number for r in done if not r.ran]
+                if status.get("step") in lane:
+                    todo.insert(0, status["step"])
+                if not todo:
+                    return
+                after = ["--after", hung]
+                if frame := stuck_frame(spare.files / "stack.txt", app_dir):
+                    known.append([str(frame[0]), frame[1]])
+                spare = Spare(root, verbose)
+                owned.append(spare)
+
+        helpers = [
+            threading.Thread(target=run_lane, args=(lane, spare), daemon=True)
+            for lane, spare in zip(lanes[1:], spares[1:], strict=False)
+            if spare is not None
+        ]
+        for helper in helpers:
+            helper.start()
+        run_lane(lanes[0], spares[0])  # type: ignore[arg-type]  (never None)
+        for helper in helpers:
+            helper.join()
+        if raised:
+            raise raised[0]
+        if "cancelled" in verdicts:
             raise Cancelled
-        results = results_of(numbers, spare.files, verdict, app_dir, limits, root)
+        results = [found.get(n, StepResult(n)) for n in numbers]
         add_lint(results, app_dir)
         return results
     finally:
-        if owned:
+        for spare in owned:
             spare.close()
+
+
+def merged(before: StepResult | None, now: StepResult) -> StepResult:
+    """A step's result from a run that stopped at a hang, and from the run
+    that went on after it."""
+    if before is None:
+        return now
+    if not now.ran:
+        return before
+    return StepResult(
+        before.number,
+        ran=True,
+        passed=before.passed + now.passed,
+        failures=before.failures + now.failures,
+        skipped=before.skipped + now.skipped,
+        errors=before.errors + now.errors,
+        problem=before.problem or now.problem,
+    )
+
+
+class _AnyOf:
+    """Set when the caller's `cancel` is, or when this run stops its lanes."""
+
+    def __init__(self, cancel: threading.Event | None) -> None:
+        self.cancel, self.own = cancel, threading.Event()
+
+    def is_set(self) -> bool:
+        return self.own.is_set() or (self.cancel is not None and self.cancel.is_set())
 
 
 LINT_EXPECTATION = (
@@ -212,11 +334,15 @@ def start(
     output: Path,
     verbose: bool,
     isolation: Isolation | None = None,
+    scratch: Path | None = None,
 ):
-    """The child in a process group of its own, so that a kill reaches all of it."""
+    """The child in a process group of its own, so that a kill reaches all of it;
+    its temporary files in `scratch` (workshop/checks/scratch.py)."""
     base = isolation.env if isolation else os.environ
     env = {**base, "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("WORKSHOP_APP_DIR", None)
+    if scratch is not None:
+        env.update(TMPDIR=str(scratch), TEMP=str(scratch), TMP=str(scratch))
     if isolation:
         wrap = isolation.wrap(output.parent) if isolation.wrap else ()
         command = [*isolation.prefix, *wrap, *command]
@@ -264,7 +390,8 @@ def run_supervised(
     child: subprocess.Popen,
     files: Path,
     limits: Limits,
-    cancel: threading.Event | None = None,
+    cancel: threading.Event | _AnyOf | None = None,
+    grace: float = FINISH_GRACE,
 ) -> str:
     """Wait for the child: 'finished', 'exited' (no results), 'timeout' or
     'cancelled'."""
@@ -275,9 +402,9 @@ def run_supervised(
             return "cancelled"
         status = read_status(files)
         phase = status.get("phase")
-        if phase == "finished":
+        if phase == "finished":  # `grace`: for pytest's own output (verbose)
             with contextlib.suppress(subprocess.TimeoutExpired):
-                child.wait(FINISH_GRACE)
+                child.wait(grace)
             return "finished"
         if clock.out(status) or time.monotonic() - started > limits.run:
             return "timeout"
@@ -302,6 +429,8 @@ class _Clock:
 
     def out(self, status: dict[str, Any]) -> bool:
         phase = status.get("phase") or ""
+        if self.asked is None and status.get("known_hang"):
+            return True  # stuck where an earlier test hung (known_hangs.py)
         if self.asked is None:  # a test that asked for more time says so
             limit = status.get("limit") or self.limits.of(phase)
             since = status.get("since", time.time())
@@ -368,31 +497,37 @@ def _mark_hang(
     location: str | None = None,
 ) -> None:
     phase = status.get("phase")
-    at = f"stuck at {where}" if where else "stuck"
     if phase == "test" and status.get("step") in results:
         result = results[status["step"]]
         result.ran = True
         seconds = status.get("limit") or limits.test
-        message = (
-            f"did not finish in {seconds:g} s ({at}): does a background task "
-            "or a path operation never end? The test client waits for every task"
-            if where
-            else f"did not finish in {seconds:g} s, and no code of app/ was "
-            "running: the machine may be busy. Run the check again, or give it "
-            "more time: WORKSHOP_TEST_LIMIT=30 workshop check"
-        )
+        message = _test_hang(status, where, seconds)
         expectation = status.get("expectation", "")
         result.failures.append(Failure(status["test"], expectation, message, location))
         return
     limit = limits.importing if phase == "importing" else limits.collecting
-    message = (
-        f"importing app/ did not finish in {limit:g} s ({at}): code at the top "
-        "of a module runs on import; start servers and loops in functions "
-        "(run the app with `make run`, not uvicorn.run in main.py)"
-    )
+    message = import_hang(limit, where)
     for result in results.values():
         if not result.ok:
             result.ran, result.errors = True, [message]
+
+
+def _test_hang(status: dict[str, Any], where: str | None, seconds: float) -> str:
+    if status.get("known_hang"):
+        return (
+            f"the same hang again (stuck at {where or 'the same line'}, where an "
+            "earlier test hung): stopped at once, not waited out"
+        )
+    if where:
+        return (
+            f"did not finish in {seconds:g} s (stuck at {where}): does a background "
+            "task or a path operation never end? The test client waits for every task"
+        )
+    return (
+        f"did not finish in {seconds:g} s, and no code of app/ was running: the "
+        "machine may be busy. Run the check again, or give it more time: "
+        "WORKSHOP_TEST_LIMIT=30 workshop check"
+    )
 
 
 def _mark_exit(

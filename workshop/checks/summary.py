@@ -54,6 +54,23 @@ def headline(result: StepResult) -> str:
     return result.failures[0].expectation if result.failures else ""
 
 
+def first_cause(result: StepResult, width: int = 160) -> str:
+    """A red step's first problem in one line, `where: what`, for a step that
+    is not the one in focus: shown, but never a second wall of details."""
+    if result.messages:
+        text, where = result.messages[0], None
+    else:
+        first = result.failures[0]
+        text, where = first.message, first.location
+    line = (text.strip().splitlines() or [""])[0]
+    if not line and result.failures:
+        line = result.failures[0].expectation
+    line = f"{where}: {line}" if where else line
+    if len(line) > width:
+        line = line[: width - 1] + "…"
+    return f"      {bad(FAIL)} {style(line, 'dim')}"
+
+
 def step_line(step: Step, result: StepResult, here: bool = False) -> str:
     total = result.passed + len(result.failures)
     count = style(f"({result.passed}/{total})", "dim") if total else ""

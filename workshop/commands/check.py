@@ -15,6 +15,7 @@ from workshop.checks.course_copy import course_root
 from workshop.checks.results import StepResult
 from workshop.checks.suites import Watching, run_suites
 from workshop.checks.summary import (
+    first_cause,
     print_details,
     root_cause,
     same_error_note,
@@ -114,16 +115,24 @@ def check_current(
             watching=watching,
             crash=crash,
         )
-    results = [r for r in results if r.ran]
+    results = _up_to_the_last_run(results)
     focus = recorded.number if recorded else _first_red(results)
     progress.note(root, results)
     reporting.report(root, results, "watch" if watching else "check")
     return show_focus(root, found, results, focus)
 
 
+def _up_to_the_last_run(results: list[StepResult]) -> list[StepResult]:
+    """Without the steps after the last one that ran (not the learner's yet);
+    a step between that did not run (its lane stopped at a hang) stays, shown
+    as not checked."""
+    ran = [i for i, r in enumerate(results) if r.ran]
+    return results[: ran[-1] + 1] if ran else []
+
+
 def _first_red(results: list[StepResult]) -> int:
     last = results[-1].number if results else 0
-    return next((r.number for r in results if not r.ok), last)
+    return next((r.number for r in results if r.ran and not r.ok), last)
 
 
 def show_focus(
@@ -132,20 +141,27 @@ def show_focus(
     """Step `focus` in full; earlier steps one line each, or one line in all."""
     by_number = {s.number: s for s in found}
     mine = next((r for r in results if r.number == focus), None)
-    if mine is None:
-        return show_stopped(found, results, focus)
+    if mine is None or not mine.ran:
+        return show_stopped(found, [r for r in results if r.ran], focus)
     cause = root_cause(mine)
-    alike = [r.number for r in results if r.number < focus and not r.ok]
+    alike = [r.number for r in results if r.number < focus and _red(r)]
     alike = [n for n in alike if root_cause(_at(results, n)) == cause]
+    told: dict[str, int] = {}  # an earlier step's cause, shown once
     for result in results:
         if result.number not in alike:
             print(step_line(by_number[result.number], result))
         if result is mine:
             print_details(mine)
+        elif not mine.ok and _red(result) and result.number not in alike:
+            line = first_cause(result)  # never silent, and never a second wall
+            if line in told:
+                line = style(f"      (the same error as step {told[line]})", "dim")
+            told.setdefault(line, result.number)
+            print(line)
     if alike:
         print(same_error_note(alike))
     print()
-    broken = [r for r in results if r.number < focus and not r.ok]
+    broken = [r for r in results if r.number < focus and _red(r)]
     if not mine.ok:
         print(f"Stuck? Run: {style(f'workshop hint {focus}', 'bold')}")
         return 1
@@ -162,7 +178,7 @@ def show_stopped(found: list[Step], results: list[StepResult], focus: int) -> in
     """The run stopped (a hang, a crash) before step `focus` ran: the steps that
     ran, the first red one in full, and one line on why `focus` has no result."""
     by_number = {s.number: s for s in found}
-    red = next((r for r in results if not r.ok), None)
+    red = next((r for r in results if _red(r)), None)
     for result in results:
         print(step_line(by_number[result.number], result))
         if result is red:
@@ -177,6 +193,10 @@ def show_stopped(found: list[Step], results: list[StepResult], focus: int) -> in
     hint = red.number if red else focus
     print(f"Stuck? Run: {style(f'workshop hint {hint}', 'bold')}")
     return 1
+
+
+def _red(result: StepResult) -> bool:
+    return result.ran and not result.ok
 
 
 def _at(results: list[StepResult], number: int) -> StepResult:

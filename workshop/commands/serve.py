@@ -50,16 +50,21 @@ def serve(
         file=sys.stderr,
         flush=True,
     )
-    if (app_dir / "worker.py").is_file() and not worker_running(root):
-        option = f" --checkpoint {checkpoint}" if checkpoint is not None else ""
-        print(
-            f"No worker runs: jobs sent to {served}/worker.py stay pending until "
-            f"one does. Start it in another terminal: make worker "
-            f"(workshop worker{option}).",
-            file=sys.stderr,
-            flush=True,
-        )
-    return Supervisor(folder=folder, root=root, listener=listener).run()
+    option = f" --checkpoint {checkpoint}" if checkpoint is not None else ""
+    no_worker = (
+        f"No worker runs: jobs sent to {served}/worker.py stay pending until "
+        f"one does. Start it in another terminal: make worker "
+        f"(workshop worker{option})."
+    )
+
+    def missing_worker() -> str | None:
+        """The line to say while app/worker.py exists and no worker runs."""
+        there = (app_dir / "worker.py").is_file()
+        return no_worker if there and not worker_running(root) else None
+
+    return Supervisor(
+        folder=folder, root=root, listener=listener, missing_worker=missing_worker
+    ).run()
 
 
 def listen(host: str, port: int) -> socket.socket:

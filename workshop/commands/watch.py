@@ -1,6 +1,6 @@
 """`workshop watch`: run the check again every time a file under app/ changes.
 
-A thread watches app/ and a spare child waits with pytest and FastAPI already
+A thread watches app/ and spare children wait with pytest and FastAPI already
 imported, so a save is checked at once; a save that comes in while a check
 runs stops that check and starts a new one. If app/ disappears (`rm -rf app`,
 `git checkout app`), watching resumes when it is back. Ctrl-C stops it.
@@ -30,6 +30,7 @@ from pathlib import Path
 
 from workshop.checks import progress
 from workshop.checks.appwatch import saves
+from workshop.checks.lanes import cores
 from workshop.checks.suites import Cancelled, Spare, Watching
 from workshop.commands.check import check
 from workshop.commands.hint import hint
@@ -61,11 +62,11 @@ def watch(root: Path, *, upto: str | None = None, poll: bool = False) -> int:
         watching_app(root, events, poll) as changed,
         keypresses(lambda key: _on_key(key, events, changed)) as keys,
     ):
-        spare, reason = Spare(root), None
+        ready, reason = warm(root, changed), None
         try:
             while True:
-                stopped = check_once(root, upto, reason, Watching(spare, changed))
-                spare = Spare(root)  # warms up while the learner edits
+                stopped = check_once(root, upto, reason, ready)
+                ready = warm(root, changed)  # warms up while the learner edits
                 if not stopped:
                     legend = f" ({KEYS})" if keys else ""
                     waiting = f"Waiting for changes in app/ ...{legend}"
@@ -81,7 +82,14 @@ def watch(root: Path, *, upto: str | None = None, poll: bool = False) -> int:
             print("\nStopped watching.")
             return 130
         finally:
-            spare.close()
+            ready.close()
+
+
+def warm(root: Path, changed: threading.Event) -> Watching:
+    """Children that wait with pytest and FastAPI imported: two, where the
+    suites run side by side (workshop/checks/lanes.py)."""
+    extra = Spare(root) if cores() > 1 else None
+    return Watching(Spare(root), changed, extra, resume=True)
 
 
 def _on_key(key: str, events: queue.Queue[Event], changed: threading.Event) -> None:
@@ -113,7 +121,7 @@ def check_once(
     except Exception as error:  # a bug of the check itself: keep watching
         print(f"workshop: {internal_error(error)}")
     finally:
-        watching.spare.close()
+        watching.close()
     return False
 
 
