@@ -133,7 +133,7 @@ def test_the_smoke_script_names_its_parts_on_a_wrong_one() -> None:
     result = smoke("serv")
     assert result.returncode == 2
     assert result.stdout == (
-        "unknown part 'serv': choose from serve, goto, watch, worker\n"
+        "unknown part 'serv': choose from serve, goto, watch, worker, orphan\n"
     )
 
 

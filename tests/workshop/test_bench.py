@@ -450,16 +450,16 @@ def test_server_that_cannot_start_is_one_clear_error(tmp_path: Path) -> None:
 
 
 def test_loop_report_shows_medians_beside_the_floor() -> None:
-    from workshop.course.loop_bench import Timing, text
+    from workshop.course.loop_bench import IMPORT_FLOOR, Timing, text
 
     floors = [Timing("floor: python start", [0.02, 0.01, 0.03], [0, 0, 0])]
-    floors.append(Timing("floor: pytest", [0.5, 0.7, 0.6], [0, 0, 0]))
+    floors.append(Timing(IMPORT_FLOOR, [0.5, 0.7, 0.6], [0, 0, 0]))
     loop = [Timing("workshop check 1", [1.0, 3.0, 1.5], [1, 1, 1])]
     out = text(parse("--runs", "3"), floors, loop, INFO).splitlines()
     assert "median of 3 runs" in out[0]
     row = next(line for line in out if line.lstrip().startswith("workshop check 1"))
     assert row.split()[-4:] == ["1.50s", "1.00s", "3.00s", "1"]
-    assert "  workshop check 1 / floor = 2.5x" in out  # 1.5 s / 0.6 s
+    assert "  workshop check 1 / import floor = 2.5x" in out  # 1.5 s / 0.6 s
 
 
 def test_loop_works_in_a_copy_with_untracked_files_and_no_ignored_ones(
