@@ -317,6 +317,11 @@ UNSEEN: list[Mistake] = [
                 "celery.conf.task_ignore_result",
                 "queue.conf.task_ignore_result",
             ),
+            Edit(
+                "worker.py",
+                "    celery.conf.broker_transport_options",
+                "    queue.conf.broker_transport_options",
+            ),
             Edit("worker.py", "@celery.task\ndef welcome", "@queue.task\ndef welcome"),
             Edit(
                 "worker.py",
