@@ -21,6 +21,7 @@ This module is not a suite (no `test_` prefix): the runner never collects it.
 from __future__ import annotations
 
 import sys
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -597,7 +598,14 @@ def first_message(mistake: Mistake, into: Path) -> tuple[str, str]:
     try:
         [result] = run_suites(ROOT, app, [mistake.step], limits=AUTHOR_LIMITS)
     except Exception as error:  # the tool itself failed: that is a finding
-        return "(the tool failed)", f"TOOL TRACEBACK: {type(error).__name__}: {error}"
+        frames = traceback.extract_tb(error.__traceback__)
+        where = " at " + ", ".join(
+            f"{Path(f.filename).name}:{f.lineno}" for f in frames[-3:]
+        )
+        return (
+            "(the tool failed)",
+            f"TOOL TRACEBACK: {type(error).__name__}: {error}{where}",
+        )
     problem = first_problem(result) if not result.ok else None
     if problem is None:
         return "", ""
