@@ -33,6 +33,13 @@ WAIT = (
     "for i in $(seq 120); do {curl} {url} >/dev/null 2>&1 && exit 0; sleep 1; done;"
     " exit 1"
 )
+# Inside the container: the first attach's start-worker.sh holds its lock (it
+# waits for app/worker.py, or runs the worker) before the second attach comes;
+# otherwise the second could take the lock first and wait for ever.
+WAIT_LOCKED = (
+    "for i in $(seq 60); do flock -n .workshop/start-worker.lock true || exit 0;"
+    " sleep 1; done; exit 1"
+)
 
 
 class Failed(Exception):
@@ -125,6 +132,7 @@ def stages(box: Container, config: dict) -> list[tuple[str, float]]:
     url = f"http://127.0.0.1:{port}"
     box.exec(WAIT.format(curl=CURL, url=f"{url}/openapi.json"), timeout=180)
     box.exec(f"{CURL} {url}/docs >/dev/null")
+    box.exec(WAIT_LOCKED, timeout=90)
     timed(f"postAttachCommand until :{port} answers (curl inside)", start)
 
     start = time.monotonic()

@@ -26,7 +26,20 @@ elif args[0] == "exec" and command.startswith("id -un"):
     print(os.environ["WHO"])
 elif args[0] == "exec" and "openapi.json" in command and os.environ.get("SILENT"):
     sys.exit(7)
+elif args[0] == "exec" and "start-worker.lock" in command:
+    marker = os.environ["CALLS"] + ".worker.sh"
+    for _ in range(600):  # as the real loop: until the first attach holds it
+        if os.path.exists(marker):
+            sys.exit(0)
+        time.sleep(0.1)
+    sys.exit(1)
 elif args[0] == "exec" and command.startswith("sh .devcontainer/start-"):
+    first = os.environ["CALLS"] + ".first." + command.split("start-")[1]
+    try:
+        os.close(os.open(first, os.O_CREAT | os.O_EXCL))
+        time.sleep(float(os.environ.get("SLOW_START", "0")))  # a busy machine
+    except FileExistsError:
+        pass
     marker = os.environ["CALLS"] + "." + command.split("start-")[1]
     if not os.path.exists(marker):
         open(marker, "w").close()
@@ -78,10 +91,18 @@ def test_the_stages_in_order(tmp_path: Path) -> None:
     rest = [c for c in commands[2:] if c not in attach]
     assert "http://127.0.0.1:8000/openapi.json" in rest[0]  # waited for
     assert "http://127.0.0.1:8000/docs" in rest[1]
+    assert "start-worker.lock" in rest[2]  # the first worker attach holds it
     assert commands[-3:] == [*attach, rest[-1]]  # then it still answers
     label = calls[1][calls[1].index("--id-label") + 1]
     assert all(label in call for call in calls[1:])  # one container throughout
     assert "ran as vscode (not root)" in result.stdout
+
+
+def test_a_slow_first_attach_is_waited_for(tmp_path: Path) -> None:
+    """The first attach's worker script takes 3 s to start: the second attach
+    comes only once it holds its lock (CI's stop 28 timed out on this race)."""
+    result, calls = run_job(tmp_path, SLOW_START="3")
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_a_root_user_fails_the_job(tmp_path: Path) -> None:
