@@ -101,7 +101,7 @@ def test_the_stages_in_order(tmp_path: Path) -> None:
 def test_a_slow_first_attach_is_waited_for(tmp_path: Path) -> None:
     """The first attach's worker script takes 3 s to start: the second attach
     comes only once it holds its lock (CI's stop 28 timed out on this race)."""
-    result, calls = run_job(tmp_path, SLOW_START="3")
+    result, _ = run_job(tmp_path, SLOW_START="3")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
