@@ -11,7 +11,7 @@ data never give a 500, and the lesson's own code holds only the lesson:
   app's own lifespan runs `init_db` (`set_aside_other_schema`).
 
 The lesson keeps one line of it: `SubscriberId`, an id SQLite can look up, in
-its models.py. Imported lazily (FastAPI): only the serving child and the
+its models.py. Imported lazily (FastAPI): only the app process and the
 suites load this module.
 """
 

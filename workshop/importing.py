@@ -18,7 +18,7 @@ from workshop.checks.diagnose import advice, brief, in_context
 
 def import_hang(limit: float, where: str | None) -> str:
     """The one line for an import of app/ that does not finish: the checks
-    (workshop/checks/suites.py) and `workshop serve` (workshop/serving.py)."""
+    (workshop/checks/suites.py) and `workshop serve` (devserver/app_process.py)."""
     at = f"stuck at {where}" if where else "stuck"
     return (
         f"importing app/ did not finish in {limit:g} s ({at}): code at the top "

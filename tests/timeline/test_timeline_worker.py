@@ -1,6 +1,6 @@
 """Step 8: the timeline shows the job leaving the web process for the worker.
 
-A real Celery worker (`python -m workshop.working`, as
+A real Celery worker (`python -m workshop.devserver.worker_process`, as
 `workshop worker` starts it) on the no-server broker, beside checkpoint 8
 served with the timeline. The worker is started only once the 202 is back,
 so "the job ran after the response" holds by construction, not by timing:

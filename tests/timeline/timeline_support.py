@@ -109,7 +109,7 @@ class Step8:
     """Checkpoint 8 served as `workshop serve` serves it, on the no-server
     broker (an SQLite file in the server's own temporary folder), and its
     Celery worker started when the test says so, as `workshop worker` starts
-    each worker process (`python -m workshop.working`)."""
+    each worker process (`python -m workshop.devserver.worker_process`)."""
 
     def __init__(
         self, delay: float, step: int = 8, broker: dict[str, str] | None = None
@@ -150,7 +150,7 @@ class Step8:
             p for p in (str(ROOT), env.get("PYTHONPATH")) if p
         )
         folder = ROOT / "checkpoints" / f"step-{self.step}"
-        command = [sys.executable, "-m", "workshop.working"]
+        command = [sys.executable, "-m", "workshop.devserver.worker_process"]
         with self.log.open("wb") as out:
             self.worker = subprocess.Popen(
                 [*command, str(folder), "--concurrency", "2"],

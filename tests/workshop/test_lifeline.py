@@ -1,6 +1,6 @@
-"""The lifeline of serve's and worker's processes (workshop/serving.py's
-stop_with_parent): stdin, held open by the supervisor, ends the process when
-it closes, on every OS; the app itself reads an empty stdin."""
+"""The lifeline of serve's and worker's processes (stop_with_parent, in
+workshop/devserver/supervisor.py): stdin, held open by the supervisor, ends
+the process when it closes, on every OS; the app itself reads an empty stdin."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 
 CHILD = """
 import sys, time
-from workshop.serving import stop_with_parent
+from workshop.devserver.supervisor import stop_with_parent
 stop_with_parent()
 try:
     input()

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from workshop.served_data import served_env
+from workshop.devserver.served_data import served_env
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOW = "from app.config import settings; print(settings.newsletter_db.resolve())"

@@ -3,10 +3,11 @@
 `fastapi dev` (uvicorn's reloader) exits for good when app/ does not import at
 start, and prints a long traceback when a save breaks it later. `workshop serve`
 checks the port first, then hands over to a small supervisor
-(workshop/supervise.py) that restarts the app on each save of a Python file in
-the served app/ (and nowhere else), reports an app that does not import in one
-line, and stops gracefully on Ctrl-C. The app's working directory is the
-repository root, so its relative paths (e.g. its data/ folder) start there.
+(workshop/devserver/app_supervisor.py) that restarts the app on each save of a
+Python file in the served app/ (and nowhere else), reports an app that does
+not import in one line, and stops gracefully on Ctrl-C. The app's working
+directory is the repository root, so its relative paths (e.g. its data/
+folder) start there.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ import socket
 import sys
 from pathlib import Path
 
-from workshop.commands.worker import worker_running
+from workshop.devserver.app_supervisor import AppSupervisor
+from workshop.devserver.served_data import served_folder
+from workshop.devserver.worker_supervisor import worker_running
 from workshop.errors import WorkshopError
-from workshop.project import APP, get_step
-from workshop.served_data import served_env
-from workshop.supervise import Supervisor
+from workshop.project import APP
 
 ADDRESS_IN_USE = {errno.EADDRINUSE, 10048}  # 10048: WSAEADDRINUSE on Windows
 
@@ -34,8 +35,7 @@ def serve(
     host: str = "127.0.0.1",
 ) -> int:
     """Serve `root`'s app/ (or checkpoint N's) until stopped; 0 when stopped."""
-    folder = get_step(root, checkpoint).checkpoint if checkpoint is not None else root
-    os.environ.update(served_env(root, folder))  # a checkpoint's own database
+    folder = served_folder(root, checkpoint)
     app_dir = folder / APP
     if not (app_dir / "main.py").is_file():
         raise WorkshopError(f"no app to serve: {app_dir / 'main.py'} does not exist")
@@ -62,7 +62,7 @@ def serve(
         there = (app_dir / "worker.py").is_file()
         return no_worker if there and not worker_running(root) else None
 
-    return Supervisor(
+    return AppSupervisor(
         folder=folder, root=root, listener=listener, missing_worker=missing_worker
     ).run()
 

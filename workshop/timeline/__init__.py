@@ -19,7 +19,8 @@ tasks (where background tasks are observed), database (emails and jobs),
 worker (step 8's Celery jobs, from both processes), asgi (the wrapper),
 docs (offline /docs), page.html (the page), served (the same app as
 `workshop serve`'s, by name, for the bench).
-`workshop serve` wraps the app in workshop/serving.py's `build_app`.
+`workshop serve` wraps the app in workshop/devserver/app_process.py's
+`build_app`.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """`app.main:app`, hardened, inside the timeline's wrapper, importable by name.
 
-`workshop serve` builds the same app in workshop/serving.py's `build_app`;
-this module is for uvicorn by name (`workshop.timeline.served:app`), as
-`workshop bench` runs it, with the served folder first on the import path
-(`--app-dir`), so `app` is that folder's app/. Nothing in it changes.
+`workshop serve` builds the same app in workshop/devserver/app_process.py's
+`build_app`; this module is for uvicorn by name
+(`workshop.timeline.served:app`), as `workshop bench` runs it, with the served
+folder first on the import path (`--app-dir`), so `app` is that folder's app/.
+Nothing in it changes.
 """
 
 from __future__ import annotations

@@ -1,8 +1,12 @@
 """The worker process of `workshop worker`: one Celery worker for one version of
-app/ (`python -m workshop.working FOLDER`), started again after every save by
-the supervisor in workshop/commands/worker.py, as workshop/serving.py is for
-`workshop serve`. When app/worker.py does not import, it prints the error once,
-as one line that points at the learner's line, and exits with IMPORT_FAILED.
+app/ (`python -m workshop.devserver.worker_process FOLDER`), started again after
+every save by worker_supervisor.py, as app_process.py is for `workshop serve`.
+When app/worker.py does not import, it prints the error once, as one line
+that points at the learner's line, and exits with IMPORT_FAILED.
+
+The pool is `threads`: Celery's default, `prefork`, does not run on Windows,
+and the lesson's jobs wait on the mail server rather than compute, so threads
+are the right kind of slot (`--concurrency`, 8 by default).
 """
 
 from __future__ import annotations
@@ -12,18 +16,14 @@ import importlib
 import sys
 from pathlib import Path
 
+from workshop.devserver.app_process import from_cwd
+from workshop.devserver.supervisor import say, stop_with_parent
 from workshop.importing import describe_load_error
 from workshop.project import APP
-from workshop.serving import from_cwd, stop_with_parent
-from workshop.ui import style
 
 CONCURRENCY = 8
 FIX_IT = "fix it and save: the worker restarts"
 IMPORT_FAILED = 3  # the exit status when app/worker.py does not import
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def child(folder: Path, concurrency: int, lifeline: bool = False) -> int:
@@ -36,7 +36,7 @@ def child(folder: Path, concurrency: int, lifeline: bool = False) -> int:
         module = importlib.import_module(f"{APP}.worker")
     except (Exception, SystemExit) as error:
         line = describe_load_error(error, folder).partition("\n")[0]
-        say(style(f"{from_cwd(line, folder)} — {FIX_IT}", "red", stream=sys.stderr))
+        say(f"{from_cwd(line, folder)} — {FIX_IT}", "red")
         return IMPORT_FAILED
     celery = getattr(module, "celery", None) or getattr(module, "app", None)
     if celery is None or not hasattr(celery, "worker_main"):
@@ -54,7 +54,7 @@ def child(folder: Path, concurrency: int, lifeline: bool = False) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m workshop.working")
+    parser = argparse.ArgumentParser(prog="python -m workshop.devserver.worker_process")
     parser.add_argument("folder", type=Path, help="the folder that holds app/")
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
     parser.add_argument(

@@ -10,7 +10,7 @@ learner's running app suddenly listed no subscribers.
 A checkpoint served (and its worker: both must see the same file) gets
 `.workshop/served/step-N/newsletter.db` instead, unless NEWSLETTER_DB is set
 by the user. `workshop serve` and `workshop worker` apply it before they
-start the app: `os.environ.update(served_env(root, folder))`.
+start the app (`served_folder`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from workshop.project import STATE
+from workshop.project import STATE, get_step
 
 VARIABLE = "NEWSLETTER_DB"
 
@@ -38,3 +38,11 @@ def served_env(
         return {}
     own = root.resolve() / STATE / "served" / folder.name / "newsletter.db"
     return {VARIABLE: str(own)}
+
+
+def served_folder(root: Path, checkpoint: str | None) -> Path:
+    """The folder whose app/ is served (`root`, or checkpoint N's), its own
+    database set in os.environ for the processes that serve it."""
+    folder = get_step(root, checkpoint).checkpoint if checkpoint is not None else root
+    os.environ.update(served_env(root, folder))
+    return folder

@@ -1,10 +1,11 @@
 """The app process of `workshop serve`: one uvicorn server for one version of app/.
 
-`workshop serve` (workshop/supervise.py) starts `python -m workshop.serving` again
-after every save, so each start imports the learner's code afresh. When app/
-does not import, this process still starts: it prints the error once, as one
-line that points at the learner's line, and serves a page that says the same,
-so a browser shows why instead of waiting. An app whose startup (lifespan)
+`workshop serve` (app_supervisor.py) starts `python -m
+workshop.devserver.app_process` again after every save, so each start imports
+the learner's code afresh. When app/ does not import, this process still
+starts: it prints the error once, as one line that points at the learner's
+line, and serves a page that says the same, so a browser shows why instead
+of waiting. An app whose startup (lifespan)
 fails is handled the same way, after uvicorn's traceback. The next save
 replaces this process.
 
@@ -22,7 +23,6 @@ import argparse
 import contextlib
 import importlib
 import os
-import signal
 import socket
 import sys
 import threading
@@ -30,9 +30,9 @@ from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
+from workshop.devserver.supervisor import say, stop_with_parent
 from workshop.importing import describe_load_error, import_hang, stuck_in
 from workshop.project import APP
-from workshop.ui import style
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -88,7 +88,7 @@ def reporting_a_hang(folder: Path) -> Iterator[None]:
         if found is not None:
             where = f"{from_cwd_path(str(found[0]))}:{found[1]} in {found[2]}"
         line = f"{import_hang(limit, where)} — {FIX_IT}"
-        print(style(line, "red", stream=sys.stderr), file=sys.stderr, flush=True)
+        say(line, "red")
 
     threading.Thread(target=watch, daemon=True).start()
     try:
@@ -112,7 +112,7 @@ def error_page(found: str, folder: Path) -> ErrorPage:
     and serve it, with the advice that may follow, as a page."""
     line, _, advice = found.partition("\n")
     line = f"{from_cwd(line, folder)} — {FIX_IT}"
-    print(style(line, "red", stream=sys.stderr), file=sys.stderr, flush=True)
+    say(line, "red")
     lines = "\n".join(filter(None, [line, advice]))
     return ErrorPage(f"The app does not import:\n\n{lines}\n")
 
@@ -120,10 +120,7 @@ def error_page(found: str, folder: Path) -> ErrorPage:
 def from_cwd(line: str, folder: Path) -> str:
     """`line`'s 'app/...' path seen from the working directory, so a terminal
     opens 'checkpoints/step-1/app/main.py:12' when a checkpoint is served."""
-    try:
-        relative = folder.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        relative = str(folder)
+    relative = from_cwd_path(str(folder))
     if relative == "." or not line.startswith(f"{APP}/"):
         return line
     return f"{relative}/{line}"
@@ -144,30 +141,6 @@ class ErrorPage:
         await send({"type": "http.response.body", "body": self.text.encode()})
 
 
-def stop_with_parent() -> None:
-    """Stop gracefully once the supervisor is gone (killed, terminal closed), on
-    every OS.
-
-    The supervisor holds the write end of this process's stdin and writes
-    nothing after `go`: a read returns only when that end closes, which the OS
-    does however the supervisor ends, so no orphaned process keeps the port.
-    stdin itself becomes empty (os.devnull), as for a server with no input:
-    input() in app code reads end-of-file instead of the lifeline.
-    """
-    lifeline = os.dup(0)  # not inherited by processes the app starts
-    empty = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(empty, 0)
-    os.close(empty)
-
-    def wait() -> None:
-        with contextlib.suppress(OSError):  # a broken pipe is an end too
-            while os.read(lifeline, 1024):
-                pass
-        signal.raise_signal(signal.SIGTERM)  # the graceful stop, as on Ctrl-C
-
-    threading.Thread(target=wait, daemon=True).start()
-
-
 def no_breakpoints() -> None:
     """breakpoint() cannot stop in a server that has no terminal of its own:
     say so, where, and what can stop there; then carry on (PYTHONBREAKPOINT,
@@ -181,8 +154,7 @@ def no_breakpoints() -> None:
         where = f"{from_cwd_path(caller.f_code.co_filename)}:{caller.f_lineno}"
         if where not in said:
             said.add(where)
-            line = style(f"{where}: {NO_BREAKPOINT}", "yellow", stream=sys.stderr)
-            print(line, file=sys.stderr, flush=True)
+            say(f"{where}: {NO_BREAKPOINT}", "yellow")
 
     sys.breakpointhook = hook
 
@@ -218,7 +190,7 @@ def warm_up() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m workshop.serving")
+    parser = argparse.ArgumentParser(prog="python -m workshop.devserver.app_process")
     parser.add_argument("folder", type=Path, help="the folder that holds app/")
     parser.add_argument("--fd", type=int, help="a listening socket to serve on")
     parser.add_argument("--host", default="127.0.0.1")
@@ -239,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         # uvicorn printed the error; the port stays served until the next save
         line = f"the app's startup failed (the error is above) — {FIX_IT}"
-        print(style(line, "red", stream=sys.stderr), file=sys.stderr, flush=True)
+        say(line, "red")
         run(ErrorPage(f"{line}\n"), args)
     return 0
 
