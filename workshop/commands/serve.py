@@ -20,7 +20,6 @@ from pathlib import Path
 
 from workshop.devserver.app_supervisor import AppSupervisor
 from workshop.devserver.served_data import served_folder
-from workshop.devserver.worker_supervisor import worker_running
 from workshop.errors import WorkshopError
 from workshop.project import APP
 
@@ -56,14 +55,8 @@ def serve(
         f"one does. Start it in another terminal: make worker "
         f"(workshop worker{option})."
     )
-
-    def missing_worker() -> str | None:
-        """The line to say while app/worker.py exists and no worker runs."""
-        there = (app_dir / "worker.py").is_file()
-        return no_worker if there and not worker_running(root) else None
-
     return AppSupervisor(
-        folder=folder, root=root, listener=listener, missing_worker=missing_worker
+        folder=folder, root=root, listener=listener, no_worker=no_worker
     ).run()
 
 

@@ -18,12 +18,13 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from workshop.devserver.app_process import FIX_IT
 from workshop.devserver.supervisor import Supervisor, kill, say, spawn
+from workshop.devserver.worker_supervisor import worker_running
+from workshop.project import APP
 
 POSIX = os.name == "posix"
 # A restart on save waits this long for running background tasks (step 1's
@@ -50,8 +51,7 @@ class AppSupervisor(Supervisor):
 
     listener: socket.socket  # bound and listening; on Windows closed before use
     spare: subprocess.Popen[bytes] | None = None  # the next one, warm and waiting
-    # the line to say while no worker runs for app/worker.py (None: one does)
-    missing_worker: Callable[[], str | None] | None = None
+    no_worker: str  # said while app/worker.py exists and no worker runs
 
     def __post_init__(self) -> None:
         self.address: tuple[str, int] = self.listener.getsockname()[:2]
@@ -59,8 +59,7 @@ class AppSupervisor(Supervisor):
     def run(self) -> int:
         if not POSIX:
             self.listener.close()  # each app process binds the port itself
-        if self.missing_worker is not None:
-            threading.Thread(target=self._look_for_worker, daemon=True).start()
+        threading.Thread(target=self._look_for_worker, daemon=True).start()
         try:
             return super().run()
         finally:
@@ -96,10 +95,10 @@ class AppSupervisor(Supervisor):
         """Say that no worker runs at start, and again whenever it becomes
         true (app/worker.py created, the worker stopped): once each time; and
         once when a worker has come since."""
-        assert self.missing_worker is not None
         said = None
         while True:
-            line = self.missing_worker()
+            there = (self.folder / APP / "worker.py").is_file()
+            line = self.no_worker if there and not worker_running(self.root) else None
             if line is not None and line != said:
                 say(line)
             elif line is None and said is not None:
