@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from workshop.timeline.worker import Recorder, WorkerLog, short
+from workshop.timeline.worker_log import Recorder, WorkerLog, short
 
 
 def test_rows_written_by_the_worker_are_read_once(tmp_path: Path) -> None:

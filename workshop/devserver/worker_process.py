@@ -42,7 +42,7 @@ def child(folder: Path, concurrency: int, lifeline: bool = False) -> int:
     if celery is None or not hasattr(celery, "worker_main"):
         say(f"{APP}/worker.py has no Celery app named celery — {FIX_IT}")
         return IMPORT_FAILED
-    from workshop.timeline.worker import record  # the timeline's worker bars
+    from workshop.timeline.worker_log import record  # the timeline's worker bars
 
     record()
     from workshop.queueboot import configure_broker  # tests' own Redis keys

@@ -12,7 +12,7 @@ measures the rest.
 
 From step 8 a request's work runs in a Celery worker, another process: the
 message it sends is noted as a "worker: NAME" bar on the request, and the
-worker's own log moves it along (worker.py); the watcher reads that log on
+worker's own log moves it along (worker_log.py); the watcher reads that log on
 each look too, and keeps looking while a job waits for or runs in a worker.
 
 Paths under /_workshop/ are the tooling's own (the page, the JSON, offline
@@ -37,7 +37,7 @@ from starlette.routing import Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from workshop.timeline import docs, tasks, worker
+from workshop.timeline import docs, tasks, worker_log
 from workshop.timeline.database import Database, watch_writes
 from workshop.timeline.events import FAILED, Event, Kind, Request, Timeline
 from workshop.timeline.guard import Guard
@@ -65,7 +65,7 @@ class Watcher:
     """
 
     def __init__(
-        self, timeline: Timeline, database: Database, log: worker.WorkerLog
+        self, timeline: Timeline, database: Database, log: worker_log.WorkerLog
     ) -> None:
         self.timeline = timeline
         self.database = database
@@ -132,9 +132,9 @@ class Recording:
         self.loop = asyncio.get_running_loop()
 
     def task_queued(self, task_id: str, name: str, at: float) -> None:
-        """A message for a Celery worker was sent (any thread: worker.py)."""
+        """A message for a Celery worker was sent (any thread: worker_log.py)."""
         queued = self.watcher.timeline.queued
-        worker.on_loop(self.loop, queued, self.request, task_id, name, at)
+        worker_log.on_loop(self.loop, queued, self.request, task_id, name, at)
 
     def row_written(self, kind: Kind, key: str) -> None:
         """The request's code inserted an email or job (any thread: database.py)."""
@@ -169,11 +169,11 @@ class Instrumented:
         app: ASGIApp,
         timeline: Timeline,
         database: Database,
-        log: worker.WorkerLog | None = None,
+        log: worker_log.WorkerLog | None = None,
     ) -> None:
         self.app = app
         self.timeline = timeline
-        self.watcher = Watcher(timeline, database, log or worker.WorkerLog())
+        self.watcher = Watcher(timeline, database, log or worker_log.WorkerLog())
         self.docs = docs.Docs(app)
         self.tooling = Router(
             routes=[
@@ -281,5 +281,5 @@ def instrument(
     watch_writes()
     quiet_access_log()
     if "celery" in sys.modules:
-        worker.publishing()
+        worker_log.publishing()
     return Instrumented(app, timeline or Timeline(), database or Database())

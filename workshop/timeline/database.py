@@ -15,7 +15,7 @@ the context into both) gets a TEMP trigger on `outbox` and `jobs` that calls
 back into Python as the row is inserted. The callback reads the context of
 the thread doing the insert and tells that request's observer (`row_written`)
 which row it caused, before the row is committed, so before the poller can
-see it. The Celery worker does the same for its tasks (worker.py). The
+see it. The Celery worker does the same for its tasks (worker_log.py). The
 lesson's tables and files are not changed: TEMP triggers live in the
 connection only.
 

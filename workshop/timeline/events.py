@@ -272,7 +272,7 @@ class Timeline:
     def worker_seen(
         self, task_id: str, event: str, at: float, error: str | None, name: str = ""
     ) -> None:
-        """The worker logged `event` for `task_id` at `at` (see worker.py);
+        """The worker logged `event` for `task_id` at `at` (see worker_log.py);
         "wrote" names a row the task inserted (`name`: "email 12")."""
         found = self._queued.get(task_id)
         if found is None:  # not sent by a request we recorded, or not yet
