@@ -92,3 +92,20 @@ def test_a_step_8_mistake_makes_check_9_wait_out_no_timeout(tmp_path: Path) -> N
     messages += eight.messages + nine.messages
     waited = [m for m in messages if any(words in m for words in WAITED)]
     assert not waited, waited
+
+
+def test_a_task_the_worker_never_registers_holds_no_request(tmp_path: Path) -> None:
+    """The in-process worker discards the message of a task it does not know
+    ('Received unregistered task'): the TestClient's wait for that job ends
+    there, not after queue_support.JOB_LIMIT. It once waited 8 s per request
+    for ever after, so `workshop check 8` with the digest task in a module the
+    worker never imports took 95 s: the upload test, which has no mistake,
+    'did not finish in 10 s' and step 7 went red with it."""
+    from workshop.checks.suites import Limits, run_suites
+
+    [row] = [m for m in table.MISTAKES if m.key.startswith("8: puts the digest")]
+    app = table.apply(row, tmp_path)
+    [eight] = run_suites(ROOT, app, [8], limits=Limits())  # 10 s, as learners have
+    messages = [f.message for f in eight.failures] + eight.messages
+    assert len(messages) == 1 and "define send_digest" in messages[0], messages
+    assert eight.passed == 2, messages  # the upload test, and the socket_timeout one
