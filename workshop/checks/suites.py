@@ -204,6 +204,11 @@ def run_suites(
         verdicts: list[str] = []
         raised: list[BaseException] = []
 
+        def fresh() -> Spare:
+            spare = Spare(root, verbose)
+            owned.append(spare)  # closed at the end, used or not
+            return spare
+
         def run_lane(lane: list[int], spare: Spare) -> None:
             try:
                 run_one(lane, spare)
@@ -215,6 +220,7 @@ def run_suites(
             """The lane's suites; after a test that hung, the steps after it
             go on in a fresh child that knows where app/ hung."""
             todo, known, after = lane, [], []
+            reserve: Spare | None = None
             while True:
                 args = child_args(root, app_dir, todo, spare.files, limits) + options
                 args += ["--known-hangs", json.dumps(known), *after]
@@ -243,8 +249,10 @@ def run_suites(
                 after = ["--after", hung]
                 if frame := stuck_frame(spare.files / "stack.txt", app_dir):
                     known.append([str(frame[0]), frame[1]])
-                spare = Spare(root, verbose)
-                owned.append(spare)
+                # a test after this one will likely stop at the same place: the
+                # child after the next one warms up while the next one runs
+                spare = reserve or fresh()
+                reserve = fresh()
 
         helpers = [
             threading.Thread(target=run_lane, args=(lane, spare), daemon=True)
