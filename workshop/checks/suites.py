@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -169,7 +169,7 @@ def run_suites(
     color: bool = False,
     limits: Limits | None = None,
     watching: Watching | None = None,
-    crash: bool = False,
+    crash: bool | Collection[int] = False,
 ) -> list[StepResult]:
     """Run the suites of `numbers` against `app_dir`/app; results in that order.
 
@@ -178,7 +178,8 @@ def run_suites(
     pytest's own output goes to the terminal; otherwise only the results speak.
     `watching` (not with `verbose`) runs them in children started ahead of
     time, and its `cancel` event stops the run and raises Cancelled.
-    `crash` adds each step's crash tier (tests/steps/test_step_N_crash.py).
+    `crash` adds each step's crash tier (tests/steps/test_step_N_crash.py);
+    a collection of step numbers: those steps' alone.
     Otherwise (and with a `watching.extra` child) the last step and the
     others run side by side in two children (workshop/checks/lanes.py).
     """
@@ -198,7 +199,8 @@ def run_suites(
     spares = owned if watching is None else [watching.spare, watching.extra]
     halt = _AnyOf(watching.cancel if watching else None)
     options = [] if stop_from is None else ["--stop-from", str(stop_from)]
-    options += ["--verbose"] * verbose + ["--color"] * color + ["--crash"] * crash
+    options += ["--verbose"] * verbose + ["--color"] * color
+    options += crash_option(crash)
     try:
         found: dict[int, StepResult] = {}
         verdicts: list[str] = []
@@ -274,6 +276,13 @@ def run_suites(
     finally:
         for spare in owned:
             spare.close()
+
+
+def crash_option(crash: bool | Collection[int]) -> list[str]:
+    """The child's option for the crash tiers: every step's, or those named."""
+    if isinstance(crash, bool):
+        return ["--crash"] * crash
+    return ["--crash", *map(str, sorted(crash))] if crash else []
 
 
 def merged(before: StepResult | None, now: StepResult) -> StepResult:
