@@ -248,6 +248,34 @@ def test_the_next_steps_crash_tier_is_not_run_to_see_it_red(
     assert runs.split() == ["step-2"], runs
 
 
+WAITING_SUITE = """\
+from app.main import STEP
+
+
+def test_step_2() -> None:
+    \"\"\"The app has reached step 2.\"\"\"
+    assert STEP >= 2, "the page has no list\\n(gave up after 3 s)"
+"""
+
+
+def test_a_red_suite_that_waits_out_a_bound_fails_verify(
+    workshop_repo, run_workshop
+) -> None:
+    """Suite K+1 must fail on checkpoint K on what happened, at once: a
+    message that a wait ran out ('gave up after 3 s') is a red run that cost
+    the learner a timeout."""
+    suites = workshop_repo / "tests" / "steps"
+    (suites / "test_step_2.py").write_text(WAITING_SUITE, encoding="utf-8")
+    code, out, _ = run_workshop("verify", cwd=workshop_repo)
+    assert code == 1, out
+    assert table_row(out, "step-2")[4] == "✗ waits on step-1", out
+    assert (
+        "step-2: its suite waits out a bound on checkpoint step-1, where it must "
+        "fail at once on what happened: tests/steps/test_step_2.py::test_step_2: "
+        "(gave up after 3 s)"
+    ) in out, out
+
+
 def test_only_runs_those_checkpoints_suites(workshop_repo, run_workshop) -> None:
     break_checkpoint_2(workshop_repo)
     code, out, _ = run_workshop("verify", "--only", "1", cwd=workshop_repo)

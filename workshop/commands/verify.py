@@ -1,7 +1,9 @@
 """`workshop verify`: prove every checkpoint, every step and every guide.
 
 1. Each checkpoint K passes the suites of steps 0..K.
-2. Red to green: the suite of step K+1 fails on checkpoint K.
+2. Red to green: the suite of step K+1 fails on checkpoint K, at once: no
+   message of it is a wait that ran out (`WAITED`), so a learner's red run
+   costs no timeout.
 3. app/ equals checkpoints/step-0/app (what learners start from), or
    checkpoint N on a commit `workshop tags` made for step-N; `--skip-app`
    leaves it out (a learner's copy, where app/ is their work).
@@ -25,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workshop.checks.results import StepResult
 from workshop.checks.suites import Limits, run_suites
 from workshop.course import tours
 from workshop.course.guide import Guide, NotUtf8
@@ -39,6 +42,8 @@ AUTHOR_LIMITS = Limits(importing=20, collecting=60, test=30)
 IGNORED_DIRS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
 IGNORED_SUFFIXES = (".pyc", ".pyo")
 IGNORED_NAMES = frozenset({".DS_Store"})
+# the words of a message that waited out a bound instead of naming what happened
+WAITED = ("gave up after", "no answer", "did not finish in")
 
 
 @dataclass(frozen=True)
@@ -288,7 +293,15 @@ def run_checkpoint(
             first = failure.message.splitlines()[0] if failure.message else ""
             row.details.append(f"step {result.number}: {failure.test} failed: {first}")
     if following is not None and nxt is not None:
-        if nxt.red:
+        waited = waits(nxt)
+        if nxt.red and waited:
+            following.red = Verdict(f"waits on {row.step.name}")
+            following.details += [
+                f"its suite waits out a bound on checkpoint {row.step.name}, where"
+                f" it must fail at once on what happened: {line}"
+                for line in waited
+            ]
+        elif nxt.red:
             following.red = PASSED
         elif nxt.problem:
             following.red = Verdict(nxt.problem)
@@ -307,6 +320,19 @@ def run_checkpoint(
         f"  {row.step.name}: steps 0..{row.step.number} {verdict} ({seconds:.1f} s)",
         flush=True,
     )
+
+
+def waits(result: StepResult) -> list[str]:
+    """The lines of `result`'s messages that say a wait ran out (`WAITED`),
+    each after the test that printed it."""
+    said = [(f.test, f.message) for f in result.failures]
+    said += [("", message) for message in result.messages]
+    return [
+        f"{test}: {line.strip()}" if test else line.strip()
+        for test, message in said
+        for line in message.splitlines()
+        if any(words in line for words in WAITED)
+    ]
 
 
 def print_table(rows: list[Row], *, fast: bool) -> None:
