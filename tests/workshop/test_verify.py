@@ -276,6 +276,21 @@ def test_a_red_suite_that_waits_out_a_bound_fails_verify(
     ) in out, out
 
 
+def test_the_last_checkpoint_starts_first(workshop_repo, monkeypatch) -> None:
+    """It runs the most suites and the crash tiers: started last, it ran on
+    alone long after the others were done."""
+    from workshop.commands import verify
+    from workshop.project import all_steps
+
+    started: list[int] = []
+    monkeypatch.setattr(
+        verify, "run_checkpoint", lambda _, row, *__: started.append(row.step.number)
+    )
+    rows = [verify.Row(step) for step in all_steps(workshop_repo)]
+    verify.check_suites(workshop_repo, rows, jobs=1)
+    assert started == [2, 1, 0]
+
+
 def test_only_runs_those_checkpoints_suites(workshop_repo, run_workshop) -> None:
     break_checkpoint_2(workshop_repo)
     code, out, _ = run_workshop("verify", "--only", "1", cwd=workshop_repo)
