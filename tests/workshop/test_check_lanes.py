@@ -160,3 +160,14 @@ def test_a_thread_at_a_known_place_is_named_at_once() -> None:
         held.set()
     assert reported == [place]
     assert sys._current_frames()  # the look is read-only: threads run on
+
+
+def test_the_crash_tiers_weigh_in_the_lanes() -> None:
+    """With the crash tiers (verify, `workshop check 9 --crash`), step 9's
+    (real workers killed for real: most of the run) fills the focus lane, and
+    step 8's runs beside it instead of after it."""
+    steps = list(range(10))
+    first, second = lanes.split(ROOT, steps, crash=steps)
+    assert first[0] == 9 and 8 in second, (first, second)
+    fast = lanes.split(ROOT, steps)  # without them, as before: by test count
+    assert fast[0][0] == 9 and len(fast[0]) > 1, fast

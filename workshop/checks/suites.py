@@ -191,7 +191,8 @@ def run_suites(
         extra = watching.extra
         warm = extra is not None and (extra.ready() or not watching.spare.ready())
         side_by_side = side_by_side and warm
-    lanes = split(root, numbers) if side_by_side else [list(numbers)]
+    tiers = set(numbers) if crash is True else set(crash or ())
+    lanes = split(root, numbers, tiers) if side_by_side else [list(numbers)]
     owned = [] if watching else [Spare(root, verbose) for _ in lanes]
     # after a hang, the steps left go on in a child of the user's own: not
     # for the room's jailed children (`Watching.resume`)
