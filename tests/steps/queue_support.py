@@ -144,7 +144,9 @@ class _Jobs:
             after_task_publish,
             task_postrun,
             task_prerun,
+            task_rejected,
             task_retry,
+            task_unknown,
         )
 
         self.count = 0
@@ -162,6 +164,10 @@ class _Jobs:
         task_prerun.connect(self._starting, weak=False)
         task_postrun.connect(self._ran, weak=False)
         task_retry.connect(self._retried, weak=False)
+        # a message the worker discards ('Received unregistered task', one it
+        # cannot read) never runs: the wait for it ends now, not at JOB_LIMIT
+        task_unknown.connect(self._ran, weak=False)
+        task_rejected.connect(self._ran, weak=False)
 
     def _starting(self, sender=None, **_) -> None:
         self.ran.append(getattr(sender, "name", str(sender)))

@@ -8,12 +8,14 @@ step in focus runs in a lane of its own, each lane on its own clock).
 
 from __future__ import annotations
 
+import itertools
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
 
-from workshop.checks import lanes
+from workshop.checks import lanes, suites
 from workshop.checks.suites import Limits, run_suites
 from workshop.commands.check import show_focus
 from workshop.project import all_steps
@@ -77,15 +79,49 @@ HANG_IN_AUDIT = (
 )
 
 
+class Watched(suites.Spare):
+    """A spare child that notes, in `EVENTS`, when it was made and when it was
+    given its tests, with the thread (the lane) that did either."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        EVENTS.append(("made", self, threading.get_ident()))
+
+    def hand(self, args: list[str]):
+        EVENTS.append(("handed", self, threading.get_ident()))
+        return super().hand(args)
+
+
+EVENTS: list[tuple[str, suites.Spare, int]] = []
+
+
+def warmed_ahead(events: list[tuple[str, suites.Spare, int]]) -> list[bool]:
+    """For each lane's third child on: was it made before the child before it
+    was handed its tests (so it warmed up while that one ran)?"""
+    found = []
+    for lane in {thread for what, _, thread in events if what == "handed"}:
+        mine = [(what, spare) for what, spare, thread in events if thread == lane]
+        handed = [spare for what, spare in mine if what == "handed"]
+        for before, spare in itertools.pairwise(handed[1:]):
+            found.append(mine.index(("made", spare)) < mine.index(("handed", before)))
+    return found
+
+
 def test_a_hang_in_an_earlier_steps_code_is_waited_out_once_per_lane(
-    tmp_path: Path, capsys
+    tmp_path: Path, capsys, monkeypatch
 ) -> None:
     """The audit task (step 3) never ends: every subscription waits for it.
     Step 7's own suite still has its result; each lane waits out the limit
     once, and every later step is stopped as soon as it sits at the same line
-    (workshop/checks/known_hangs.py), each named in one line."""
+    (workshop/checks/known_hangs.py), each named in one line. From the second
+    test stopped there, the child for the tests after it is already warming
+    up, started while the one before it ran."""
     app = checkpoint_7(tmp_path, HANG_IN_AUDIT)
+    monkeypatch.setattr(suites, "Spare", Watched)
+    EVENTS.clear()
     results = run_suites(ROOT, app, NUMBERS, limits=Limits(test=5.0))
+    ahead = warmed_ahead(EVENTS)
+    assert ahead and all(ahead), ahead
     assert all(r.ran and not r.ok for r in results), results
     messages = [f.message for r in results for f in r.failures]
     waited = [m for m in messages if "did not finish in 5 s" in m]
@@ -124,3 +160,14 @@ def test_a_thread_at_a_known_place_is_named_at_once() -> None:
         held.set()
     assert reported == [place]
     assert sys._current_frames()  # the look is read-only: threads run on
+
+
+def test_the_crash_tiers_weigh_in_the_lanes() -> None:
+    """With the crash tiers (verify, `workshop check 9 --crash`), step 9's
+    (real workers killed for real: most of the run) fills the focus lane, and
+    step 8's runs beside it instead of after it."""
+    steps = list(range(10))
+    first, second = lanes.split(ROOT, steps, crash=steps)
+    assert first[0] == 9 and 8 in second, (first, second)
+    fast = lanes.split(ROOT, steps)  # without them, as before: by test count
+    assert fast[0][0] == 9 and len(fast[0]) > 1, fast

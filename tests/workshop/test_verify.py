@@ -221,6 +221,76 @@ def test_the_crash_tier_runs_in_verify_and_on_demand(
     assert "step 2: tests/steps/test_step_2_crash.py::test_step_2_under" in out
 
 
+NOTING_TIER = """\
+import os
+from pathlib import Path
+
+
+def test_step_2_under_a_real_kill() -> None:
+    \"\"\"The crash tier of step 2 (here: notes the checkpoint it ran on).\"\"\"
+    runs = Path(__file__).resolve().parents[2] / "crash-runs.txt"
+    with runs.open("a", encoding="utf-8") as notes:
+        notes.write(Path(os.environ["WORKSHOP_APP_DIR"]).name + "\\n")
+"""
+
+
+def test_the_next_steps_crash_tier_is_not_run_to_see_it_red(
+    workshop_repo, run_workshop
+) -> None:
+    """Suite K+1 is seen red on checkpoint K by its fast tier: its crash tier
+    runs on checkpoint K+1 and on, never on K (step 9's took 77 s there)."""
+    suites = workshop_repo / "tests" / "steps"
+    (suites / "test_step_2_crash.py").write_text(NOTING_TIER, encoding="utf-8")
+    code, out, _ = run_workshop("verify", cwd=workshop_repo)
+    assert code == 0, out
+    assert table_row(out, "step-2")[4] == "✓ yes", out  # red on step-1, still
+    runs = (workshop_repo / "crash-runs.txt").read_text(encoding="utf-8")
+    assert runs.split() == ["step-2"], runs
+
+
+WAITING_SUITE = """\
+from app.main import STEP
+
+
+def test_step_2() -> None:
+    \"\"\"The app has reached step 2.\"\"\"
+    assert STEP >= 2, "the page has no list\\n(gave up after 3 s)"
+"""
+
+
+def test_a_red_suite_that_waits_out_a_bound_fails_verify(
+    workshop_repo, run_workshop
+) -> None:
+    """Suite K+1 must fail on checkpoint K on what happened, at once: a
+    message that a wait ran out ('gave up after 3 s') is a red run that cost
+    the learner a timeout."""
+    suites = workshop_repo / "tests" / "steps"
+    (suites / "test_step_2.py").write_text(WAITING_SUITE, encoding="utf-8")
+    code, out, _ = run_workshop("verify", cwd=workshop_repo)
+    assert code == 1, out
+    assert table_row(out, "step-2")[4] == "✗ waits on step-1", out
+    assert (
+        "step-2: its suite waits out a bound on checkpoint step-1, where it must "
+        "fail at once on what happened: tests/steps/test_step_2.py::test_step_2: "
+        "(gave up after 3 s)"
+    ) in out, out
+
+
+def test_the_last_checkpoint_starts_first(workshop_repo, monkeypatch) -> None:
+    """It runs the most suites and the crash tiers: started last, it ran on
+    alone long after the others were done."""
+    from workshop.commands import verify
+    from workshop.project import all_steps
+
+    started: list[int] = []
+    monkeypatch.setattr(
+        verify, "run_checkpoint", lambda _, row, *__: started.append(row.step.number)
+    )
+    rows = [verify.Row(step) for step in all_steps(workshop_repo)]
+    verify.check_suites(workshop_repo, rows, jobs=1)
+    assert started == [2, 1, 0]
+
+
 def test_only_runs_those_checkpoints_suites(workshop_repo, run_workshop) -> None:
     break_checkpoint_2(workshop_repo)
     code, out, _ = run_workshop("verify", "--only", "1", cwd=workshop_repo)

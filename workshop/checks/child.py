@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -104,11 +105,11 @@ def run_pytest(
     verbose: bool,
     color: bool,
     after: str | None = None,
-    crash: bool = False,
+    crash: Collection[int] = (),
 ) -> bool:
     """Run the suites of `results` against `app_dir`/app, filling `results`
     (`after`: only the tests after that one); whether the run stopped early.
-    With `crash`, each step's crash tier too (test_step_N_crash.py, where
+    The steps in `crash` get their crash tier too (test_step_N_crash.py, where
     there is one: real processes killed for real, in tens of seconds)."""
     import pytest
 
@@ -121,7 +122,7 @@ def run_pytest(
             result.ran = True
             result.problem = f"missing suite {path.relative_to(root)}"
         tier = path.with_name(f"test_step_{number}_crash.py")
-        if crash and tier.is_file():
+        if number in crash and tier.is_file():
             files.append(str(tier))
     if not files:
         return True
@@ -231,9 +232,16 @@ def run(args: argparse.Namespace) -> None:
             after=args.after,
             verbose=args.verbose,
             color=args.color,
-            crash=args.crash,
+            crash=crash_tiers(args),
         )
     status.enter("finished", final(results, stopped=stopped, stop_from=args.stop_from))
+
+
+def crash_tiers(args: argparse.Namespace) -> set[int]:
+    """The steps whose crash tier runs: those `--crash` names, all without one."""
+    if args.crash is None:
+        return set()
+    return set(args.crash) if args.crash else set(args.numbers)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -251,7 +259,8 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--after")
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--color", action="store_true")
-    parser.add_argument("--crash", action="store_true")
+    # the steps whose crash tier runs too; `--crash` alone: every step's
+    parser.add_argument("--crash", type=int, nargs="*", metavar="N")
     return parser
 
 

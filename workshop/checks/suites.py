@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -169,7 +169,7 @@ def run_suites(
     color: bool = False,
     limits: Limits | None = None,
     watching: Watching | None = None,
-    crash: bool = False,
+    crash: bool | Collection[int] = False,
 ) -> list[StepResult]:
     """Run the suites of `numbers` against `app_dir`/app; results in that order.
 
@@ -178,7 +178,8 @@ def run_suites(
     pytest's own output goes to the terminal; otherwise only the results speak.
     `watching` (not with `verbose`) runs them in children started ahead of
     time, and its `cancel` event stops the run and raises Cancelled.
-    `crash` adds each step's crash tier (tests/steps/test_step_N_crash.py).
+    `crash` adds each step's crash tier (tests/steps/test_step_N_crash.py);
+    a collection of step numbers: those steps' alone.
     Otherwise (and with a `watching.extra` child) the last step and the
     others run side by side in two children (workshop/checks/lanes.py).
     """
@@ -190,7 +191,8 @@ def run_suites(
         extra = watching.extra
         warm = extra is not None and (extra.ready() or not watching.spare.ready())
         side_by_side = side_by_side and warm
-    lanes = split(root, numbers) if side_by_side else [list(numbers)]
+    tiers = set(numbers) if crash is True else set(crash or ())
+    lanes = split(root, numbers, tiers) if side_by_side else [list(numbers)]
     owned = [] if watching else [Spare(root, verbose) for _ in lanes]
     # after a hang, the steps left go on in a child of the user's own: not
     # for the room's jailed children (`Watching.resume`)
@@ -198,11 +200,17 @@ def run_suites(
     spares = owned if watching is None else [watching.spare, watching.extra]
     halt = _AnyOf(watching.cancel if watching else None)
     options = [] if stop_from is None else ["--stop-from", str(stop_from)]
-    options += ["--verbose"] * verbose + ["--color"] * color + ["--crash"] * crash
+    options += ["--verbose"] * verbose + ["--color"] * color
+    options += crash_option(crash)
     try:
         found: dict[int, StepResult] = {}
         verdicts: list[str] = []
         raised: list[BaseException] = []
+
+        def fresh() -> Spare:
+            spare = Spare(root, verbose)
+            owned.append(spare)  # closed at the end, used or not
+            return spare
 
         def run_lane(lane: list[int], spare: Spare) -> None:
             try:
@@ -215,6 +223,7 @@ def run_suites(
             """The lane's suites; after a test that hung, the steps after it
             go on in a fresh child that knows where app/ hung."""
             todo, known, after = lane, [], []
+            reserve: Spare | None = None
             while True:
                 args = child_args(root, app_dir, todo, spare.files, limits) + options
                 args += ["--known-hangs", json.dumps(known), *after]
@@ -243,8 +252,10 @@ def run_suites(
                 after = ["--after", hung]
                 if frame := stuck_frame(spare.files / "stack.txt", app_dir):
                     known.append([str(frame[0]), frame[1]])
-                spare = Spare(root, verbose)
-                owned.append(spare)
+                # a test after this one will likely stop at the same place: the
+                # child after the next one warms up while the next one runs
+                spare = reserve or fresh()
+                reserve = fresh()
 
         helpers = [
             threading.Thread(target=run_lane, args=(lane, spare), daemon=True)
@@ -266,6 +277,13 @@ def run_suites(
     finally:
         for spare in owned:
             spare.close()
+
+
+def crash_option(crash: bool | Collection[int]) -> list[str]:
+    """The child's option for the crash tiers: every step's, or those named."""
+    if isinstance(crash, bool):
+        return ["--crash"] * crash
+    return ["--crash", *map(str, sorted(crash))] if crash else []
 
 
 def merged(before: StepResult | None, now: StepResult) -> StepResult:
