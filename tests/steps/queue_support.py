@@ -102,6 +102,19 @@ def _note_failure(exception: BaseException | None = None, **_: object) -> None:
         record(exception)
 
 
+def _note_unknown(name: str | None = None, **_: object) -> None:
+    """The worker discarded a job's message: no task of that name is known to
+    a worker that imports app.worker (as `celery -A app.worker` does)."""
+    from workshop.checks.app_errors import record_line
+
+    module, _, task = (name or "?").rpartition(".")
+    record_line(
+        f"the worker discarded a job (Received unregistered task of type"
+        f" {name!r}): define {task} in app/worker.py (a worker started with"
+        f" `celery -A app.worker` never imports {module or 'that module'})"
+    )
+
+
 _WORKER_FAILED: list[str] = []  # why the in-process worker did not start
 
 
@@ -165,7 +178,9 @@ class _Jobs:
         task_postrun.connect(self._ran, weak=False)
         task_retry.connect(self._retried, weak=False)
         # a message the worker discards ('Received unregistered task', one it
-        # cannot read) never runs: the wait for it ends now, not at JOB_LIMIT
+        # cannot read) never runs: the test that waits for it leads with the
+        # worker's reason (noted first), and its wait ends now, not at JOB_LIMIT
+        task_unknown.connect(_note_unknown, weak=False)
         task_unknown.connect(self._ran, weak=False)
         task_rejected.connect(self._ran, weak=False)
 

@@ -91,3 +91,22 @@ def test_a_task_the_worker_never_registers_holds_no_request(tmp_path: Path) -> N
     messages = [f.message for f in eight.failures] + eight.messages
     assert len(messages) == 1 and "define send_digest" in messages[0], messages
     assert eight.passed == 2, messages  # the upload test, and the socket_timeout one
+
+
+def test_an_earlier_step_red_on_a_discarded_job_leads_with_the_workers_reason(
+    tmp_path: Path,
+) -> None:
+    """With the digest task in a module the worker never imports, step 7's
+    digest checks are red too (the job never runs): each leads with what the
+    worker did, not a guess from the job's status ('the task sets it running
+    first', which the code already does)."""
+    from workshop.checks.suites import run_suites
+
+    [row] = [m for m in table.MISTAKES if m.key.startswith("8: puts the digest")]
+    app = table.apply(row, tmp_path)
+    [seven] = run_suites(ROOT, app, [7])
+    assert seven.failures, "step 7 ran no digest on this app"
+    for failure in seven.failures:
+        first = table.first_line(failure.message)
+        assert "Received unregistered task" in first, failure.message
+        assert "define send_digest in app/worker.py" in first, failure.message
