@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -30,6 +31,8 @@ from celery import Celery
 
 celery = Celery("fake", broker="sqla+sqlite:///broker.db")
 celery.conf.task_ignore_result = True
+celery.conf.task_acks_late = True  # step 9's settings
+celery.conf.worker_prefetch_multiplier = 1
 
 
 @celery.task
@@ -112,6 +115,13 @@ def waits_out(root: Path) -> int:
     return len(waits.read_text().splitlines()) if waits.exists() else 0
 
 
+def waiting_jobs(root: Path) -> int:
+    """How many jobs the broker (kombu's SQLite table) still hands out."""
+    with sqlite3.connect(root / "broker.db") as db:
+        query = "SELECT count(*) FROM kombu_message WHERE visible"
+        return db.execute(query).fetchone()[0]
+
+
 def test_an_idle_worker_stops_without_sitting_out_a_wait(
     worker: subprocess.Popen, tmp_path: Path
 ) -> None:
@@ -137,3 +147,4 @@ def test_a_running_job_finishes_before_the_worker_stops(
     (tmp_path / "gate").touch()
     assert worker.wait(TIMEOUT) == 0
     assert (tmp_path / "done").exists(), "the job did not finish"
+    assert waiting_jobs(tmp_path) == 0, "the finished job would run again"
