@@ -48,6 +48,9 @@ def child(folder: Path, concurrency: int, lifeline: bool = False) -> int:
     from workshop.queueboot import configure_broker  # tests' own Redis keys
 
     configure_broker()
+    from workshop.devserver.idle_stop import stop_idle_at_once
+
+    stop_idle_at_once()  # a save or Ctrl-C with no job running: no 2-4 s wait
     options = ["--pool", "threads", "--concurrency", str(concurrency)]
     celery.worker_main(["worker", *options, "--loglevel", "INFO"])
     return 0
