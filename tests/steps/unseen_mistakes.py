@@ -11,6 +11,7 @@ contain to name the fix, or () when green is the right answer.
     python tests/steps/unseen_mistakes.py         # every first line, 2 at a time
     python tests/steps/unseen_mistakes.py 1 4     # only the mistakes of steps 1, 4
     python tests/steps/unseen_mistakes.py later   # the ten of LATER (issue 22)
+    python tests/steps/unseen_mistakes.py fresh   # the twelve of FRESH (steps 3-9)
 
 It costs one suite run per mistake: it is a script an author runs, not part of
 the default test run (tests/workshop/test_unseen_mistakes.py runs a handful).
@@ -21,6 +22,7 @@ This module is not a suite (no `test_` prefix): the runner never collects it.
 from __future__ import annotations
 
 import sys
+import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -584,7 +586,198 @@ LATER: list[Mistake] = [
         ("jobs", "database"),
     ),
 ]
-ALL = UNSEEN + LATER
+# Twelve more for steps 3-9, seven of them with Celery (steps 8-9): written,
+# and their first lines recorded, before any message was changed for them.
+SUBSCRIBE_8 = "def subscribe(new: SubscriberIn, db: DbDep) -> Subscriber:"
+WELCOME_8 = "    welcome.delay(subscriber.id, subscriber.email, subscriber.name)\n"
+EXCEPT_TRYLATER_9 = """\
+            except TryLater as error:
+                if not last_try:
+                    _set_job(job_id, "running", f"will try again: {error}")
+                    raise  # Celery runs the job again later (autoretry_for)
+                failed.append(f"{email} ({error})")
+            except MailError as error:
+                logger.warning("digest: %s", error)
+                failed.append(f"{email} ({error})")
+"""
+EXCEPT_MAILERROR_FIRST_9 = """\
+            except MailError as error:
+                logger.warning("digest: %s", error)
+                failed.append(f"{email} ({error})")
+            except TryLater as error:
+                if not last_try:
+                    _set_job(job_id, "running", f"will try again: {error}")
+                    raise  # Celery runs the job again later (autoretry_for)
+                failed.append(f"{email} ({error})")
+"""
+FAIL_DIGEST_9 = """\
+    except OperationalError as error:  # the broker did not answer
+        with db:  # no job may stay "pending" for ever
+            db.execute(
+                "UPDATE jobs SET status = 'failed', detail = ? WHERE id = ?",
+                (f"never queued: {error}", job_id),
+            )
+"""
+FAIL_DIGEST_NO_COMMIT_9 = """\
+    except OperationalError as error:  # the broker did not answer
+        db.execute(  # no job may stay "pending" for ever
+            "UPDATE jobs SET status = 'failed', detail = ? WHERE id = ?",
+            (f"never queued: {error}", job_id),
+        )
+"""
+
+FRESH: list[Mistake] = [
+    Mistake(
+        3,
+        "forgets the db argument of the audit task",
+        (
+            Edit(
+                "main.py",
+                AUDIT_3,
+                'background_tasks.add_task(write_audit_entry, "subscribed", subscriber.email)',
+            ),
+        ),
+        ("write_audit_entry", "db"),
+    ),
+    Mistake(
+        4,
+        "logs only the path, without the method",
+        (
+            Edit(
+                "main.py",
+                'detail = f"{request.method} {request.url.path}"',
+                'detail = f"{request.url.path}"',
+            ),
+        ),
+        ("request.method",),
+    ),
+    Mistake(
+        5,
+        "loops range(1, MAX_ATTEMPTS): one attempt short",
+        (
+            Edit(
+                "tasks.py",
+                "range(1, MAX_ATTEMPTS + 1)",
+                "range(1, MAX_ATTEMPTS)",
+            ),
+        ),
+        ("MAX_ATTEMPTS", "attempt"),
+    ),
+    Mistake(
+        6,
+        "drops the comma of the one-value tuple: (subscriber_id)",
+        (
+            Edit(
+                "tasks.py",
+                '"SELECT * FROM subscribers WHERE id = ?", (subscriber_id,)',
+                '"SELECT * FROM subscribers WHERE id = ?", (subscriber_id)',
+            ),
+        ),
+        ("app/tasks.py:", "tuple"),
+    ),
+    Mistake(
+        7,
+        "leaves out the 404 of GET /jobs/{job_id}",
+        (
+            Edit(
+                "main.py",
+                '    if row is None:\n        raise HTTPException(404, f"No job with id {job_id}")\n',
+                "",
+            ),
+        ),
+        ("404",),
+    ),
+    Mistake(
+        8,
+        "sends welcome.delay its arguments in the wrong order",
+        (
+            Edit(
+                "main.py",
+                WELCOME_8,
+                "    welcome.delay(subscriber.email, subscriber.id, subscriber.name)\n",
+            ),
+        ),
+        ("app/main.py:", "subscriber_id"),
+    ),
+    Mistake(
+        8,
+        "sends the message from a background task: add_task(welcome.delay, ...)",
+        (
+            Edit(
+                "main.py",
+                SUBSCRIBE_8,
+                "def subscribe(\n    new: SubscriberIn, db: DbDep, background_tasks: BackgroundTasks\n) -> Subscriber:",
+            ),
+            Edit(
+                "main.py",
+                WELCOME_8,
+                "    background_tasks.add_task(\n"
+                "        welcome.delay, subscriber.id, subscriber.email, subscriber.name\n"
+                "    )\n",
+            ),
+        ),
+        (),  # the message still leaves, right after the answer: green is right
+    ),
+    Mistake(
+        9,
+        "catches MailError before TryLater (a TryLater is a MailError)",
+        (Edit("tasks.py", EXCEPT_TRYLATER_9, EXCEPT_MAILERROR_FIRST_9),),
+        ("TryLater", "MailError", "before"),
+    ),
+    Mistake(
+        9,
+        "retries without retry_backoff (Celery's default: 3 minutes)",
+        (
+            Edit(
+                "worker.py",
+                "autoretry_for=(TryLater,), retry_backoff=1, retry_jitter=False,",
+                "autoretry_for=(TryLater,), retry_jitter=False,",
+            ),
+        ),
+        ("retry_backoff",),
+    ),
+    Mistake(
+        9,
+        "claims without the WHERE: ON CONFLICT DO UPDATE takes every row",
+        (
+            Edit(
+                "mailer.py",
+                "            \" WHERE status = 'failed' OR (status = 'sending' AND claimed_at < ?)\"\n",
+                "",
+            ),
+            Edit(
+                "mailer.py",
+                "(job_id, to, subject, body, now, now - settings.mail_timeout)",
+                "(job_id, to, subject, body, now)",
+            ),
+        ),
+        ("claim", "WHERE"),
+    ),
+    Mistake(
+        9,
+        "catches sqlite3's OperationalError, not kombu's",
+        (
+            Edit(
+                "main.py",
+                "from kombu.exceptions import OperationalError\n",
+                "",
+            ),
+            Edit(
+                "main.py",
+                "import sqlite3\n",
+                "import sqlite3\nfrom sqlite3 import OperationalError\n",
+            ),
+        ),
+        ("kombu", "OperationalError"),
+    ),
+    Mistake(
+        9,
+        "marks the job failed without `with db:` before the 503",
+        (Edit("main.py", FAIL_DIGEST_9, FAIL_DIGEST_NO_COMMIT_9),),
+        ("commit", "with db"),
+    ),
+]
+ALL = UNSEEN + LATER + FRESH
 
 
 def first_message(mistake: Mistake, into: Path) -> tuple[str, str]:
@@ -612,6 +805,14 @@ def first_message(mistake: Mistake, into: Path) -> tuple[str, str]:
     return problem["check"] or "(app/ does not load)", problem["message"] or ""
 
 
+def timed_first_message(mistake: Mistake, into: Path) -> tuple[str, str, float]:
+    """first_message, and the seconds it took (two run side by side: compare
+    rows of one run, not runs)."""
+    start = time.perf_counter()
+    check, message = first_message(mistake, into)
+    return check, message, time.perf_counter() - start
+
+
 def verdict(mistake: Mistake, line: str) -> str:
     """'names the fix', 'left green', 'green, rightly', 'tool traceback' or
     'does not name it' (misleading or partial: read the line)."""
@@ -628,24 +829,27 @@ def verdict(mistake: Mistake, line: str) -> str:
     return "does not name it"
 
 
-def main(steps: set[int], later: bool = False) -> None:
+def main(steps: set[int], table: str = "") -> None:
     import tempfile
 
-    pool = LATER if later else UNSEEN
+    pool = {"later": LATER, "fresh": FRESH}.get(table, UNSEEN)
     chosen = [m for m in pool if not steps or m.step in steps]
     with tempfile.TemporaryDirectory(prefix="unseen-") as name:
         folders = [Path(name) / str(i) for i in range(len(chosen))]
         with ThreadPoolExecutor(max_workers=2) as pool:
-            found = list(pool.map(first_message, chosen, folders))
+            found = list(pool.map(timed_first_message, chosen, folders))
     counts: dict[str, int] = {}
-    for mistake, (_check, message) in zip(chosen, found, strict=True):
+    for mistake, (_check, message, seconds) in zip(chosen, found, strict=True):
         line = first_line(message)
         kind = verdict(mistake, line)
         counts[kind] = counts.get(kind, 0) + 1
-        print(f"| {mistake.step} | {mistake.what} | {kind} | `` {line} `` |")
+        print(
+            f"| {mistake.step} | {mistake.what} | {kind} | `` {line} `` | {seconds:.0f} s |"
+        )
     print("\n" + ", ".join(f"{kind}: {n}" for kind, n in sorted(counts.items())))
 
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    main({int(arg) for arg in args if arg != "later"}, later="later" in args)
+    tables = [arg for arg in args if arg in ("later", "fresh")]
+    main({int(arg) for arg in args if arg.isdigit()}, tables[0] if tables else "")
