@@ -256,6 +256,17 @@ def uncommitted(opened: list[list[str]], statement: str) -> bool:
     return False
 
 
+def uncommitted_or(opened: list[list[str]], statement: str, otherwise: str) -> str:
+    """What to do when a row is not as the app meant it: when `statement` ran
+    and was never committed, say so (the fix the app lacks); else `otherwise`."""
+    if uncommitted(opened, statement):
+        return (
+            f"the {statement} ran but was never committed (its connection closed"
+            " without a COMMIT): run it inside `with db:`"
+        )
+    return otherwise
+
+
 def why_no_trace(task: str, hint: str) -> str:
     """Why task `task` left no trace, from what was seen: never added, added
     where FastAPI never ran it, or ran with an argument its annotation does

@@ -25,6 +25,7 @@ import threading
 
 import pytest
 from queue_support import worker_conf_on
+from step_support import uncommitted_or
 
 ADA = {"email": "ada@example.com", "name": "Ada"}
 DIGEST = "Your newsletter digest"
@@ -234,7 +235,7 @@ def _reconnect(celery) -> None:
     celery.amqp.__dict__.pop("send_task_message", None)
 
 
-def test_a_broker_that_refuses_fails_the_job_with_a_503(client, settings):
+def test_a_broker_that_refuses_fails_the_job_with_a_503(client, settings, opened):
     """With the broker down, POST /digests answers 503, and the job it wrote
     is failed, saying why, instead of pending for ever."""
     fix = (
@@ -255,13 +256,14 @@ def test_a_broker_that_refuses_fails_the_job_with_a_503(client, settings):
     )
     with contextlib.closing(sqlite3.connect(settings.newsletter_db)) as db:
         jobs = db.execute("SELECT status, detail FROM jobs").fetchall()
+    fix = "mark the job failed when .delay() fails"
     assert jobs and all(status == "failed" for status, _ in jobs), (
-        f"jobs left behind: {jobs}; mark the job failed when .delay() fails"
+        f"jobs left behind: {jobs}; {uncommitted_or(opened, 'UPDATE jobs', fix)}"
     )
 
 
 def test_an_import_the_broker_never_got_is_failed_and_its_upload_deleted(
-    client, settings
+    client, settings, opened
 ):
     """With the broker down, POST /subscribers/import answers 503 too; its job
     is failed and the upload it stored for the worker is deleted."""
@@ -280,7 +282,10 @@ def test_an_import_the_broker_never_got_is_failed_and_its_upload_deleted(
     )
     with contextlib.closing(sqlite3.connect(settings.newsletter_db)) as db:
         [(job_id, status)] = db.execute("SELECT id, status FROM jobs").fetchall()
-    assert status == "failed", f"mark the job failed when .delay() fails: {status}"
+    fix = "mark the job failed when .delay() fails"
+    assert status == "failed", (
+        f"the job is {status}: {uncommitted_or(opened, 'UPDATE jobs', fix)}"
+    )
     stored = [p.name for p in settings.newsletter_db.parent.rglob(f"*{job_id}*")]
     assert not stored, (
         "delete the stored upload before the 503: no worker will (left beside"
