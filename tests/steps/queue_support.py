@@ -7,8 +7,9 @@
   tasks. As background tasks do, a job starts only once the TestClient
   request that sent it returned (its dependencies' exit code has run); and as
   the TestClient returns only once a request's background tasks are done, it
-  then also waits until every job the request queued has run. On earlier
-  checkpoints it does nothing.
+  then also waits until every job the request queued has run (not one due
+  later than JOB_LIMIT, a retry's long countdown: that is noted in
+  `worker_log.held`). On earlier checkpoints it does nothing.
 - `Broker`: the no-server default (an SQLite file in a temporary folder) or
   Redis, where every key the test's processes write starts with a prefix of
   its own, and only those keys are deleted afterwards.
@@ -35,6 +36,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -168,6 +170,13 @@ class _Jobs:
         self.published: list[str] = []
         self.ran: list[str] = []
         self.retried: list[str] = []
+        # messages due later than JOB_LIMIT (a retry's countdown, an eta): the
+        # worker holds them; no request waits for them (task name, seconds)
+        self.held: list[tuple[str, float]] = []
+        # a held message's task id -> runs of that id still to count (a retry
+        # keeps its task's id, and is sent while that run is still going)
+        self._held_ids: dict[str, int] = {}
+        self._running: set[str] = set()
         self.changed = threading.Condition()
         # set while no TestClient request is being answered: as background
         # tasks do, a job starts only once the request that sent it returned
@@ -184,19 +193,32 @@ class _Jobs:
         task_unknown.connect(self._ran, weak=False)
         task_rejected.connect(self._ran, weak=False)
 
-    def _starting(self, sender=None, **_) -> None:
+    def _starting(self, sender=None, task_id=None, **_) -> None:
         self.ran.append(getattr(sender, "name", str(sender)))
+        self._running.add(task_id)
         self.answered.wait(JOB_LIMIT)
 
-    def _sent(self, sender=None, **_) -> None:
+    def _sent(self, sender=None, headers=None, **_) -> None:
         self.published.append(str(sender))
+        due = _due_in((headers or {}).get("eta"))
+        if due > JOB_LIMIT:  # waiting for it would only wait out the limit
+            self.held.append((str(sender), round(due, 1)))
+            task_id = (headers or {}).get("id")
+            self._held_ids[task_id] = 1 if task_id in self._running else 0
+            return
         with self.changed:
             self.count += 1
 
     def _retried(self, sender=None, **_) -> None:
         self.retried.append(getattr(sender, "name", str(sender)))
 
-    def _ran(self, **_) -> None:
+    def _ran(self, task_id=None, **_) -> None:
+        self._running.discard(task_id)
+        if self._held_ids.get(task_id) == 0:  # never counted: due after its request
+            del self._held_ids[task_id]
+            return
+        if task_id in self._held_ids:  # the run that sent it: counted
+            self._held_ids[task_id] -= 1
         with self.changed:
             self.count -= 1
             self.changed.notify_all()
@@ -204,6 +226,15 @@ class _Jobs:
     def wait(self) -> None:
         with self.changed:
             self.changed.wait_for(lambda: self.count <= 0, timeout=JOB_LIMIT)
+
+
+def _due_in(eta: str | None) -> float:
+    """Seconds until a message's eta (Celery's header, ISO 8601), 0 if none."""
+    if not eta:
+        return 0.0
+    when = datetime.fromisoformat(eta)
+    now = datetime.now(when.tzinfo or UTC).replace(tzinfo=when.tzinfo)
+    return (when - now).total_seconds()
 
 
 _jobs: _Jobs | None = None  # made by run_queued_jobs_here, on step 8 on
@@ -218,6 +249,7 @@ def worker_log() -> _Jobs:
     _jobs.published.clear()
     _jobs.ran.clear()
     _jobs.retried.clear()
+    _jobs.held.clear()
     return _jobs
 
 

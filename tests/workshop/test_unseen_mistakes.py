@@ -92,3 +92,21 @@ def test_every_checkpoint_passes_the_lint() -> None:
 
     for checkpoint in sorted((ROOT / "checkpoints").glob("step-*")):
         assert lint(checkpoint) == [], checkpoint.name
+
+
+def test_a_retry_due_in_minutes_holds_no_request(tmp_path: Path) -> None:
+    """A digest task with autoretry_for and no retry_backoff is retried after
+    Celery's default_retry_delay (180 s). The in-process worker holds that
+    message; the requests' waits for their jobs end there, not after
+    queue_support.JOB_LIMIT each (the row once took 57 s, and the retry test
+    'did not finish in 10 s' under the learner's limits). The one red check
+    names the pause it saw and the setting."""
+    from workshop.checks.suites import Limits, run_suites
+
+    [row] = [m for m in table.FRESH if "retry_backoff" in m.what]
+    app = table.apply(row, tmp_path)
+    [nine] = run_suites(ROOT, app, [9], limits=Limits())  # 10 s, as learners have
+    messages = [f.message for f in nine.failures] + nine.messages
+    assert len(messages) == 1, messages
+    first = table.first_line(messages[0])
+    assert "retry_backoff" in first and "180" in first, messages
