@@ -61,6 +61,7 @@ CHOSEN = {
     "1: types the parameter BackgroundTask (no s), imported from starlette",
     # FRESH: written before any message changed for them
     "9: marks the job failed without `with db:` before the 503",  # sqlite3's trace
+    "9: catches MailError before TryLater (a TryLater is a MailError)",  # its except
 }
 
 
