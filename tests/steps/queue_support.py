@@ -177,6 +177,10 @@ class _Jobs:
         # keeps its task's id, and is sent while that run is still going)
         self._held_ids: dict[str, int] = {}
         self._running: set[str] = set()
+        # each job the worker ran: (task, its arguments, its id); where app/
+        # sent each id (a job may start before its publish signal returns)
+        self.calls: list[tuple[object, tuple, dict, str]] = []
+        self._sent_from: dict[str, str | None] = {}
         self.changed = threading.Condition()
         # set while no TestClient request is being answered: as background
         # tasks do, a job starts only once the request that sent it returned
@@ -193,13 +197,17 @@ class _Jobs:
         task_unknown.connect(self._ran, weak=False)
         task_rejected.connect(self._ran, weak=False)
 
-    def _starting(self, sender=None, task_id=None, **_) -> None:
+    def _starting(self, sender=None, task_id=None, args=(), kwargs=None, **_) -> None:
         self.ran.append(getattr(sender, "name", str(sender)))
         self._running.add(task_id)
+        self.calls.append((sender, tuple(args or ()), dict(kwargs or {}), task_id))
         self.answered.wait(JOB_LIMIT)
 
     def _sent(self, sender=None, headers=None, **_) -> None:
+        from task_trace import app_caller
+
         self.published.append(str(sender))
+        self._sent_from[(headers or {}).get("id")] = app_caller()
         due = _due_in((headers or {}).get("eta"))
         if due > JOB_LIMIT:  # waiting for it would only wait out the limit
             self.held.append((str(sender), round(due, 1)))
@@ -222,6 +230,24 @@ class _Jobs:
         with self.changed:
             self.count -= 1
             self.changed.notify_all()
+
+    def disagreement(self) -> str | None:
+        """'app/main.py:65: welcome(subscriber_id: int) ran with 'ada@...' (a
+        str)': the first job the worker ran with an argument its task's
+        annotation does not take, and the app/ line that sent it."""
+        from task_trace import disagrees
+
+        for task, args, kwargs, task_id in self.calls:
+            name = getattr(task, "name", str(task)).rpartition(".")[2]
+            run = getattr(task, "run", None)
+            if run is not None and (wrong := disagrees(name, run, args, kwargs)):
+                where = self._sent_from.get(task_id)
+                sent = f"{where}: " if where else ""
+                return (
+                    f"{sent}the worker's job {wrong}: send {name}.delay(...) the"
+                    f" arguments {name}() takes, in its order"
+                )
+        return None
 
     def wait(self) -> None:
         with self.changed:
@@ -250,6 +276,7 @@ def worker_log() -> _Jobs:
     _jobs.ran.clear()
     _jobs.retried.clear()
     _jobs.held.clear()
+    _jobs.calls.clear()
     return _jobs
 
 

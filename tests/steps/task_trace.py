@@ -150,9 +150,18 @@ def ran_with(name: str) -> str | None:
         function = _functions.get(name)
     if not calls or function is None:
         return None
+    return disagrees(name, function, calls[-1])
+
+
+def disagrees(
+    name: str, function, args: tuple, kwargs: dict | None = None
+) -> str | None:
+    """'send_welcome_email(subscriber_id: int) ran with 'ada@example.com' (a
+    str)' when `function` ran with an argument its annotation does not take;
+    None when they agree (or the call does not bind)."""
     try:
         signature = inspect.signature(function)
-        bound = signature.bind(*calls[-1])
+        bound = signature.bind(*args, **(kwargs or {}))
     except (TypeError, ValueError):
         return None
     for parameter, value in bound.arguments.items():

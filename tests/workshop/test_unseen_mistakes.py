@@ -62,6 +62,7 @@ CHOSEN = {
     # FRESH: written before any message changed for them
     "9: marks the job failed without `with db:` before the 503",  # sqlite3's trace
     "9: catches MailError before TryLater (a TryLater is a MailError)",  # its except
+    "8: sends welcome.delay its arguments in the wrong order",  # the job's arguments
 }
 
 
