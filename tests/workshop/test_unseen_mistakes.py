@@ -63,6 +63,7 @@ CHOSEN = {
     "9: marks the job failed without `with db:` before the 503",  # sqlite3's trace
     "9: catches MailError before TryLater (a TryLater is a MailError)",  # its except
     "8: sends welcome.delay its arguments in the wrong order",  # the job's arguments
+    "3: forgets the db argument of the audit task",  # what each parameter got
 }
 
 

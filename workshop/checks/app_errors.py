@@ -18,7 +18,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from workshop.checks.diagnose import advice, in_context
+from workshop.checks.diagnose import CALLED_WRONGLY, advice, in_context
 
 _lock = threading.Lock()
 # (the exception, whether it was raised after the response: in a task; None:
@@ -150,7 +150,7 @@ def app_line(
             break
     frames = [f for f in traceback.extract_tb(error.__traceback__) if _in(f, app)]
     if not frames:
-        return None
+        return _misbound(error)
     last = frames[-1]
     where = f"app/{Path(last.filename).resolve().relative_to(app).as_posix()}"
     text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
@@ -161,6 +161,43 @@ def app_line(
         or advice(text)
     )
     return f"{line} — {found}" if found else line  # one line: where, what, fix
+
+
+def _misbound(error: BaseException) -> str | None:
+    """A task called with arguments its def does not take (a TypeError raised
+    by the call itself, so no frame of app/): each parameter, with the
+    argument it got, read from the caller that held the task (Starlette's
+    BackgroundTask: its func, args, kwargs). None when no such caller is seen
+    or the arguments cannot be laid out (too many, an unknown keyword)."""
+    import inspect
+
+    match = CALLED_WRONGLY.search(str(error))
+    if not isinstance(error, TypeError) or match is None:
+        return None
+    tb = error.__traceback__
+    while tb is not None:
+        holder = tb.tb_frame.f_locals.get("self")
+        func = getattr(holder, "func", None)
+        if getattr(func, "__name__", None) == match[1] and hasattr(holder, "args"):
+            break
+        tb = tb.tb_next
+    else:
+        return None
+    try:
+        signature = inspect.signature(func)
+        bound = signature.bind_partial(*holder.args, **getattr(holder, "kwargs", {}))
+    except (TypeError, ValueError):
+        return None
+    got = ", ".join(
+        f"{name}={bound.arguments[name]!r}" if name in bound.arguments else
+        f"no {name}"
+        for name in signature.parameters
+    )  # fmt: skip
+    name, parameters = match[1], ", ".join(signature.parameters)
+    return (
+        f"{name}({parameters}) got {got}: pass add_task({name}, ...) the"
+        f" arguments {name}() takes, in its order — TypeError: {error}"
+    )
 
 
 def _closed_here(text: str, filename: str, number: int) -> str | None:

@@ -116,7 +116,7 @@ def advice(message: str) -> str | None:
     return None
 
 
-_CALLED = re.compile(
+CALLED_WRONGLY = re.compile(
     r"(\w+)\(\) (?:got an unexpected keyword argument|missing \d+ "
     r"required positional argument|takes \d+ positional argument)"
 )
@@ -128,13 +128,13 @@ def in_context(message: str, source: str | None, in_task: bool | None) -> str | 
     line (`source`) and whether it ran in a background task (None: unknown).
     None when the evidence says nothing more than `advice`."""
     code = (source or "").replace(" ", "")
-    if (match := _CALLED.search(message)) and f"Depends({match[1]}(" in code:
+    if (match := CALLED_WRONGLY.search(message)) and f"Depends({match[1]}(" in code:
         name = match[1]
         return (
             f"fix: pass the dependency itself, Depends({name}), not "
             f"Depends({name}()): FastAPI calls it for each request"
         )
-    if (match := _CALLED.search(message)) and f"{match[1]}.delay(" in code:
+    if (match := CALLED_WRONGLY.search(message)) and f"{match[1]}.delay(" in code:
         name = match[1]
         return (
             f"fix: {name}.delay(...) must pass what {name}() takes, as plain "
