@@ -5,7 +5,8 @@ retries) says, from this trace, which clause took it: the app/ file and line,
 the clause as written, and, when a later clause of the same `try` names the
 exception's own class, that the later one never sees it. Traced only while a
 check asks (`Catches.start` to `stop`, in the thread that runs the app's
-code), and only in frames of app/.
+code), and only in frames of app/: an exception an `except` raised again is seen
+leaving by the app/ frame that called that one (the task that called it).
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ class Catches:
         self._app = str(self.app_dir)
         # the exception's id -> (it, the file, the line of the clause that took it)
         self.kept: dict[int, tuple[BaseException, str, int]] = {}
-        self._pending: dict[FrameType, BaseException] = {}
+        # a frame an exception is passing through: it, and the last `except`
+        # line of that frame tried for it since (the one that took it, once
+        # the frame runs a line that is not an `except`)
+        self._pending: dict[FrameType, tuple[BaseException, int | None]] = {}
+        self._headers: dict[str, set[int]] = {}
         self._previous = None
 
     def start(self) -> None:
@@ -40,16 +45,27 @@ class Catches:
         return self._local if frame.f_code.co_filename.startswith(self._app) else None
 
     def _local(self, frame: FrameType, event: str, arg: object):
-        if event == "exception":  # raised here, again, or passing through
+        if event == "exception":  # raised here, or passing through
             error = arg[1]  # type: ignore[index]
             self.kept.pop(id(error), None)
-            self._pending[frame] = error
-        elif event == "line" and frame in self._pending:  # an except took it
-            error = self._pending.pop(frame)
-            self.kept[id(error)] = (error, frame.f_code.co_filename, frame.f_lineno)
+            self._pending[frame] = (error, None)
+        elif event == "line" and frame in self._pending:
+            error, tried = self._pending[frame]
+            filename = frame.f_code.co_filename
+            if frame.f_lineno in self._except_lines(filename):  # tried for it
+                self._pending[frame] = (error, frame.f_lineno)
+                return self._local
+            del self._pending[frame]
+            if tried is not None:  # in the body of the last one tried: it took it
+                self.kept[id(error)] = (error, filename, tried)
         elif event == "return":
             self._pending.pop(frame, None)
         return self._local
+
+    def _except_lines(self, filename: str) -> set[int]:
+        if filename not in self._headers:
+            self._headers[filename] = _except_lines(filename)
+        return self._headers[filename]
 
     def kept_where(self, kind: type[BaseException]) -> str | None:
         """Which clause kept the last exception of `kind` the app kept, and the
@@ -72,6 +88,17 @@ class Catches:
         if _names(clause) == name:
             return f"{said}: raise it again there (`raise`)"
         return f"{said}: let it through first (`except {name}: raise` before it)"
+
+
+def _except_lines(filename: str) -> set[int]:
+    """The lines of the file's `except` clauses."""
+    try:
+        tree = ast.parse(Path(filename).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError):
+        return set()
+    return {
+        node.lineno for node in ast.walk(tree) if isinstance(node, ast.ExceptHandler)
+    }
 
 
 def _names(clause: str) -> str:
