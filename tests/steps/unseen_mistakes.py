@@ -2,7 +2,7 @@
 
 tests/steps/mistakes.py lists the classic mistakes, and every message is tuned
 to them. These were written afterwards, as a new user would make them, before
-any message was changed for them (issues 20 and 22): what `workshop check`
+any message was changed for them (issues 20 and 22; FRESH, steps 3-9): what `workshop check`
 says first for each is a measure of the loop, not a promise. Each row is an
 edit of checkpoint N's app (the same `Mistake`/`Edit` shape; an Edit whose
 file does not exist creates it) and a `verdict` words the first line must

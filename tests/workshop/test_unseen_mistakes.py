@@ -86,6 +86,9 @@ def test_every_edit_applies(tmp_path: Path) -> None:
         table.apply(mistake, tmp_path / str(number))
     # five of issue 20's moved to mistakes.py; LATER: ten more (issue 22)
     assert len(table.UNSEEN) >= 28 and len(table.LATER) >= 10
+    # FRESH: twelve of steps 3-9, at least five of them with Celery (8-9)
+    assert len(table.FRESH) >= 12
+    assert sum(m.step >= 8 for m in table.FRESH) >= 5
 
 
 def test_every_checkpoint_passes_the_lint() -> None:
