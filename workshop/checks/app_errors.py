@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from workshop.checks.diagnose import CALLED_WRONGLY, advice, in_context
+from workshop.checks.except_names import another_class
 
 _lock = threading.Lock()
 # (the exception, whether it was raised after the response: in a task; None:
@@ -156,7 +157,8 @@ def app_line(
     text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     line = f"{where}:{last.lineno}: {text}"
     found = (
-        _closed_here(text, last.filename, last.lineno)
+        another_class(error, app)
+        or _closed_here(text, last.filename, last.lineno)
         or in_context(text, last.line, in_task)
         or advice(text)
     )
