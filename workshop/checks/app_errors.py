@@ -20,6 +20,7 @@ from typing import Any
 
 from workshop.checks.diagnose import CALLED_WRONGLY, advice, in_context
 from workshop.checks.except_names import another_class
+from workshop.checks.sql_params import not_a_sequence
 
 _lock = threading.Lock()
 # (the exception, whether it was raised after the response: in a task; None:
@@ -158,6 +159,7 @@ def app_line(
     line = f"{where}:{last.lineno}: {text}"
     found = (
         another_class(error, app)
+        or not_a_sequence(error, app)
         or _closed_here(text, last.filename, last.lineno)
         or in_context(text, last.line, in_task)
         or advice(text)

@@ -21,7 +21,7 @@ def another_class(error: BaseException, app: Path) -> str | None:
     OperationalError; this one is kombu.exceptions': import that one', or None."""
     raised = type(error)
     names = {kind.__name__ for kind in raised.__mro__}
-    for frame, line in reversed(_app_frames(error.__traceback__, app)):
+    for frame, line in reversed(app_frames(error.__traceback__, app)):
         try:
             source = Path(frame.f_code.co_filename).read_text(encoding="utf-8")
             tree = ast.parse(source)
@@ -29,7 +29,7 @@ def another_class(error: BaseException, app: Path) -> str | None:
             continue
         for handler in _handlers_around(tree, line):
             for expr in _named(handler.type):
-                found = _look_up(expr, frame)
+                found = look_up(expr, frame)
                 if not isinstance(found, type) or found.__name__ not in names:
                     continue
                 if isinstance(error, found):
@@ -44,7 +44,7 @@ def another_class(error: BaseException, app: Path) -> str | None:
     return None
 
 
-def _app_frames(tb: TracebackType | None, app: Path) -> list[tuple[FrameType, int]]:
+def app_frames(tb: TracebackType | None, app: Path) -> list[tuple[FrameType, int]]:
     """The frames of app/ the error went through, outermost first."""
     found = []
     while tb is not None:
@@ -72,14 +72,15 @@ def _named(expr: ast.expr | None) -> list[ast.expr]:
     return [expr] if isinstance(expr, ast.Name | ast.Attribute) else []
 
 
-def _look_up(expr: ast.expr, frame: FrameType) -> Any:
+def look_up(expr: ast.expr, frame: FrameType) -> Any:
+    """What a name or attribute is bound to in `frame`, looked up, never called."""
     if isinstance(expr, ast.Name):
         for space in (frame.f_locals, frame.f_globals, vars(builtins)):
             if expr.id in space:
                 return space[expr.id]
         return None
     if isinstance(expr, ast.Attribute):
-        owner = _look_up(expr.value, frame)
+        owner = look_up(expr.value, frame)
         return getattr(owner, expr.attr, None) if owner is not None else None
     return None
 
