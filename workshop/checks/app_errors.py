@@ -20,6 +20,7 @@ from typing import Any
 
 from workshop.checks.diagnose import CALLED_WRONGLY, advice, in_context
 from workshop.checks.except_names import another_class
+from workshop.checks.none_rows import none_unpacked
 from workshop.checks.sql_params import not_a_sequence
 
 _lock = threading.Lock()
@@ -160,6 +161,7 @@ def app_line(
     found = (
         another_class(error, app)
         or not_a_sequence(error, app)
+        or none_unpacked(error, app)
         or _closed_here(text, last.filename, last.lineno)
         or in_context(text, last.line, in_task)
         or advice(text)
