@@ -10,10 +10,9 @@ in that frame (names and attributes only, looked up, never called).
 from __future__ import annotations
 
 import ast
-import builtins
 from pathlib import Path
-from types import FrameType, TracebackType
-from typing import Any
+
+from workshop.checks.app_frames import app_frames, look_up, where
 
 
 def another_class(error: BaseException, app: Path) -> str | None:
@@ -21,37 +20,23 @@ def another_class(error: BaseException, app: Path) -> str | None:
     OperationalError; this one is kombu.exceptions': import that one', or None."""
     raised = type(error)
     names = {kind.__name__ for kind in raised.__mro__}
-    for frame, line in reversed(app_frames(error.__traceback__, app)):
-        try:
-            source = Path(frame.f_code.co_filename).read_text(encoding="utf-8")
-            tree = ast.parse(source)
-        except (OSError, SyntaxError, ValueError):
-            continue
-        for handler in _handlers_around(tree, line):
+    for seen in reversed(app_frames(error, app)):
+        frame = seen.frame
+        for handler in _handlers_around(seen.tree, seen.line):
             for expr in _named(handler.type):
                 found = look_up(expr, frame)
                 if not isinstance(found, type) or found.__name__ not in names:
                     continue
                 if isinstance(error, found):
                     return None  # it does catch it (and raised it again)
-                where = _where(frame, app, handler.lineno)
+                at = where(frame, app, handler.lineno)
                 return (
-                    f"`except {ast.unparse(expr)}` ({where})"
+                    f"`except {ast.unparse(expr)}` ({at})"
                     f" names {found.__module__}.{found.__name__}, but this one is"
                     f" {raised.__module__}.{raised.__name__}: import that one"
                     f" (from {raised.__module__} import {raised.__name__})"
                 )
     return None
-
-
-def app_frames(tb: TracebackType | None, app: Path) -> list[tuple[FrameType, int]]:
-    """The frames of app/ the error went through, outermost first."""
-    found = []
-    while tb is not None:
-        if Path(tb.tb_frame.f_code.co_filename).resolve().is_relative_to(app):
-            found.append((tb.tb_frame, tb.tb_lineno))
-        tb = tb.tb_next
-    return found
 
 
 def _handlers_around(tree: ast.AST, line: int) -> list[ast.ExceptHandler]:
@@ -70,21 +55,3 @@ def _named(expr: ast.expr | None) -> list[ast.expr]:
     if isinstance(expr, ast.Tuple):
         return [e for e in expr.elts if isinstance(e, ast.Name | ast.Attribute)]
     return [expr] if isinstance(expr, ast.Name | ast.Attribute) else []
-
-
-def look_up(expr: ast.expr, frame: FrameType) -> Any:
-    """What a name or attribute is bound to in `frame`, looked up, never called."""
-    if isinstance(expr, ast.Name):
-        for space in (frame.f_locals, frame.f_globals, vars(builtins)):
-            if expr.id in space:
-                return space[expr.id]
-        return None
-    if isinstance(expr, ast.Attribute):
-        owner = look_up(expr.value, frame)
-        return getattr(owner, expr.attr, None) if owner is not None else None
-    return None
-
-
-def _where(frame: FrameType, app: Path, line: int) -> str:
-    file = Path(frame.f_code.co_filename).resolve()
-    return f"app/{file.relative_to(app).as_posix()}:{line}"

@@ -9,23 +9,21 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from workshop.checks.except_names import app_frames
+from workshop.checks.app_frames import app_frames, spans
 
 
 def none_unpacked(error: BaseException, app: Path) -> str | None:
     """'`row` is None here (`Job(**row)`): its .fetchone() at line 160 found no
     row; check it first (if row is None: raise HTTPException(404, ...))'."""
-    frames = app_frames(error.__traceback__, app)
-    if not isinstance(error, TypeError) or not frames:
+    if not isinstance(error, TypeError):
         return None
-    frame, line = frames[-1]
-    try:
-        source = Path(frame.f_code.co_filename).read_text(encoding="utf-8")
-        tree = ast.parse(source)
-    except (OSError, SyntaxError, ValueError):
+    frames = app_frames(error, app)
+    if not frames:
         return None
+    seen = frames[-1]
+    frame, tree = seen.frame, seen.tree
     for call in ast.walk(tree):
-        if not isinstance(call, ast.Call) or not _spans(call, line):
+        if not isinstance(call, ast.Call) or not spans(call, seen.line):
             continue
         for keyword in call.keywords:
             name = keyword.value
@@ -42,10 +40,6 @@ def none_unpacked(error: BaseException, app: Path) -> str | None:
                 )
             return f"{said}: check it for None before unpacking it"
     return None
-
-
-def _spans(node: ast.AST, line: int) -> bool:
-    return node.lineno <= line <= (node.end_lineno or node.lineno)  # type: ignore[attr-defined]
 
 
 def _fetched_at(tree: ast.AST, first_line: int, name: str) -> int | None:

@@ -11,22 +11,20 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from workshop.checks.except_names import app_frames, look_up
+from workshop.checks.app_frames import app_frames, look_up, spans
 
 
 def not_a_sequence(error: BaseException, app: Path) -> str | None:
     """'.execute(...) got 7 (an int) as its parameters: ... (subscriber_id,)'."""
-    frames = app_frames(error.__traceback__, app)
-    if not isinstance(error, sqlite3.Error) or not frames:
+    if not isinstance(error, sqlite3.Error):
         return None
-    frame, line = frames[-1]
-    try:
-        source = Path(frame.f_code.co_filename).read_text(encoding="utf-8")
-        tree = ast.parse(source)
-    except (OSError, SyntaxError, ValueError):
+    frames = app_frames(error, app)
+    if not frames:
         return None
-    for call in ast.walk(tree):
-        if not _execute_at(call, line):
+    seen = frames[-1]
+    frame, source = seen.frame, seen.source
+    for call in ast.walk(seen.tree):
+        if not _execute_at(call, seen.line):
             continue
         parameters = call.args[1]  # type: ignore[attr-defined]
         if not isinstance(parameters, ast.Name | ast.Attribute):
@@ -51,5 +49,5 @@ def _execute_at(node: ast.AST, line: int) -> bool:
         and isinstance(node.func, ast.Attribute)
         and node.func.attr in ("execute", "executemany")
         and len(node.args) >= 2
-        and node.lineno <= line <= (node.end_lineno or node.lineno)
+        and spans(node, line)
     )
