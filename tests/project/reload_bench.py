@@ -51,7 +51,11 @@ def answer(url: str, want: bytes, limit: float = 30.0) -> float:
 
 
 def route(number: int) -> str:
-    return f"\n\n@app.get('/r{number}')\ndef r{number}() -> str:\n    return 'round-{number}'\n"
+    """One more route for app/main.py: GET /rN answers 'round-N'."""
+    return (
+        f"\n\n@app.get('/r{number}')\n"
+        f"def r{number}() -> str:\n    return 'round-{number}'\n"
+    )
 
 
 def measure(clone: Path, command: list[str], port: int, rounds: int, think: float):
