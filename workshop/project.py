@@ -68,10 +68,6 @@ class Step:
     def guide(self) -> Path:
         return self.checkpoint / "README.md"
 
-    @property
-    def suite(self) -> Path:
-        return self.root / SUITES / f"test_step_{self.number}.py"
-
     @cached_property
     def title(self) -> str:
         """The guide's first heading, e.g. 'Step 1 — Respond first, work after'."""

@@ -65,9 +65,6 @@ class Request:
     # was read: (start, end, by whom), see Timeline.stalled
     stalls: list[tuple[float, float, str]] = field(default_factory=list)
 
-    def running_tasks(self) -> bool:
-        return any(e.kind == "task" and e.end is None for e in self.events)
-
     def earliest_new(self) -> float:
         """The earliest a row that appears now can have been written.
 
