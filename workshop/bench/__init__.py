@@ -7,11 +7,11 @@ prints p50/p95/p99 latency, throughput and the ratios the workshop claims.
 the instructor's `workshop room` over generated learner repositories.
 
 Modules: stats (percentiles, claims), server (uvicorn subprocess), load (the
-async httpx client), scenarios (what is measured, the timeline's overhead
-too), report (text and JSON), demo_app (the trap and the ceiling). The
-benchmarks of the tool itself live with the author tools:
-workshop/course/loop_bench.py (`--loop`), workshop/course/room_bench.py
-(`--room`).
+async httpx client), scenarios (what is measured), report (text and JSON),
+demo_app (the trap and the ceiling). The benchmarks of the tool itself live
+with the author tools: workshop/course/loop_bench.py (`--loop`),
+workshop/course/room_bench.py (`--room`), workshop/course/overhead_bench.py
+(`--scenario overhead`, the timeline's cost).
 """
 
 from __future__ import annotations
@@ -25,8 +25,10 @@ from typing import Any
 from workshop.errors import WorkshopError
 
 SCENARIO_NAMES = ("response", "trap", "ceiling", "overhead", "queue")
-# queue needs a Redis server and takes a minute: only when asked for
-DEFAULT_SCENARIOS = SCENARIO_NAMES[:4]
+# The lesson's three by default. overhead measures the tool (the timeline's
+# cost: workshop/course/overhead_bench.py), queue needs a Redis server and
+# takes a minute: each only when asked for.
+DEFAULT_SCENARIOS = ("response", "trap", "ceiling")
 ALIASES = {
     "a": "response",
     "b": "trap",
@@ -65,9 +67,9 @@ def add_arguments(parser: argparse.ArgumentParser, name: str = "bench") -> None:
         "--scenario",
         action="append",
         metavar="NAME",
-        help="response (a), trap (b), ceiling (c), overhead (d, the timeline's) or "
-        "queue (e, step 8 against step 1; needs Redis); repeat for several "
-        "(all but queue)",
+        help="response (a), trap (b), ceiling (c), overhead (d, the timeline's "
+        "cost, for authors) or queue (e, step 8 against step 1; needs Redis); "
+        "repeat for several (default: a, b and c)",
     )
     add(
         "--slots",

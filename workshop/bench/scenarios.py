@@ -1,9 +1,11 @@
-"""The three questions the bench answers, each against real uvicorn servers.
+"""The three questions the learner's bench answers, each against real uvicorn servers.
 
 - response: does POST /subscribers wait for the welcome email? (step 0 vs 1)
 - trap: a blocking call in an `async def` task stalls every other request.
 - ceiling: `def` tasks share the 40-thread pool; where respond-first stops.
-- overhead: what `workshop serve`'s timeline costs step 1's POST /subscribers.
+
+(What the tool itself costs, the timeline's overhead, is an author's measure:
+workshop/course/overhead_bench.py, on the same servers and load.)
 
 Every run gets a fresh server (its own process and database), so no run
 inherits another's pending tasks. Runs that are compared with each other as
@@ -26,11 +28,10 @@ import httpx
 
 from workshop.bench.load import Samples, client, drive, timed, warm_up
 from workshop.bench.server import Server
-from workshop.bench.stats import Claim, Summary, at_least, at_most, median, ratio
+from workshop.bench.stats import Claim, Summary, at_least, at_most, ratio
 
 DEMO_APP = "workshop.bench.demo_app:app"
 CHECKPOINT_APP = "app.main:app"
-TIMELINE_APP = "workshop.timeline.served:app"  # what `workshop serve` runs
 
 # How close "within" means, as the issue states the claims.
 RESPONSE_VS_BASELINE = 1.2  # step 1 p50 <= 1.2 x the no-email baseline
@@ -43,9 +44,7 @@ ENDPOINT_AT_CEILING = 1.5  # past it, a def endpoint serves <= 1.5 x threads / d
 DEFAULT_THREADS = 40  # anyio's default threadpool size (what Starlette uses)
 DELIVERY_SLACK = 10.0  # seconds beyond the threadpool's pace to wait for emails
 DELIVERY_POLL = 0.05  # seconds between polls of the outbox during a flood
-TIMELINE_OVERHEAD = 1.2  # timeline on: p50 <= 1.2 x off (median of the runs)
 PAGE_POLL = 0.25  # seconds between the timeline page's fetches (page.html)
-OVERHEAD_RUNS = 3
 
 
 @dataclass(frozen=True)
@@ -134,7 +133,7 @@ async def serving(
 # --- a) response ------------------------------------------------------------
 
 
-async def _post_subscribers(
+async def post_subscribers(
     options: Options, servers: dict[str, Server], watched: str | None = None
 ) -> list[Summary]:
     """POST /subscribers to every server at the same time, each at the same
@@ -193,7 +192,7 @@ async def response(options: Options, step0: Path, step1: Path) -> Result:
         f"(the same request, database writes and task; only the email's wait is "
         f"gone). The three run at the same time, on three servers.",
     )
-    inline, background, baseline = await _post_subscribers(
+    inline, background, baseline = await post_subscribers(
         options,
         {
             f"step 0, email inline, {d:g} s": checkpoint_server(step0, d),
@@ -466,54 +465,3 @@ def ceiling_claims(in_threads: Flood, on_loop: Flood, delay: float) -> list[Clai
             ENDPOINT_AT_CEILING,
         ),
     ]
-
-
-# --- d) overhead ------------------------------------------------------------
-
-
-async def overhead(options: Options, step1: Path) -> Result:
-    d = options.delay
-    result = Result(
-        "overhead",
-        "What the timeline costs a request",
-        f"POST /subscribers on checkpoint step-1 (MAIL_DELAY={d:g} s, paced as in "
-        f"a) on two servers at the same time: the app alone, and the app as "
-        f"`workshop serve` runs it, inside the timeline's wrapper "
-        f"({TIMELINE_APP}: every request, task and email recorded), with its "
-        f"page open (timeline.json fetched every {PAGE_POLL:g} s, as the page "
-        f"does). "
-        f"{OVERHEAD_RUNS} runs, each on fresh servers; the claim takes the median "
-        f"of the runs' p50 ratios.",
-    )
-    ratios, p50s = [], {"off": [], "on": []}
-    for run in range(1, OVERHEAD_RUNS + 1):
-        on_label = f"run {run}: timeline on"
-        off, on = await _post_subscribers(
-            options,
-            {
-                f"run {run}: timeline off": checkpoint_server(step1, d),
-                on_label: checkpoint_server(step1, d, TIMELINE_APP),
-            },
-            watched=on_label,
-        )
-        result.runs += [off, on]
-        ratios.append(ratio(on.p50, off.p50))
-        p50s["off"].append(off.p50)
-        p50s["on"].append(on.p50)
-    for name, values in p50s.items():
-        result.facts.append(
-            Fact(f"timeline {name}: median of the p50s", median(values) * 1000, "ms")
-        )
-    result.notes.append(
-        "p50 on / off, run by run: " + ", ".join(f"{r:.2f}x" for r in ratios)
-    )
-    result.claims.append(overhead_claim(ratios))
-    return result
-
-
-def overhead_claim(ratios: list[float]) -> Claim:
-    return at_most(
-        "timeline on: p50 / timeline off p50 (median of the runs)",
-        median(ratios),
-        TIMELINE_OVERHEAD,
-    )
