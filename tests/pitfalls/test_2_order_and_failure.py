@@ -3,11 +3,14 @@
 `BackgroundTasks` awaits its tasks one by one in the order they were added,
 `def` and `async def` alike. When one raises, the loop stops: later tasks never
 run. The client has its response already (status 200); the error only reaches
-the server log ("Exception in ASGI application" with the traceback).
+the server log ("Exception in ASGI application" with the traceback), and
+uvicorn closes that client's keep-alive connection.
 """
 
 import logging
+import socket
 
+import pytest
 from fastapi import BackgroundTasks, FastAPI
 
 
@@ -106,3 +109,45 @@ def test_failing_task_skips_later_tasks_and_only_reaches_the_server_log(
     assert isinstance(record.exc_info[1], RuntimeError)
     assert "admin notice about ada@example.com lost" in caplog.text  # traceback
     assert events == ["welcome email to ada@example.com"]  # audit entry skipped
+
+
+def test_a_failing_task_also_closes_the_clients_connection(serve, caplog, wait_until):
+    """The response was already sent, so uvicorn cannot answer 500: it logs the
+    error and closes that keep-alive connection (the client reads end-of-file).
+    Without a failing task the same connection stays open."""
+    app = FastAPI()
+
+    def notify_admin(fail: bool) -> None:
+        if fail:
+            raise RuntimeError("mail server down")
+
+    @app.post("/subscribers")
+    async def subscribe(background_tasks: BackgroundTasks, fail: bool) -> dict:
+        background_tasks.add_task(notify_admin, fail)
+        return {"email": "ada@example.com"}
+
+    server = serve(app)
+    caplog.set_level(logging.ERROR, logger="uvicorn.error")
+    host, port = server.url.removeprefix("http://").split(":")
+
+    def post(fail: bool) -> socket.socket:
+        conn = socket.create_connection((host, int(port)), timeout=5)
+        conn.sendall(
+            f"POST /subscribers?fail={fail} HTTP/1.1\r\nHost: x\r\n"
+            "Content-Length: 0\r\n\r\n".encode()
+        )
+        head = b""
+        while not head.endswith(b'"ada@example.com"}'):
+            head += conn.recv(1024)
+        assert head.startswith(b"HTTP/1.1 200")
+        return conn
+
+    kept = post(fail=False)
+    closed = post(fail=True)
+    wait_until(lambda: "Exception in ASGI application" in caplog.text, "logged")
+    assert closed.recv(1024) == b""  # end-of-file: the server closed it
+    kept.settimeout(0.2)
+    with pytest.raises(TimeoutError):
+        kept.recv(1024)  # still open, nothing to read
+    kept.close()
+    closed.close()
