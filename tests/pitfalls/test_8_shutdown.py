@@ -9,6 +9,9 @@ Background tasks live only in the server process's memory.
   thread cannot be cancelled: on SIGINT the process waits for it to finish; on
   SIGTERM uvicorn re-raises the signal once it is done, which kills the
   process, thread and task included.
+- A second Ctrl+C while uvicorn waits forces it: an `async def` task is
+  cancelled; a `def` task's thread still runs to its end before the process
+  exits.
 - A killed process (SIGKILL, OOM killer, power loss) loses every queued and
   running task: nothing is left to finish them.
 
@@ -206,3 +209,35 @@ def test_timeout_graceful_shutdown_sigterm_kills_a_def_task(uvicorn, wait_until)
 
     assert "Cancel 1 running task(s)" in server.log()
     assert not server.marker("delivered").exists()
+
+
+def test_a_second_ctrl_c_cancels_an_async_task(uvicorn, wait_until):
+    """Ctrl+C while uvicorn waits for the tasks forces it ("CTRL+C to force
+    quit"): an `async def` task is cancelled and never finishes."""
+    server = uvicorn()
+    server.queue_task("async", wait_until)
+
+    server.process.send_signal(signal.SIGINT)
+    server.wait_for_log("Waiting for background tasks to complete.", wait_until)
+    server.process.send_signal(signal.SIGINT)
+    server.process.wait(WAIT)  # exits although the gate was never opened
+
+    assert server.marker("cancelled").exists()
+    assert not server.marker("delivered").exists()
+
+
+def test_a_second_ctrl_c_leaves_a_def_task_running_to_its_end(uvicorn, wait_until):
+    """The same second Ctrl+C cannot stop a `def` task's thread: uvicorn is done,
+    the process exits only when the thread has finished its work."""
+    server = uvicorn()
+    server.queue_task("sync", wait_until)
+
+    server.process.send_signal(signal.SIGINT)
+    server.wait_for_log("Waiting for background tasks to complete.", wait_until)
+    server.process.send_signal(signal.SIGINT)
+    server.wait_for_log("Finished server process", wait_until)
+    assert server.process.poll() is None  # uvicorn is done, the thread is not
+    server.open_gate()
+
+    assert server.process.wait(WAIT) == 0
+    assert server.marker("delivered").exists()
