@@ -144,8 +144,8 @@ def test_the_reading_finds_a_wrong_sample_and_lets_an_elided_one_pass() -> None:
     assert problems(renamed, model) == ["fields the model does not have: ['to']"]
     guide = (
         "```console\n$ curl -s -X POST http://127.0.0.1:8000/subscribers \\\n"
-        "    -d '{\"email\": \"a\"}'\n{\"id\":1}\n$ curl -s "
-        "http://127.0.0.1:8000/outbox   # later\n[{\"id\":1,...}]\n```\n"
+        '    -d \'{"email": "a"}\'\n{"id":1}\n$ curl -s '
+        'http://127.0.0.1:8000/outbox   # later\n[{"id":1,...}]\n```\n'
     )
     assert samples(guide) == [
         ("POST", "/subscribers", '{"id":1}'),
