@@ -286,3 +286,16 @@ def test_the_spare_has_pytests_plugins_imported_before_the_save(
     code, out, err = run_workshop("check", "0", "--verbose", cwd=workshop_repo)
     assert code == 0
     assert "PytestAssertRewriteWarning" not in out + err
+
+
+def test_one_error_through_every_step_offers_the_hint_of_the_step_asked_for(
+    workshop_repo, run_workshop
+) -> None:
+    """`check 2` on an app every suite fails the same way: step 0 shows the
+    error first only because its suite reached the code first; the hint is
+    step 2's, the one being worked on."""
+    (workshop_repo / "app" / "main.py").write_text("STEP = = 0\n")
+    code, out, _ = run_workshop("check", "2", cwd=workshop_repo)
+    assert code == 1
+    assert "(the same error as step 0)" in out
+    assert "Stuck? Run: workshop hint 2" in out

@@ -110,3 +110,24 @@ def test_an_earlier_step_red_on_a_discarded_job_leads_with_the_workers_reason(
         first = table.first_line(failure.message)
         assert "Received unregistered task" in first, failure.message
         assert "define send_digest in app/worker.py" in first, failure.message
+
+
+def test_an_app_error_the_test_client_raises_again_is_said_once(tmp_path) -> None:
+    """A task that raises: the TestClient raises the same error in the test, and
+    the message says it once, where the app raised it."""
+    raising = table.Mistake(
+        3,
+        "the admin notice raises",
+        (
+            table.Edit(
+                "tasks.py",
+                "async def notify_admin(email: str, *, name: str) -> None:\n",
+                "async def notify_admin(email: str, *, name: str) -> None:\n"
+                '    raise RuntimeError("mail server down")\n',
+            ),
+        ),
+        ("RuntimeError: mail server down",),
+    )
+    _check, message = table.first_message(raising, tmp_path)
+    assert message.startswith("app/tasks.py:20: RuntimeError: mail server down")
+    assert message.count("mail server down") == 1, message

@@ -198,8 +198,10 @@ class Collector:
             self.raw[report.nodeid] = message
             where: str | None = failure_location(report, self.root)
             if raised := self._app_raised():  # the app's own error comes first
-                # its fix is read where it raised; the test's reading follows
-                message, where = f"{raised}\n{message}", None
+                # its fix is read where it raised; the test's reading follows,
+                # unless it only repeats that error (the TestClient re-raised it)
+                said = message if message.strip() not in raised else ""
+                message, where = f"{raised}\n{said}".rstrip("\n"), None
             else:
                 message = self._with_advice(message, report.nodeid)
             step.failures.append(Failure(report.nodeid, expectation, message, where))

@@ -67,11 +67,21 @@ def check(
     red = [r for r in results if not r.ok]
     print()
     if red:
-        print(f"Stuck? Run: {style(f'workshop hint {red[0].number}', 'bold')}")
+        print(f"Stuck? Run: {style(f'workshop hint {hint_for(red, last)}', 'bold')}")
         return 1
     total = sum(r.passed for r in results)
     print(ok(f"All {total} checks of {span(numbers)} pass."))
     return 0
+
+
+def hint_for(red: list[StepResult], asked: int) -> int:
+    """The step whose hints to offer: the first red one, unless every red step
+    fails with the step asked for's own error (an earlier suite only reached the
+    same code first): then the step asked for, the one being worked on."""
+    last = red[-1]
+    cause = root_cause(last)
+    same = cause is not None and all(root_cause(r) == cause for r in red)
+    return last.number if last.number == asked and same else red[0].number
 
 
 def print_all(found: list[Step], results: list[StepResult]) -> None:
