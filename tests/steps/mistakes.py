@@ -282,6 +282,18 @@ MISTAKES: list[Mistake] = [
         ("audit entry", "before the admin notice", "add_task"),
     ),
     Mistake(
+        3,
+        "writes the audit entry without `with db:` (never committed)",
+        (
+            Edit(
+                "tasks.py",
+                '    with db:\n        db.execute("INSERT INTO audit',
+                '    if db:\n        db.execute("INSERT INTO audit',
+            ),
+        ),
+        ("never committed", "inside `with db:`"),
+    ),
+    Mistake(
         4,
         "writes the audit entry inline in the dependency",
         (Edit("main.py", DEPENDENCY_4, 'write_audit_entry(db, "request", detail)'),),
