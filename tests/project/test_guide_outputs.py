@@ -151,3 +151,34 @@ def test_the_reading_finds_a_wrong_sample_and_lets_an_elided_one_pass() -> None:
         ("POST", "/subscribers", '{"id":1}'),
         ("GET", "/outbox", '[{"id":1,...}]'),
     ]
+
+
+def fenced(text: str) -> list[str]:
+    """The text of each fenced code block, in order."""
+    blocks: list[str] = []
+    inside: list[str] | None = None
+    for line in text.splitlines():
+        if line.startswith("```"):
+            if inside is None:
+                inside = []
+            else:
+                blocks.append("\n".join(inside))
+                inside = None
+        elif inside is not None:
+            inside.append(line)
+    return blocks
+
+
+def test_step_1_shows_what_check_prints_on_step_0() -> None:
+    """The red check step 1's guide shows is what `workshop check 1` prints on
+    step 0's app, line for line (the path:line of the test included)."""
+    guide = (CHECKPOINTS / "step-1" / "README.md").read_text(encoding="utf-8")
+    shown = next(b for b in fenced(guide) if "✗ Step 1" in b)
+    out = subprocess.run(
+        [sys.executable, "-m", "workshop", "check", "1", "--checkpoint", "0"],
+        cwd=ROOT, env={**os.environ, "NO_COLOR": "1"}, capture_output=True,
+        text=True, check=False,
+    ).stdout  # fmt: skip
+    printed = out.splitlines()
+    missing = [line for line in shown.splitlines() if line and line not in printed]
+    assert not missing, f"the guide shows lines check does not print: {missing}\n{out}"
