@@ -11,8 +11,10 @@ shows `status`: where you are, what is next.
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -277,10 +279,19 @@ REGISTRY = [
 COMMANDS = {entry.name: entry for entry in REGISTRY}
 
 
+UNKNOWN_COMMAND = r"argument command: invalid choice: '(.*)' \(choose from .*\)"
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, with its errors on one line (usage stays behind --help)."""
 
     def error(self, message: str) -> NoReturn:
+        if found := re.fullmatch(UNKNOWN_COMMAND, message):
+            given = found[1]
+            close = difflib.get_close_matches(given, COMMANDS, n=1)
+            message = f"unknown command '{given}'" + (
+                f": did you mean '{close[0]}'?" if close else ""
+            )
         self.exit(2, f"{self.prog}: {message} (see '{self.prog} --help')\n")
 
 

@@ -47,7 +47,11 @@ def test_version(workshop_repo, run_workshop) -> None:
 def test_unknown_command_and_option(workshop_repo, run_workshop) -> None:
     code, out, err = run_workshop("frobnicate", cwd=workshop_repo)
     assert code == 2 and out == ""
-    assert "invalid choice: 'frobnicate'" in err
+    assert err == "workshop: unknown command 'frobnicate' (see 'workshop --help')\n"
+    code, out, err = run_workshop("chek", cwd=workshop_repo)  # a typo: one line
+    assert code == 2 and out == ""
+    assert err.startswith("workshop: unknown command 'chek': did you mean 'check'?")
+    assert len(err.splitlines()) == 1 and "choose from" not in err
     code, out, err = run_workshop("check", "--frobnicate", cwd=workshop_repo)
     assert code == 2 and out == ""
     assert "unrecognized arguments: --frobnicate" in err
