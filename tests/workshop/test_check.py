@@ -299,3 +299,24 @@ def test_one_error_through_every_step_offers_the_hint_of_the_step_asked_for(
     assert code == 1
     assert "(the same error as step 0)" in out
     assert "Stuck? Run: workshop hint 2" in out
+
+
+def test_checking_ahead_says_which_steps_are_not_yours_yet(
+    workshop_repo, run_workshop
+) -> None:
+    """`check 2` on step 1: step 2 is red because the learner is not there yet,
+    and the output says so in one line, with the guide of the step they are on;
+    the hint stays the step they are on."""
+    assert run_workshop("check", cwd=workshop_repo).code == 1  # on step 1
+    code, out, _ = run_workshop("check", "2", cwd=workshop_repo)
+    assert code == 1
+    assert (
+        "Step 2: after step 1, the step you are on, so red until you get there"
+        " (step 1's guide: checkpoints/step-1/README.md)." in out
+    )
+    assert "Stuck? Run: workshop hint 1" in out
+    catch_up(workshop_repo, 1)
+    assert run_workshop("check", cwd=workshop_repo).code == 0  # step 1 done
+    code, out, _ = run_workshop("check", "2", cwd=workshop_repo)
+    assert code == 1 and "after step" not in out  # step 2 is the learner's now
+    assert "Stuck? Run: workshop hint 2" in out

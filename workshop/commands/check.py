@@ -67,11 +67,33 @@ def check(
     red = [r for r in results if not r.ok]
     print()
     if red:
-        print(f"Stuck? Run: {style(f'workshop hint {hint_for(red, last)}', 'bold')}")
+        note = ahead_note(root, red) if checkpoint is None else None
+        if note:
+            print(note)
+            on = progress.recorded_step(root)
+            red = [r for r in red if on is None or r.number <= on.number]
+            last = min(last, on.number) if on else last
+        if red:
+            hint = hint_for(red, last)
+            print(f"Stuck? Run: {style(f'workshop hint {hint}', 'bold')}")
         return 1
     total = sum(r.passed for r in results)
     print(ok(f"All {total} checks of {span(numbers)} pass."))
     return 0
+
+
+def ahead_note(root: Path, red: list[StepResult]) -> str | None:
+    """One line for the red steps after the one the learner is on (red is
+    expected there), with the guide of the step they are on."""
+    on = progress.recorded_step(root)
+    ahead = [r.number for r in red if on is not None and r.number > on.number]
+    if on is None or not ahead:
+        return None
+    guide = on.guide.relative_to(root).as_posix()
+    return (
+        f"{span(ahead).capitalize()}: after step {on.number}, the step you are on,"
+        f" so red until you get there (step {on.number}'s guide: {guide})."
+    )
 
 
 def hint_for(red: list[StepResult], asked: int) -> int:
