@@ -320,3 +320,26 @@ def test_checking_ahead_says_which_steps_are_not_yours_yet(
     code, out, _ = run_workshop("check", "2", cwd=workshop_repo)
     assert code == 1 and "after step" not in out  # step 2 is the learner's now
     assert "Stuck? Run: workshop hint 2" in out
+
+
+def test_one_first_line_is_one_error_whatever_each_test_adds(
+    workshop_repo, run_workshop, git
+) -> None:
+    """Two steps whose first failure starts with the same line (the app's error,
+    the fix) and goes on with each test's own reading: one error, shown once,
+    at the step you are on; the earlier step only names it."""
+    for n in (0, 1):
+        suite = workshop_repo / "tests" / "steps" / f"test_step_{n}.py"
+        suite.write_text(
+            "import pytest\n\n\n"
+            f"def test_step_{n}() -> None:\n"
+            f'    """Step {n} works."""\n'
+            f"    pytest.fail('app/main.py:1: the same fix\\nwhat test {n} saw')\n"
+        )
+    git(workshop_repo, "commit", "-qam", "the course's suites")  # not the learner's
+    (workshop_repo / ".workshop").mkdir(exist_ok=True)
+    (workshop_repo / ".workshop" / "progress.json").write_text('{"done": 0}\n')
+    code, out, _ = run_workshop("check", cwd=workshop_repo)
+    assert code == 1
+    assert out.count("the same fix") == 1, out
+    assert "(step 0 fails too, with the same error)" in out

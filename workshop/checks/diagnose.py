@@ -24,7 +24,8 @@ ADVICE: list[tuple[re.Pattern[str], str]] = [
             r"|the first argument must be callable"
         ),
         "fix: pass the function and its arguments to add_task, not a call: "
-        "add_task(send_welcome_email, email), not add_task(send_welcome_email(email))",
+        "add_task(send_welcome_email, subscriber), not "
+        "add_task(send_welcome_email(subscriber))",
     ),
     (
         re.compile(r"name '(\w+)' is not defined"),

@@ -19,10 +19,11 @@ def span(numbers: list[int]) -> str:
 
 
 def root_cause(result: StepResult) -> str | None:
-    """The first thing wrong with a step: what makes two steps fail alike."""
+    """The first thing wrong with a step, as its first line (the one a learner
+    reads): what makes two steps fail alike, whatever each test adds below."""
     if result.messages:
-        return result.messages[0]
-    return result.failures[0].message if result.failures else None
+        return result.messages[0].partition("\n")[0]
+    return result.failures[0].message.partition("\n")[0] if result.failures else None
 
 
 def first_problem(result: StepResult) -> dict[str, str | None] | None:
