@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -25,6 +26,7 @@ from starlette.background import BackgroundTask
 from workshop.timeline import instrument
 from workshop.timeline.database import Database
 
+MORE = 0.2  # seconds a task works on after its email: a gap to tell apart
 OUTBOX = (
     "CREATE TABLE outbox (id INTEGER PRIMARY KEY, recipient TEXT, status TEXT,"
     " error TEXT)"
@@ -46,6 +48,10 @@ def newsletter(db_path: Path) -> FastAPI:
     def audit(event: str) -> None:
         pass
 
+    def send_email_then_more(to: str) -> None:
+        send_email(to)
+        time.sleep(MORE)  # the task goes on after its email is sent
+
     def broken() -> None:
         raise RuntimeError("the mail server is down")
 
@@ -58,6 +64,11 @@ def newsletter(db_path: Path) -> FastAPI:
     def after(tasks: BackgroundTasks) -> dict[str, bool]:
         tasks.add_task(send_email, "ada@example.com")
         tasks.add_task(functools.partial(audit, "subscribed"))
+        return {"ok": True}
+
+    @app.post("/then-more", status_code=201)
+    def then_more(tasks: BackgroundTasks) -> dict[str, bool]:
+        tasks.add_task(send_email_then_more, "ada@example.com")
         return {"ok": True}
 
     @app.post("/broken", status_code=201)
@@ -205,3 +216,18 @@ def test_a_task_run_outside_a_recorded_request_just_runs() -> None:
     with TestClient(FastAPI()) as client:
         client.portal.call(task)  # type: ignore[union-attr]
     assert ran == ["ran"]
+
+
+def test_an_email_ends_when_it_was_sent_not_when_its_task_ends(
+    client: TestClient,
+) -> None:
+    """Nobody watches the timeline, so nothing looks at the database between
+    the task's start and end: the email's bar still starts and ends where the
+    code wrote "sending" and "sent" (noted at the write), not across the task."""
+    client.post("/then-more")
+    (request,) = timeline(client)
+    (task,) = bars(request, "task")
+    (email,) = bars(request, "email")
+    assert email["status"] == "sent"
+    assert task["start_ms"] <= email["start_ms"] <= email["end_ms"]
+    assert email["end_ms"] <= task["end_ms"] - MORE * 1000 / 2, (email, task)

@@ -140,6 +140,10 @@ class Recording:
         """The request's code inserted an email or job (any thread: database.py)."""
         self.watcher.timeline.cause(kind, key, self.request)
 
+    def row_status(self, kind: Kind, key: str, status: str, at: float) -> None:
+        """... or wrote its status, at `at` (any thread: database.py)."""
+        self.watcher.timeline.noted(kind, key, status, at)
+
     def task_started(self, name: str) -> Event:
         task = Event("task", name, time.perf_counter())
         self.request.events.append(task)

@@ -15,7 +15,9 @@ the context into both) gets a TEMP trigger on `outbox` and `jobs` that calls
 back into Python as the row is inserted. The callback reads the context of
 the thread doing the insert and tells that request's observer (`row_written`)
 which row it caused, before the row is committed, so before the poller can
-see it. The Celery worker does the same for its tasks (worker_log.py). The
+see it. A second trigger notes each status the row is written with, and
+when (`row_status`), so the timeline places a change where it happened, not
+between two looks. The Celery worker does the same for its tasks (worker_log.py). The
 lesson's tables and files are not changed: TEMP triggers live in the
 connection only.
 
@@ -30,6 +32,7 @@ import functools
 import os
 import sqlite3
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +74,7 @@ JOBS = Table(
 
 _MARK = "_workshop_timeline"
 WROTE = "workshop_timeline_wrote"  # the SQL function the TEMP triggers call
+STATUS = "workshop_timeline_status"  # ... and the one that notes each status
 
 
 def watch_writes() -> None:
@@ -92,9 +96,11 @@ def watch_writes() -> None:
 
 def note_writes(db: sqlite3.Connection) -> None:
     """TEMP triggers on this connection: each insert into a watched table
-    reports its row to the observer current in the inserting thread."""
+    reports its row to the observer current in the inserting thread, and each
+    status it is written with (insert and update), with the time."""
     with contextlib.suppress(sqlite3.Error):
         db.create_function(WROTE, 2, _wrote)
+        db.create_function(STATUS, 3, _status)
     for table in (EMAILS, JOBS):
         with contextlib.suppress(sqlite3.Error):  # no such table in this app
             db.execute(
@@ -102,6 +108,14 @@ def note_writes(db: sqlite3.Connection) -> None:
                 f" AFTER INSERT ON main.{table.table}"
                 f" BEGIN SELECT {WROTE}('{table.kind}', NEW.{table.key}); END"
             )
+        for event in ("INSERT", "UPDATE OF status"):
+            with contextlib.suppress(sqlite3.Error):  # no status column
+                db.execute(
+                    f"CREATE TEMP TRIGGER IF NOT EXISTS"
+                    f" {STATUS}_{table.table}_{event.split()[0].lower()}"
+                    f" AFTER {event} ON main.{table.table} BEGIN SELECT"
+                    f" {STATUS}('{table.kind}', NEW.{table.key}, NEW.status); END"
+                )
 
 
 def _wrote(kind: str, key: object) -> None:
@@ -110,6 +124,15 @@ def _wrote(kind: str, key: object) -> None:
     if row_written is not None:
         with contextlib.suppress(Exception):  # never into the app's insert
             row_written(kind, str(key))
+
+
+def _status(kind: str, key: object, status: object) -> None:
+    at = time.perf_counter()
+    observer = tasks.current.get()
+    row_status = getattr(observer, "row_status", None)
+    if row_status is not None:
+        with contextlib.suppress(Exception):  # never into the app's write
+            row_status(kind, str(key), str(status), at)
 
 
 @dataclass

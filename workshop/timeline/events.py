@@ -182,6 +182,10 @@ class Timeline:
         # from any thread at insert time, read when the poller sees the row
         self._causes: dict[tuple[str, str], Request] = {}
         self._causes_lock = threading.Lock()
+        # (kind, key) of a row -> each status it was written with, and when
+        # (any thread, at the write): the poller places what it sees there,
+        # not somewhere between two looks
+        self._noted: dict[tuple[str, str], list[tuple[str, float]]] = {}
         # rows no recorded request caused: drawn apart, never guessed
         self._apart: Request | None = None
         self._last_stall: tuple[float, float, str] | None = None
@@ -235,6 +239,37 @@ class Timeline:
             self._causes[(kind, key)] = request
             while len(self._causes) > KEEP * 10:  # never seen by the poller
                 del self._causes[next(iter(self._causes))]
+
+    def noted(self, kind: Kind, key: str, status: str, at: float) -> None:
+        """A recorded request's code wrote the row `key` with `status` at `at`
+        (any thread: database.py's triggers)."""
+        with self._causes_lock:
+            self._noted.setdefault((kind, key), []).append((status, at))
+            while len(self._noted) > KEEP * 10:  # never seen by the poller
+                del self._noted[next(iter(self._noted))]
+
+    def _written_at(
+        self, row: Seen, since: float, now: float, first: bool = False
+    ) -> float | None:
+        """When the row got the status seen now (`first`: when it was first
+        written), if that was noted between the two looks."""
+        with self._causes_lock:
+            notes = self._noted.get((row.kind, row.key), [])
+            times = [
+                at
+                for status, at in notes
+                if since <= at <= now and (first or status == row.status)
+            ]
+        if not times:
+            return None
+        return times[0] if first else times[-1]
+
+    def _phases(self, row: Seen, since: float, now: float) -> list[tuple[str, float]]:
+        """The statuses written between the two looks, in order, each once."""
+        with self._causes_lock:
+            notes = self._noted.get((row.kind, row.key), [])
+            phases = [(s, at) for s, at in notes if since <= at <= now]
+        return [p for i, p in enumerate(phases) if i == 0 or p[0] != phases[i - 1][0]]
 
     def _cause_of(self, kind: Kind, key: str) -> Request:
         """Who inserted the row: its request, else the row of the unattributed."""
@@ -297,21 +332,32 @@ class Timeline:
     def observe(self, seen: Iterable[Seen], now: float, since: float) -> None:
         """Apply what the poller saw at `now`; it last looked at `since`.
 
-        A change happened somewhere in between: it is placed at the middle, so
-        an email that failed and its retry that began in the same interval
-        meet instead of overlapping, and the order against the boundaries the
-        wrapper looks at (response sent, task start and end) is kept.
+        A change is placed when it was written, where a recorded request's
+        code wrote it (`noted`). Otherwise (the worker's rows, a connection
+        opened outside a request) it happened somewhere in between: it is
+        placed at the middle, so an email that failed and its retry that
+        began in the same interval meet instead of overlapping, and the order
+        against the boundaries the wrapper looks at (response sent, task start
+        and end) is kept.
         """
-        at = (since + now) / 2
+        middle = (since + now) / 2
         for row in seen:
+            at = self._written_at(row, since, now) or middle
             bar = self._rows.get((row.kind, row.key))
             if bar is None:
-                # begun and done between two looks: it spans the whole interval
-                bar = self._new_bar(row, since if row.final else at)
+                # begun and done between two looks: from its first write to
+                # its last, else it spans the whole interval
+                begun = self._written_at(row, since, now, first=True)
+                if begun is None:
+                    begun = since if row.final else at
+                bar = self._new_bar(row, begun)
                 if bar is None:
                     continue
                 if row.final:
-                    bar.finish(now, row.status, row.error)
+                    end = self._written_at(row, since, now) or now
+                    bar.phases[:] = self._phases(row, since, now) or bar.phases
+                    bar.finish(max(end, bar.start), row.status, row.error)
+                    self._forget(row)
                     continue
             elif bar.status != row.status:
                 bar.phases.append((row.status, at))
@@ -319,7 +365,12 @@ class Timeline:
             if row.final:
                 bar.end = at
                 del self._rows[(row.kind, row.key)]  # it will not change again
+                self._forget(row)
             self.changed()
+
+    def _forget(self, row: Seen) -> None:
+        with self._causes_lock:
+            self._noted.pop((row.kind, row.key), None)
 
     def _new_bar(self, row: Seen, at: float) -> Event | None:
         owner = self._cause_of(row.kind, row.key)
