@@ -248,4 +248,8 @@ def test_a_stall_is_on_the_requests_waiting_and_the_one_read_just_after() -> Non
         "client waited 1600 ms, 1.0 s of it while notify_admin of #1 blocked"
     )
     assert "had blocked the event loop for 1.0 s just before" in rows[after.id]
+    # sent during the block, it waited until the block ended: at most 1.0 s more
+    assert (
+        "sent it meanwhile waited until then, up to that long more" in (rows[after.id])
+    )
     assert rows[later.id] == "client waited 10 ms"

@@ -64,7 +64,8 @@ def _stalls(stalls: Sequence[Event]) -> str:
         text += (
             f" (from when the server could read the request: {stall['by']} had"
             f" blocked the event loop for {span(stall['end_ms'] - stall['start_ms'])}"
-            " just before, and a client that sent it then waited that long more)"
+            " just before: a client that sent it meanwhile waited until then, up to"
+            " that long more)"
         )
     return text
 
