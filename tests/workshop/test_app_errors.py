@@ -87,3 +87,16 @@ def test_a_long_error_is_cut_after_a_sentence_so_its_fix_shows() -> None:
     assert brief(text) == text[: text.index("field type.") + 11] + " …"
     assert brief("NameError: x") == "NameError: x"
     assert "type it BackgroundTasks, from fastapi" in (advice(text) or "")
+
+
+def test_a_misspelt_import_gets_the_name_meant() -> None:
+    """Python 3.11 does not say it (3.12 does): the name closest to the one
+    asked for, read from the module as the process already has it."""
+    import fastapi  # noqa: F401  (imported by the app before it failed)
+
+    from workshop.checks.diagnose import advice
+
+    text = "ImportError: cannot import name 'BackgroundTask' from 'fastapi' (x.py)"
+    assert (advice(text) or "").endswith("(did you mean BackgroundTasks?)")
+    other = "ImportError: cannot import name 'Thing' from 'never_imported_here' (x)"
+    assert "did you mean" not in (advice(other) or "")

@@ -7,7 +7,9 @@ check; these cover the errors Python raises before a check can say anything.
 
 from __future__ import annotations
 
+import difflib
 import re
+import sys
 
 from workshop.checks.queue_advice import QUEUE_ADVICE
 
@@ -113,8 +115,20 @@ def advice(message: str) -> str | None:
     for pattern, fix in [*QUEUE_ADVICE, *ADVICE]:  # the worker's evidence first
         match = pattern.search(message)
         if match:
-            return fix.format(*match.groups())
+            return fix.format(*match.groups()) + _meant(pattern, match)
     return None
+
+
+def _meant(pattern: re.Pattern[str], match: re.Match[str]) -> str:
+    """For a name a module does not have: the name closest to it, read from the
+    module as this process already imported it (never imported here)."""
+    if "cannot import name" not in pattern.pattern:
+        return ""
+    name, module = match.groups()
+    found = sys.modules.get(module)
+    names = [n for n in dir(found) if not n.startswith("_")] if found else []
+    close = difflib.get_close_matches(name, names, n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 CALLED_WRONGLY = re.compile(
