@@ -414,6 +414,18 @@ MISTAKES: list[Mistake] = [
         ("running", "except Exception"),
     ),
     Mistake(
+        7,
+        "marks a digest with refused emails 'done'",
+        (
+            Edit(
+                "tasks.py",
+                '_set_job(job_id, "failed" if failed else "done", summary)',
+                '_set_job(job_id, "done", summary)',
+            ),
+        ),
+        ("ends 'done'", "mark the job 'failed'"),
+    ),
+    Mistake(
         8,
         "sends the UploadFile itself to .delay()",
         (

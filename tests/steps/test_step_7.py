@@ -71,11 +71,18 @@ def test_digest_is_accepted_as_a_job(client, settings, opened):
         "no Location header: in the path operation, set"
         ' response.headers["Location"] = f"/jobs/{job_id}"'
     )
-    assert response.headers["location"].endswith(f"/jobs/{job['id']}")
+    assert response.headers["location"].endswith(f"/jobs/{job['id']}"), (
+        f"the Location header is {response.headers['location']!r}: it points at"
+        f" the job it answers with, /jobs/{job['id']}"
+    )
 
     followed = client.get(f"/jobs/{job['id']}")
     assert followed.status_code == 200, not_followed(followed, opened, job["id"])
-    assert followed.json()["status"] == "done"
+    status = followed.json()["status"]
+    assert status == "done", (
+        f"GET /jobs/{{id}} says {status!r} after the digest was sent: the task"
+        " marks the job 'done' when it has sent every email"
+    )
     row = stored(settings, job["id"])
     assert row and row["status"] == "done", (
         f"the job is not in the database (its row: {row}, GET /jobs/{{id}} says"
@@ -83,7 +90,10 @@ def test_digest_is_accepted_as_a_job(client, settings, opened):
         " survives a restart; any server process can answer GET /jobs/{id})"
     )
     digests = [e for e in client.get("/outbox").json() if "digest" in e["subject"]]
-    assert [e["recipient"] for e in digests] == [ADA["email"]]
+    sent_to = [e["recipient"] for e in digests]
+    assert sent_to == [ADA["email"]], (
+        f"the digest went to {sent_to}, not once to each subscriber ({ADA['email']})"
+    )
 
 
 def test_job_status_goes_from_running_to_done(live_server, mail_gate):
@@ -94,7 +104,9 @@ def test_job_status_goes_from_running_to_done(live_server, mail_gate):
 
     mail_gate.hold(ADA["email"])
     response = live_server.post("/digests")
-    assert response.status_code == 202
+    assert response.status_code == 202, (
+        f"POST /digests answered {response.status_code}, not 202 Accepted"
+    )
     assert not mail_gate.sent_before_response, "the digest is sent in a task"
     location = response.headers["location"]
     wait_for(
@@ -111,8 +123,14 @@ def test_failed_digest_is_reported(client):
     assert client.post("/subscribers", json=BOUNCE).status_code == 201
     job = client.post("/digests").json()
     followed = client.get(f"/jobs/{job['id']}").json()
-    assert followed["status"] == "failed"
-    assert followed["detail"]
+    assert followed["status"] == "failed", (
+        f"a digest whose email was refused ends {followed['status']!r}: catch"
+        " MailError for each email in send_digest and mark the job 'failed' when"
+        " one was refused"
+    )
+    assert followed["detail"], (
+        "a failed job says why: give it a detail, such as 'sent to 0 of 1 subscribers'"
+    )
 
 
 def test_crashed_digest_is_reported_as_failed(settings, monkeypatch):
@@ -135,15 +153,23 @@ def test_crashed_digest_is_reported_as_failed(settings, monkeypatch):
         " catch any error (except Exception) and mark the job failed"
     )
     assert followed["status"] == "failed", followed
-    assert followed["detail"]
+    assert followed["detail"], (
+        "a failed job says why: give it a detail, such as 'sent to 0 of 1 subscribers'"
+    )
 
 
 def test_unknown_job_is_not_found(client):
     """GET /jobs/{id} answers 404 for a job that does not exist, 422 for a non-id."""
     job = client.post("/digests").json()
     assert client.get(f"/jobs/{job['id']}").status_code == 200
-    assert client.get(f"/jobs/{uuid.uuid4()}").status_code == 404
-    assert client.get("/jobs/not-a-job-id").status_code in (404, 422)
+    unknown = client.get(f"/jobs/{uuid.uuid4()}").status_code
+    assert unknown == 404, (
+        f"GET /jobs/{{id}} for a job that does not exist answered {unknown}:"
+        " raise HTTPException(status_code=404) when no row has that id"
+    )
+    assert client.get("/jobs/not-a-job-id").status_code in (404, 422), (
+        "GET /jobs/not-a-job-id: type the id (job_id: uuid.UUID) for a 422"
+    )
 
 
 def test_graceful_shutdown_lets_the_running_job_finish(
