@@ -119,7 +119,9 @@ def test_dependency_task_runs_before_the_endpoint_tasks(live_server, mail_gate):
         " dependency's task runs before the endpoint's, so add it in the dependency"
         " (dependencies=[Depends(audit_request)])",
     )
-    assert not live_server.emails_to(ADA["email"], "sent")
+    assert not live_server.emails_to(ADA["email"], "sent"), (
+        "the welcome email went out while the mail server was held shut"
+    )
 
     mail_gate.open()
     subscribed = wait_for(
@@ -127,4 +129,7 @@ def test_dependency_task_runs_before_the_endpoint_tasks(live_server, mail_gate):
         lambda: audit(live_server, ADA["email"]),
         "no audit entry about the new subscriber",
     )
-    assert audit(live_server, "POST /subscribers")[0]["id"] < subscribed[0]["id"]
+    assert audit(live_server, "POST /subscribers")[0]["id"] < subscribed[0]["id"], (
+        "the request's audit entry was written after the subscriber's: the"
+        " dependency's task runs first when it is added in the dependency"
+    )
