@@ -163,9 +163,10 @@ def test_a_test_without_docstring_is_named(workshop_repo, run_workshop, git) -> 
     code, out, _ = run_workshop("check", "1", cwd=workshop_repo)
     assert code == 1
     assert "✗ test_mail_is_sent_later" in out
-    # the message is cut short: a few lines, none very long
+    # the message is cut short: a few lines, none very long (the first, what
+    # is wrong and its fix, up to twice the others: test_a_long_first_line...)
     assert len(out.splitlines()) < 20
-    assert max(len(line) for line in out.splitlines()) < 250
+    assert max(len(line) for line in out.splitlines()) < 450
 
 
 def test_a_broken_app_is_a_red_step_not_a_crash(workshop_repo, run_workshop) -> None:
@@ -343,3 +344,32 @@ def test_one_first_line_is_one_error_whatever_each_test_adds(
     assert code == 1
     assert out.count("the same fix") == 1, out
     assert "(step 0 fails too, with the same error)" in out
+
+
+def test_the_step_you_are_on_red_gets_the_hint_whatever_broke_before_it(
+    workshop_repo, run_workshop
+) -> None:
+    """On step 2, a change that reddens steps 0 to 2 (each its own way): the
+    hint is step 2's, the step being worked on, not step 0's."""
+    (workshop_repo / ".workshop").mkdir(exist_ok=True)
+    (workshop_repo / ".workshop" / "progress.json").write_text('{"done": 1}\n')
+    main = workshop_repo / "app" / "main.py"
+    main.write_text(main.read_text().replace("STEP = 0", "STEP = -1"))
+    code, out, _ = run_workshop("check", "2", cwd=workshop_repo)
+    assert code == 1
+    assert "✗ Step 0" in out and "✗ Step 2" in out
+    assert "Stuck? Run: workshop hint 2" in out
+
+
+def test_a_long_first_line_keeps_its_fix() -> None:
+    """The first line (what is wrong, then the fix) may run to twice the width
+    before it is cut, so a fix after a long explanation stays; later lines are
+    cut at the width."""
+    from workshop.checks.plugin import LINE_WIDTH, shorten
+
+    first = "no audit entry: " + "the row was dropped " * 15 + "fix: write `with db:`"
+    assert LINE_WIDTH < len(first) < 2 * LINE_WIDTH
+    line, later = shorten(first + "\n" + "y" * 500).splitlines()
+    assert line == first
+    assert len(later) == LINE_WIDTH and later.endswith("…")
+    assert len(shorten("x" * 900)) == 2 * LINE_WIDTH

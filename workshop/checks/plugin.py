@@ -32,13 +32,18 @@ TIME_LIMIT_MARKER = "time_limit"
 
 
 def shorten(text: str, lines: int = MESSAGE_LINES, width: int = LINE_WIDTH) -> str:
-    """The first few lines of `text`, each cut to a readable width."""
+    """The first few lines of `text`, each cut to a readable width; the first
+    (what is wrong, then its fix) may be twice as long, so the fix stays."""
     kept = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
     kept = [line for line in kept if not _INTROSPECTION.match(line)]
-    cut = [line if len(line) <= width else line[: width - 1] + "…" for line in kept]
+    cut = [_cut(line, width * 2 if i == 0 else width) for i, line in enumerate(kept)]
     if len(cut) > lines:
         cut = [*cut[:lines], "…"]
     return "\n".join(cut)
+
+
+def _cut(line: str, most: int) -> str:
+    return line if len(line) <= most else line[: most - 1] + "…"
 
 
 def essential(longrepr: object) -> str:

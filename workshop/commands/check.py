@@ -67,14 +67,15 @@ def check(
     red = [r for r in results if not r.ok]
     print()
     if red:
-        note = ahead_note(root, red) if checkpoint is None else None
-        if note:
+        on = progress.recorded_step(root) if checkpoint is None else None
+        if on is not None and (note := ahead_note(root, red)):
             print(note)
-            on = progress.recorded_step(root)
-            red = [r for r in red if on is None or r.number <= on.number]
-            last = min(last, on.number) if on else last
+            red = [r for r in red if r.number <= on.number]
         if red:
-            hint = hint_for(red, last)
+            # the step the learner is on, when it is red: their change broke
+            # the earlier ones too; else the first red one (hint_for)
+            mine = on is not None and any(r.number == on.number for r in red)
+            hint = on.number if mine and on else hint_for(red, last)
             print(f"Stuck? Run: {style(f'workshop hint {hint}', 'bold')}")
         return 1
     total = sum(r.passed for r in results)
