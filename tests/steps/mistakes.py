@@ -49,6 +49,7 @@ class Mistake:
 
 
 WELCOME_1 = "background_tasks.add_task(send_welcome_email, subscriber)"
+IMPORT_TASK_7 = "background_tasks.add_task(import_subscribers, job_id, file.file)"
 ADMIN_TASK = (
     "background_tasks.add_task(notify_admin, subscriber.email, name=subscriber.name)"
 )
@@ -424,6 +425,34 @@ MISTAKES: list[Mistake] = [
             ),
         ),
         ("ends 'done'", "mark the job 'failed'"),
+    ),
+    Mistake(
+        7,
+        "raises HTTPException after add_task when nobody is subscribed",
+        (
+            Edit(
+                "main.py",
+                "    background_tasks.add_task(send_digest, job_id)\n",
+                "    background_tasks.add_task(send_digest, job_id)\n"
+                '    if not db.execute("SELECT 1 FROM subscribers").fetchone():\n'
+                '        raise HTTPException(409, "nobody to send the digest to")\n',
+            ),
+        ),
+        ("answered 409", "HTTPException raised after add_task"),
+    ),
+    Mistake(
+        7,
+        "reads the upload in the path operation before the task",
+        (
+            Edit(
+                "main.py",
+                f"    {IMPORT_TASK_7}\n",
+                "    if not file.file.read():\n"
+                '        raise HTTPException(422, "the file is empty")\n'
+                f"    {IMPORT_TASK_7}\n",
+            ),
+        ),
+        ("found the file empty", "read it"),
     ),
     Mistake(
         8,
