@@ -506,6 +506,20 @@ MISTAKES: list[Mistake] = [
         ("app.worker", "send_digest"),
     ),
     Mistake(
+        8,
+        "sends the digest's message before its job row is committed",
+        (
+            Edit(
+                "main.py",
+                "        ).fetchone()\n"
+                "    # the row is committed first: the worker may pick the job up"
+                " at once\n    send_digest.delay(job_id)",
+                "        ).fetchone()\n        send_digest.delay(job_id)",
+            ),
+        ),
+        ("before the job's row was committed", "after the `with db:` block"),
+    ),
+    Mistake(
         9,
         "drops the raise that makes Celery retry",
         (Edit("tasks.py", SET_JOB_RAISE, ""),),

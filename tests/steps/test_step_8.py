@@ -13,8 +13,10 @@ server killed for real: test_step_8_crash.py (`workshop check 8 --crash`).
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 from types import ModuleType
 
@@ -101,6 +103,34 @@ def test_jobs_are_sent_to_the_worker_and_run_there(client, settings, worker_log)
     expected = {"Welcome to the newsletter!", "Your newsletter digest"}
     assert subjects >= expected, worker_log.disagreement() or (
         f"the outbox has the subjects {sorted(subjects)}, {sorted(expected)} expected"
+    )
+
+
+def test_the_job_row_is_committed_before_its_message_is_sent(client, settings):
+    """POST /digests commits the job's row before send_digest.delay(job_id): a
+    worker may take the message at once, and must find the job."""
+    from celery.signals import before_task_publish
+
+    committed: list[bool] = []
+
+    def look(sender=None, body=None, **_) -> None:
+        if str(sender).endswith("send_digest"):
+            job_id = body[0][0]  # Celery's message: (args, kwargs, embed)
+            with closing(sqlite3.connect(settings.newsletter_db, timeout=0)) as db:
+                row = db.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,))
+                committed.append(row.fetchone() is not None)
+
+    assert client.post("/subscribers", json=ADA).status_code == 201
+    before_task_publish.connect(look, weak=False)
+    try:
+        assert client.post("/digests").status_code == 202
+    finally:
+        before_task_publish.disconnect(look)
+    assert committed, "POST /digests sent the worker no send_digest message"
+    assert all(committed), (
+        "send_digest.delay(job_id) went out before the job's row was committed:"
+        " a worker that takes it at once finds no job; call .delay() after the"
+        " `with db:` block"
     )
 
 
