@@ -111,7 +111,7 @@ def test_request_audit_entry_is_written_after_the_response(live_server, write_lo
     wait_for(
         live_server,
         lambda: audit(live_server, "GET /subscribers"),
-        no_entry(live_server, "GET /subscribers"),
+        lambda: no_entry(live_server, "GET /subscribers"),
     )
 
 

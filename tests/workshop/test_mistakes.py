@@ -132,3 +132,16 @@ def test_an_app_error_the_test_client_raises_again_is_said_once(tmp_path) -> Non
     _check, message = table.first_message(raising, tmp_path)
     assert message.startswith("app/tasks.py:20: RuntimeError: mail server down")
     assert message.count("mail server down") == 1, message
+
+
+def test_every_line_of_a_step_agrees_with_its_first(tmp_path: Path) -> None:
+    """The full URL in the audit entry: the first line names it, and no later
+    check of the step says to write the dependency the app already has (one
+    read what the log held before the entry was written)."""
+    from workshop.checks.suites import run_suites
+
+    [row] = [m for m in table.MISTAKES if m.key.startswith("4: writes {request.url}")]
+    [four] = run_suites(ROOT, table.apply(row, tmp_path), [4])
+    messages = [f.message for f in four.failures]
+    assert len(messages) >= 2, messages
+    assert not [m for m in messages if "write a dependency" in m], messages
