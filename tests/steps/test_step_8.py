@@ -116,7 +116,7 @@ def test_the_job_row_is_committed_before_its_message_is_sent(client, settings):
     def look(sender=None, body=None, **_) -> None:
         if str(sender).endswith("send_digest"):
             job_id = body[0][0]  # Celery's message: (args, kwargs, embed)
-            with closing(sqlite3.connect(settings.newsletter_db, timeout=0)) as db:
+            with closing(sqlite3.connect(settings.newsletter_db, timeout=2)) as db:
                 row = db.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,))
                 committed.append(row.fetchone() is not None)
 

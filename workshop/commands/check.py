@@ -68,14 +68,16 @@ def check(
     print()
     if red:
         on = progress.recorded_step(root) if checkpoint is None else None
-        if on is not None and (note := ahead_note(root, red)):
+        if on is not None and (note := ahead_note(root, on, red)):
             print(note)
             red = [r for r in red if r.number <= on.number]
         if red:
             # the step the learner is on, when it is red: their change broke
             # the earlier ones too; else the first red one (hint_for)
-            mine = on is not None and any(r.number == on.number for r in red)
-            hint = on.number if mine and on else hint_for(red, last)
+            if on is not None and any(r.number == on.number for r in red):
+                hint = on.number
+            else:
+                hint = hint_for(red, last)
             print(f"Stuck? Run: {style(f'workshop hint {hint}', 'bold')}")
         return 1
     total = sum(r.passed for r in results)
@@ -83,12 +85,11 @@ def check(
     return 0
 
 
-def ahead_note(root: Path, red: list[StepResult]) -> str | None:
-    """One line for the red steps after the one the learner is on (red is
-    expected there), with the guide of the step they are on."""
-    on = progress.recorded_step(root)
-    ahead = [r.number for r in red if on is not None and r.number > on.number]
-    if on is None or not ahead:
+def ahead_note(root: Path, on: Step, red: list[StepResult]) -> str | None:
+    """One line for the red steps after `on`, the step the learner is on (red
+    is expected there), with the guide of that step."""
+    ahead = [r.number for r in red if r.number > on.number]
+    if not ahead:
         return None
     guide = on.guide.relative_to(root).as_posix()
     return (
